@@ -1,0 +1,1 @@
+"""PosterExampleGen: posters + genre labels in the Kaggle layout -> TFRecord tf.Examples."""

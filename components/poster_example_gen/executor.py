@@ -1,0 +1,252 @@
+"""Beam executor of PosterExampleGen.
+
+    labels CSV --parse (driver side, small)--> labelled posters + row exclusions
+      --read + decode each image (Beam, parallel)--> posters with ImageInfo | image exclusions
+      --count genres over usable posters--> vocabulary (side input)
+      --build tf.Example, assign split by image-content hash--> train / eval / test
+      --counts of everything--> ingest_report.json
+
+The CSV is parsed where the pipeline is built: labels are a few hundred KB even for far
+larger datasets, and collapsing repeated Ids needs all rows at once. Images, the bulk of
+the data, are read by Beam workers through tf.io.gfile, so `gs://` inputs work on Dataflow.
+"""
+import dataclasses
+import json
+import os
+from typing import Any, Dict, Iterable, Iterator, List, Tuple
+
+from absl import logging
+import apache_beam as beam
+import tensorflow as tf
+from tfx.components.example_gen import base_example_gen_executor
+from tfx.proto import example_gen_pb2
+from tfx.types import artifact_utils
+from tfx.types import standard_component_specs
+from tfx.utils import proto_utils
+
+from components.poster_example_gen import images
+from components.poster_example_gen import labels
+from components.poster_example_gen import report as ingest_report
+from components.poster_example_gen import splits
+from components.poster_example_gen import vocabulary as genre_vocabulary
+from components.poster_example_gen.examples import build_example
+
+# Execution properties of PosterExampleGen beyond FileBasedExampleGen's.
+IMAGES_DIR_KEY = 'images_dir'
+IMAGE_EXTENSION_KEY = 'image_extension'
+MIN_GENRE_COUNT_KEY = 'min_genre_count'
+INGEST_REPORT_KEY = 'ingest_report'
+
+# Injected by Do() for GenerateExamplesByBeam, like the base class's `_beam_pipeline_args`.
+_REPORT_DIR_KEY = '_ingest_report_dir'
+
+# Exclusion reason for posters none of whose genres made it into the vocabulary.
+NO_GENRE_IN_VOCABULARY = 'no_genre_in_vocabulary'
+
+_EXCLUDED = 'excluded'
+
+
+@dataclasses.dataclass(frozen=True)
+class _LoadedPoster:
+  labelled: labels.LabelledPoster
+  image: bytes
+  info: images.ImageInfo
+
+
+@dataclasses.dataclass(frozen=True)
+class _KeptPoster:
+  split: str
+  poster_id: str
+  genres: Tuple[str, ...]
+  sha256: str
+  example: tf.train.Example
+
+
+class _LoadPoster(beam.DoFn):
+  """Reads and checks one poster's image; unusable images go to the `excluded` output."""
+
+  def __init__(self, images_dir: str, extension: str):
+    super().__init__()
+    self._images_dir = images_dir
+    self._extension = extension
+    self._kept = beam.metrics.Metrics.counter('PosterExampleGen', 'images_ok')
+    self._rejected = beam.metrics.Metrics.counter('PosterExampleGen', 'images_rejected')
+
+  def process(self, poster: labels.LabelledPoster) -> Iterator[Any]:
+    path = os.path.join(self._images_dir, poster.poster_id + self._extension)
+    try:
+      if not tf.io.gfile.exists(path):
+        raise images.PosterImageError(images.MISSING_IMAGE, f'{path} does not exist')
+      with tf.io.gfile.GFile(path, 'rb') as f:
+        data = f.read()
+      info = images.inspect_image(data)
+    except images.PosterImageError as error:
+      logging.warning('Excluding poster %s (%s): %s', poster.poster_id, path, error)
+      self._rejected.inc()
+      yield beam.pvalue.TaggedOutput(
+          _EXCLUDED, labels.RowExclusion(poster.poster_id, error.reason, error.detail))
+      return
+    self._kept.inc()
+    yield _LoadedPoster(poster, data, info)
+
+
+class _ToExample(beam.DoFn):
+  """Restricts labels to the vocabulary, assigns the split and builds the tf.Example."""
+
+  def __init__(self, split_buckets: List[Tuple[str, int]]):
+    super().__init__()
+    self._split_buckets = split_buckets
+
+  def process(self, poster: _LoadedPoster,
+              vocabulary: genre_vocabulary.GenreVocabulary) -> Iterator[Any]:
+    genres = tuple(g for g in poster.labelled.genres if g in vocabulary.genres)
+    if not genres:
+      yield beam.pvalue.TaggedOutput(_EXCLUDED, labels.RowExclusion(
+          poster.labelled.poster_id, NO_GENRE_IN_VOCABULARY,
+          f'genres {list(poster.labelled.genres)} are all below the minimum count'))
+      return
+    split = splits.assign_split(poster.info.sha256, self._split_buckets)
+    example = build_example(poster.labelled.poster_id, poster.image, poster.info, genres,
+                            vocabulary.genres)
+    yield _KeptPoster(split, poster.labelled.poster_id, genres, poster.info.sha256, example)
+
+
+def _read_label_table(labels_path: str) -> labels.LabelTable:
+  if not tf.io.gfile.exists(labels_path):
+    raise FileNotFoundError(f'Labels file {labels_path} does not exist.')
+  with tf.io.gfile.GFile(labels_path, 'rb') as f:
+    raw = f.read()
+  try:
+    text = raw.decode('utf-8')
+  except UnicodeDecodeError as error:
+    raise labels.LabelFileError(f'{labels_path} is not UTF-8 text: {error}') from error
+  return labels.parse_label_csv(text)
+
+
+def _duplicate_groups(sha_and_ids: Tuple[str, Iterable[str]]) -> Iterator[List[str]]:
+  _, poster_ids = sha_and_ids
+  poster_ids = sorted(poster_ids)
+  if len(poster_ids) > 1:
+    yield poster_ids
+
+
+def _write_report(_, *, report_dir, labels_path, table, exclusions, vocabulary, kept_per_split,
+                  positives, duplicate_groups, split_order):
+  positives_per_split: Dict[str, Dict[str, int]] = {}
+  for (split, genre), count in positives:
+    positives_per_split.setdefault(split, {})[genre] = count
+  report = ingest_report.build_report(
+      labels_path=labels_path, table=table, exclusions=exclusions, vocabulary=vocabulary,
+      kept_per_split=kept_per_split, positives_per_split=positives_per_split,
+      duplicate_image_groups=duplicate_groups, split_order=split_order)
+  ingest_report.write_report(report_dir, report)
+
+
+class Executor(base_example_gen_executor.BaseExampleGenExecutor):
+  """Ingests posters + labels; splits by image content; writes the ingest report."""
+
+  def GetInputSourceToExamplePTransform(self) -> beam.PTransform:
+    raise NotImplementedError(
+        'PosterExampleGen overrides GenerateExamplesByBeam: splitting by image content and '
+        'the ingest report need more than one PCollection of examples.')
+
+  def GenerateExamplesByBeam(self, pipeline: beam.Pipeline,
+                             exec_properties: Dict[str, Any]) -> Dict[str, beam.PCollection]:
+    input_config = example_gen_pb2.Input()
+    proto_utils.json_to_proto(exec_properties[standard_component_specs.INPUT_CONFIG_KEY],
+                              input_config)
+    output_config = example_gen_pb2.Output()
+    proto_utils.json_to_proto(exec_properties[standard_component_specs.OUTPUT_CONFIG_KEY],
+                              output_config)
+    if len(input_config.splits) != 1:
+      raise ValueError('PosterExampleGen reads one labels file: input_config needs exactly '
+                       f'one split, got {len(input_config.splits)}.')
+    split_buckets = splits.split_buckets_from_output_config(output_config)
+    split_order = [name for name, _ in split_buckets]
+
+    input_base = exec_properties[standard_component_specs.INPUT_BASE_KEY]
+    labels_path = os.path.join(input_base, input_config.splits[0].pattern)
+    images_dir = os.path.join(input_base, exec_properties[IMAGES_DIR_KEY])
+    table = _read_label_table(labels_path)
+    logging.info('Parsed %s: %d rows, %d labelled posters, candidate genres %s.',
+                 labels_path, table.csv_rows, len(table.posters), table.genres)
+
+    loaded = (
+        pipeline
+        | 'LabelledPosters' >> beam.Create(table.posters)
+        | 'SpreadPosters' >> beam.Reshuffle()
+        | 'LoadImages' >> beam.ParDo(
+            _LoadPoster(images_dir, exec_properties[IMAGE_EXTENSION_KEY])).with_outputs(
+                _EXCLUDED, main='posters'))
+    vocabulary = (
+        loaded.posters
+        | 'GenresOfUsablePosters' >> beam.FlatMap(lambda p: p.labelled.genres)
+        | 'CountGenres' >> beam.combiners.Count.PerElement()
+        | 'GenreCounts' >> beam.combiners.ToDict()
+        | 'SelectVocabulary' >> beam.Map(genre_vocabulary.select_vocabulary, table.genres,
+                                         exec_properties[MIN_GENRE_COUNT_KEY]))
+    built = (
+        loaded.posters
+        | 'BuildExamples' >> beam.ParDo(
+            _ToExample(split_buckets), beam.pvalue.AsSingleton(vocabulary)).with_outputs(
+                _EXCLUDED, main='kept'))
+
+    split_index = {name: i for i, name in enumerate(split_order)}
+    partitions = built.kept | 'SplitByImageContent' >> beam.Partition(
+        lambda poster, _: split_index[poster.split], len(split_order))
+    example_splits = {
+        name: partitions[i] | f'Examples[{name}]' >> beam.Map(lambda poster: poster.example)
+        for name, i in split_index.items()
+    }
+
+    exclusions = (
+        (pipeline | 'RowExclusions' >> beam.Create(table.exclusions),
+         loaded[_EXCLUDED], built[_EXCLUDED])
+        | 'AllExclusions' >> beam.Flatten())
+    kept_per_split = (
+        built.kept
+        | 'SplitOfPoster' >> beam.Map(lambda poster: poster.split)
+        | 'CountPerSplit' >> beam.combiners.Count.PerElement()
+        | 'KeptPerSplit' >> beam.combiners.ToDict())
+    positives = (
+        built.kept
+        | 'SplitGenrePairs' >> beam.FlatMap(
+            lambda poster: [(poster.split, g) for g in poster.genres])
+        | 'CountPositives' >> beam.combiners.Count.PerElement())
+    duplicate_groups = (
+        built.kept
+        | 'ByImageContent' >> beam.Map(lambda poster: (poster.sha256, poster.poster_id))
+        | 'GroupByImageContent' >> beam.GroupByKey()
+        | 'DuplicateImages' >> beam.FlatMap(_duplicate_groups))
+    _ = (
+        pipeline
+        | 'ReportTrigger' >> beam.Create([None])
+        | 'WriteIngestReport' >> beam.Map(
+            _write_report,
+            report_dir=exec_properties[_REPORT_DIR_KEY],
+            labels_path=labels_path,
+            table=table,
+            exclusions=beam.pvalue.AsList(exclusions),
+            vocabulary=beam.pvalue.AsSingleton(vocabulary),
+            kept_per_split=beam.pvalue.AsSingleton(kept_per_split),
+            positives=beam.pvalue.AsList(positives),
+            duplicate_groups=beam.pvalue.AsList(duplicate_groups),
+            split_order=split_order))
+    return example_splits
+
+  def Do(self, input_dict, output_dict, exec_properties) -> None:
+    report_artifact = artifact_utils.get_single_instance(output_dict[INGEST_REPORT_KEY])
+    super().Do(input_dict, output_dict,
+               {**exec_properties, _REPORT_DIR_KEY: report_artifact.uri})
+
+    report = ingest_report.read_report(report_artifact.uri)
+    for line in ingest_report.summary_lines(report):
+      logging.info('%s', line)
+    examples_artifact = artifact_utils.get_single_instance(
+        output_dict[standard_component_specs.EXAMPLES_KEY])
+    genre_vocabulary.write_vocabulary(examples_artifact.uri, report['vocabulary'])
+    examples_artifact.set_string_custom_property(genre_vocabulary.VOCABULARY_PROPERTY,
+                                                 json.dumps(report['vocabulary']))
+    report_artifact.set_int_custom_property('kept_total', report['kept_total'])
+    report_artifact.set_int_custom_property('excluded_total', report['excluded_total'])
+    report_artifact.set_int_custom_property('vocabulary_size', len(report['vocabulary']))

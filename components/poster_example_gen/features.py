@@ -1,0 +1,25 @@
+"""Feature keys of the tf.Examples that PosterExampleGen writes.
+
+Every later stage (Transform, the oversampler, the Trainer, TFMA slicing) reads these names
+from here rather than repeating string literals.
+"""
+
+ID = 'id'
+# The original encoded poster bytes, unchanged (JPEG or PNG).
+IMAGE = 'image'
+# Names of the poster's genres that are in the vocabulary (bytes list).
+GENRES = 'genres'
+# Multi-hot int64 vector in vocabulary order (length = vocabulary size).
+LABELS = 'labels'
+
+# Cheap per-poster metadata, for slicing and data validation.
+N_GENRES = 'n_genres'
+WIDTH = 'width'
+HEIGHT = 'height'
+ASPECT_RATIO = 'aspect_ratio'  # width / height; posters are about 2:3 (0.67).
+COLOUR_MODE = 'colour_mode'  # PIL mode of the stored image: RGB, L, CMYK, RGBA, P, ...
+IMAGE_FORMAT = 'image_format'  # JPEG or PNG.
+BYTE_SIZE = 'byte_size'
+MEAN_BRIGHTNESS = 'mean_brightness'  # Mean luma in [0, 1].
+# Hex SHA-256 of the image bytes: the split key, so identical images share a split.
+IMAGE_SHA256 = 'image_sha256'

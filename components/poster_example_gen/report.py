@@ -1,0 +1,98 @@
+"""The ingest report: where every CSV row went, the vocabulary, and per-split genre counts.
+
+PosterExampleGen writes it as `ingest_report.json` in its IngestReport artifact and logs its
+summary lines; `local_runner.py` prints the same lines after every run (cached or not).
+"""
+import collections
+import json
+import os
+from typing import Any, Dict, Iterable, List, Mapping, Sequence
+
+import tensorflow as tf
+
+from components.poster_example_gen.labels import LabelTable
+from components.poster_example_gen.labels import RowExclusion
+from components.poster_example_gen.vocabulary import GenreVocabulary
+
+REPORT_FILE = 'ingest_report.json'
+# Ids listed per exclusion reason; the counts are always complete.
+MAX_LISTED_IDS = 50
+
+
+class UnaccountedRowsError(RuntimeError):
+  """Kept plus excluded rows do not add up to the CSV's rows: rows were lost."""
+
+
+def build_report(*, labels_path: str, table: LabelTable, exclusions: Iterable[RowExclusion],
+                 vocabulary: GenreVocabulary, kept_per_split: Mapping[str, int],
+                 positives_per_split: Mapping[str, Mapping[str, int]],
+                 duplicate_image_groups: Iterable[Sequence[str]],
+                 split_order: Sequence[str]) -> Dict[str, Any]:
+  """Assembles the report; raises UnaccountedRowsError if any CSV row is unaccounted for."""
+  excluded_rows = collections.Counter()
+  excluded_ids = collections.defaultdict(list)
+  for exclusion in sorted(exclusions, key=lambda e: (e.reason, e.poster_id)):
+    excluded_rows[exclusion.reason] += exclusion.rows
+    if len(excluded_ids[exclusion.reason]) < MAX_LISTED_IDS:
+      excluded_ids[exclusion.reason].append(
+          {'id': exclusion.poster_id, 'detail': exclusion.detail})
+  kept = {split: int(kept_per_split.get(split, 0)) for split in split_order}
+  kept_total = sum(kept.values())
+  excluded_total = sum(excluded_rows.values())
+  if kept_total + excluded_total != table.csv_rows:
+    raise UnaccountedRowsError(
+        f'{table.csv_rows} CSV rows but {kept_total} kept + {excluded_total} excluded.')
+  return {
+      'labels_file': labels_path,
+      'csv_rows': table.csv_rows,
+      'kept_total': kept_total,
+      'kept_per_split': kept,
+      'excluded_total': excluded_total,
+      'excluded_rows_per_reason': dict(sorted(excluded_rows.items())),
+      'excluded_examples': {reason: ids for reason, ids in sorted(excluded_ids.items())},
+      'genre_list_mismatches': table.genre_list_mismatches,
+      'genre_list_unparsable': table.genre_list_unparsable,
+      'vocabulary': list(vocabulary.genres),
+      'min_genre_count': vocabulary.min_count,
+      'dropped_genres': vocabulary.dropped,
+      'posters_per_genre': vocabulary.counts,
+      'genre_positives_per_split': {
+          split: {g: int(positives_per_split.get(split, {}).get(g, 0))
+                  for g in vocabulary.genres}
+          for split in split_order},
+      'duplicate_image_groups': sorted(sorted(group) for group in duplicate_image_groups),
+  }
+
+
+def summary_lines(report: Mapping[str, Any]) -> List[str]:
+  """Human-readable summary: counts per split, vocabulary, exclusions per reason."""
+  kept = ', '.join(f'{split} {n}' for split, n in report['kept_per_split'].items())
+  lines = [
+      f"Ingest: {report['csv_rows']} CSV rows -> {report['kept_total']} posters kept "
+      f"({kept}), {report['excluded_total']} rows excluded.",
+      f"Vocabulary ({len(report['vocabulary'])} genres): {', '.join(report['vocabulary'])}",
+      'Dropped genres (fewer than {} posters): {}'.format(
+          report['min_genre_count'],
+          ', '.join(f'{g} ({n})' for g, n in report['dropped_genres'].items()) or 'none'),
+  ]
+  for reason, rows in report['excluded_rows_per_reason'].items():
+    examples = ', '.join(e['id'] or '<no id>' for e in report['excluded_examples'][reason][:5])
+    lines.append(f'Excluded {reason}: {rows} row(s) (e.g. {examples})')
+  if report['genre_list_mismatches']:
+    lines.append(f"Genre list-string disagreed with the 0/1 columns on "
+                 f"{report['genre_list_mismatches']} row(s); the columns were used.")
+  for group in report['duplicate_image_groups']:
+    lines.append(f"Byte-identical posters (kept together in one split): {', '.join(group)}")
+  return lines
+
+
+def write_report(directory: str, report: Mapping[str, Any]) -> str:
+  path = os.path.join(directory, REPORT_FILE)
+  with tf.io.gfile.GFile(path, 'w') as f:
+    json.dump(report, f, indent=2, sort_keys=False)
+  return path
+
+
+def read_report(directory: str) -> Dict[str, Any]:
+  with tf.io.gfile.GFile(os.path.join(directory, REPORT_FILE), 'r') as f:
+    return json.load(f)

@@ -1,0 +1,70 @@
+"""The genre vocabulary: which genres the model learns, in which fixed order.
+
+The vocabulary is data, not code: PosterExampleGen derives it from the posters it keeps and
+writes it next to the examples (`genre_vocabulary.txt`) and as a custom property of the
+Examples artifact, so that no model code hard-codes genre names or their order.
+"""
+import dataclasses
+import os
+from typing import Dict, Mapping, Sequence, Tuple
+
+import tensorflow as tf
+
+VOCABULARY_FILE = 'genre_vocabulary.txt'
+# Custom property of the Examples artifact holding the vocabulary as a JSON list.
+VOCABULARY_PROPERTY = 'genre_vocabulary'
+
+
+@dataclasses.dataclass(frozen=True)
+class GenreVocabulary:
+  genres: Tuple[str, ...]
+  # Genres left out because they have fewer than `min_count` posters: name -> posters.
+  dropped: Dict[str, int]
+  # Posters per candidate genre, counted over the posters that were kept.
+  counts: Dict[str, int]
+  min_count: int
+
+
+def select_vocabulary(genre_counts: Mapping[str, int], candidate_genres: Sequence[str],
+                      min_count: int) -> GenreVocabulary:
+  """Keeps the candidate genres with at least `min_count` posters, in candidate order.
+
+  Too-rare genres are dropped rather than learned badly: with a handful of posters a genre
+  cannot be trained, validated or tested (an 80/10/10 split leaves it ~1 eval poster).
+  """
+  if min_count < 1:
+    raise ValueError(f'min_count must be at least 1, got {min_count}')
+  counts = {genre: int(genre_counts.get(genre, 0)) for genre in candidate_genres}
+  unknown = set(genre_counts) - set(candidate_genres)
+  if unknown:
+    raise ValueError(f'Counted genres that are not candidates: {sorted(unknown)}')
+  kept = tuple(g for g in candidate_genres if counts[g] >= min_count)
+  if not kept:
+    raise ValueError(
+        f'No genre has at least {min_count} posters (counts: {counts}); '
+        'lower the minimum genre count or check the labels.')
+  dropped = {g: counts[g] for g in candidate_genres if counts[g] < min_count}
+  return GenreVocabulary(genres=kept, dropped=dropped, counts=counts, min_count=min_count)
+
+
+def multi_hot(genres: Sequence[str], vocabulary: Sequence[str]) -> Tuple[int, ...]:
+  """0/1 vector in vocabulary order; genres outside the vocabulary are ignored."""
+  present = set(genres)
+  return tuple(int(g in present) for g in vocabulary)
+
+
+def write_vocabulary(directory: str, genres: Sequence[str]) -> str:
+  path = os.path.join(directory, VOCABULARY_FILE)
+  with tf.io.gfile.GFile(path, 'w') as f:
+    f.write(''.join(f'{genre}\n' for genre in genres))
+  return path
+
+
+def read_vocabulary(directory: str) -> Tuple[str, ...]:
+  """Reads the vocabulary written next to an Examples artifact's splits."""
+  path = os.path.join(directory, VOCABULARY_FILE)
+  with tf.io.gfile.GFile(path, 'r') as f:
+    genres = tuple(line.strip() for line in f if line.strip())
+  if not genres:
+    raise ValueError(f'Genre vocabulary {path} is empty.')
+  return genres

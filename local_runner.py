@@ -1,0 +1,77 @@
+"""Runs the poster-genre pipeline locally with LocalDagRunner and a SQLite ML Metadata store.
+
+    python local_runner.py [--data-root DIR_OR_KAGGLE_HANDLE] [--no-cache] ...
+
+Every default lives in pipeline/configs.py; flags and POSTER_* environment variables override.
+"""
+import argparse
+import dataclasses
+import os
+
+from absl import logging
+
+from pipeline import runtime_env
+
+runtime_env.require_legacy_keras()
+
+from tfx import v1 as tfx  # pylint: disable=g-import-not-at-top
+
+from components.poster_example_gen import report as ingest_report  # pylint: disable=g-import-not-at-top
+from pipeline import configs  # pylint: disable=g-import-not-at-top
+from pipeline import data_source  # pylint: disable=g-import-not-at-top
+from pipeline import pipeline  # pylint: disable=g-import-not-at-top
+from pipeline import run_summary  # pylint: disable=g-import-not-at-top
+
+
+def _parse_args() -> argparse.Namespace:
+  parser = argparse.ArgumentParser(description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument('--data-root',
+                      help='Dataset in the Kaggle layout (directory or gs:// URI) or a '
+                      f'kagglehub handle such as {data_source.KAGGLE_HANDLE}. '
+                      f'Default: $POSTER_DATA_ROOT or {configs.DATA_ROOT}.')
+  parser.add_argument('--pipeline-root', help='Where artifacts go.')
+  parser.add_argument('--metadata-path', help='SQLite ML Metadata file.')
+  parser.add_argument('--min-genre-count', type=int,
+                      help='Genres with fewer posters are left out of the vocabulary.')
+  parser.add_argument('--beam-direct-running-mode',
+                      choices=['in_memory', 'multi_threading', 'multi_processing'])
+  parser.add_argument('--beam-direct-num-workers', type=int)
+  parser.add_argument('--no-cache', action='store_true',
+                      help='Re-execute every component instead of reusing cached results.')
+  return parser.parse_args()
+
+
+def _print_summary(config: configs.PipelineConfig) -> None:
+  runs = run_summary.latest_run(
+      tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path))
+  print('\nComponents of this run:')
+  for run in runs:
+    print(f'  {run.node_id:<28} {run.state:<9} {run.seconds:8.1f} s')
+  for run in runs:
+    for uri in run.output_uris.get('ingest_report', []):
+      print()
+      for line in ingest_report.summary_lines(ingest_report.read_report(uri)):
+        print(line)
+      print(f'Full report: {os.path.join(uri, ingest_report.REPORT_FILE)}')
+
+
+def main() -> None:
+  args = _parse_args()
+  logging.set_verbosity(logging.INFO)
+  config = configs.PipelineConfig.from_env(
+      data_root=args.data_root,
+      pipeline_root=args.pipeline_root,
+      metadata_path=args.metadata_path,
+      min_genre_count=args.min_genre_count,
+      beam_direct_running_mode=args.beam_direct_running_mode,
+      beam_direct_num_workers=args.beam_direct_num_workers,
+      enable_cache=False if args.no_cache else None)
+  config = dataclasses.replace(
+      config, data_root=data_source.resolve_data_root(config.data_root, config.labels_file))
+  tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
+  _print_summary(config)
+
+
+if __name__ == '__main__':
+  main()

@@ -1,0 +1,1 @@
+"""Pipeline definition (one function, any runner), its configuration and run helpers."""

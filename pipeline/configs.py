@@ -1,0 +1,91 @@
+"""Every knob of the poster-genre pipeline, in one place.
+
+Defaults suit `python local_runner.py` on this repository's machine; each can be overridden
+by an environment variable (named beside it) or, for the local runner, by a flag. Runners
+build a `PipelineConfig` and hand it to `pipeline.create_pipeline`; nothing else reads the
+environment.
+"""
+import dataclasses
+import os
+from typing import List, Mapping, Optional
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+PIPELINE_NAME = 'poster-genres'
+
+# Dataset root in the Kaggle layout: a local directory, a gs:// URI, or a kagglehub handle
+# such as `raman77768/movie-classifier` (resolved online; see pipeline/data_source.py).
+DATA_ROOT = os.path.normpath(os.path.join(REPO_ROOT, '..', 'shared', 'data',
+                                          'movie-classifier'))
+# Outputs, all gitignored: artifacts, the ML Metadata store, pushed models.
+OUTPUT_DIR = os.path.join(REPO_ROOT, 'tfx_pipeline_output')
+
+LABELS_FILE = 'Multi_Label_dataset/train.csv'
+IMAGES_DIR = 'Multi_Label_dataset/Images'
+IMAGE_EXTENSION = '.jpg'
+
+# Relative split sizes (hash buckets of the image-content digest): about 80/10/10.
+SPLIT_BUCKETS = {'train': 8, 'eval': 1, 'test': 1}
+# Genres with fewer usable posters are not learned (drops Reality-TV on the Kaggle data).
+MIN_GENRE_COUNT = 10
+
+# Beam: the DirectRunner in `in_memory` mode is much faster on a small machine than
+# `multi_processing`, where every worker process re-imports TensorFlow.
+BEAM_DIRECT_RUNNING_MODE = 'in_memory'
+BEAM_DIRECT_NUM_WORKERS = 1
+
+
+def _env(name: str, default: str) -> str:
+  return os.environ.get(name, default)
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineConfig:
+  """The values one pipeline run is built from."""
+  pipeline_name: str = PIPELINE_NAME
+  data_root: str = DATA_ROOT
+  pipeline_root: str = os.path.join(OUTPUT_DIR, PIPELINE_NAME)
+  # SQLite ML Metadata store for local runs; orchestrators bring their own.
+  metadata_path: Optional[str] = os.path.join(OUTPUT_DIR, 'metadata', PIPELINE_NAME,
+                                              'metadata.db')
+  labels_file: str = LABELS_FILE
+  images_dir: str = IMAGES_DIR
+  image_extension: str = IMAGE_EXTENSION
+  split_buckets: Mapping[str, int] = dataclasses.field(
+      default_factory=lambda: dict(SPLIT_BUCKETS))
+  min_genre_count: int = MIN_GENRE_COUNT
+  beam_direct_running_mode: str = BEAM_DIRECT_RUNNING_MODE
+  beam_direct_num_workers: int = BEAM_DIRECT_NUM_WORKERS
+  # Extra Beam arguments, e.g. DataflowRunner settings; appended after the direct-runner ones.
+  extra_beam_args: List[str] = dataclasses.field(default_factory=list)
+  enable_cache: bool = True
+
+  @classmethod
+  def from_env(cls, **overrides) -> 'PipelineConfig':
+    """Defaults, then POSTER_* environment variables, then explicit overrides."""
+    base = cls()
+    output_dir = _env('POSTER_OUTPUT_DIR', OUTPUT_DIR)
+    pipeline_name = _env('POSTER_PIPELINE_NAME', base.pipeline_name)
+    values = dict(
+        pipeline_name=pipeline_name,
+        data_root=_env('POSTER_DATA_ROOT', base.data_root),
+        pipeline_root=_env('POSTER_PIPELINE_ROOT', os.path.join(output_dir, pipeline_name)),
+        metadata_path=_env('POSTER_METADATA_PATH',
+                           os.path.join(output_dir, 'metadata', pipeline_name,
+                                        'metadata.db')),
+        min_genre_count=int(_env('POSTER_MIN_GENRE_COUNT', str(base.min_genre_count))),
+        beam_direct_running_mode=_env('POSTER_BEAM_DIRECT_RUNNING_MODE',
+                                      base.beam_direct_running_mode),
+        beam_direct_num_workers=int(_env('POSTER_BEAM_DIRECT_NUM_WORKERS',
+                                         str(base.beam_direct_num_workers))),
+    )
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return cls(**values)
+
+  @property
+  def beam_pipeline_args(self) -> List[str]:
+    return [
+        f'--direct_running_mode={self.beam_direct_running_mode}',
+        f'--direct_num_workers={self.beam_direct_num_workers}',
+        *self.extra_beam_args,
+    ]

@@ -1,0 +1,55 @@
+"""Resolves where the posters come from: a directory in the Kaggle layout, or a kagglehub
+handle that is downloaded (and cached by kagglehub) before the pipeline is built.
+
+kagglehub needs the network and Kaggle credentials (KAGGLE_USERNAME / KAGGLE_KEY or
+~/.kaggle/kaggle.json); offline, pass the directory of an earlier download instead.
+"""
+import os
+import re
+
+import tensorflow as tf
+
+KAGGLE_HANDLE = 'raman77768/movie-classifier'
+# `owner/dataset` or `owner/dataset/versions/N`, optionally written `kaggle:owner/dataset`.
+_HANDLE = re.compile(r'^(?:kaggle:)?([\w-]+/[\w.-]+(?:/versions/\d+)?)$')
+
+
+class DataSourceError(ValueError):
+  """The data location cannot be used."""
+
+
+def is_remote_uri(location: str) -> bool:
+  return re.match(r'^[a-z][a-z0-9+.-]*://', location) is not None
+
+
+def kaggle_handle(location: str):
+  """The kagglehub handle named by `location`, or None when it names a path.
+
+  An existing local path always wins over a handle of the same spelling.
+  """
+  if is_remote_uri(location) or (os.path.exists(location)
+                                 and not location.startswith('kaggle:')):
+    return None
+  match = _HANDLE.match(location)
+  return match.group(1) if match else None
+
+
+def resolve_data_root(location: str, labels_file: str) -> str:
+  """Returns a directory (local or remote URI) that holds `labels_file`."""
+  handle = kaggle_handle(location)
+  if handle is not None:
+    import kagglehub  # Imported here: only handles need it.
+    try:
+      root = kagglehub.dataset_download(handle)
+    except Exception as error:  # kagglehub raises many types for network/auth problems.
+      raise DataSourceError(
+          f'kagglehub could not download {handle!r} ({type(error).__name__}: {error}). '
+          'It needs the network and Kaggle credentials; offline, pass the directory of '
+          'a downloaded copy instead.') from error
+  else:
+    root = location if is_remote_uri(location) else os.path.abspath(location)
+  labels_path = os.path.join(root, labels_file)
+  if not tf.io.gfile.exists(labels_path):
+    raise DataSourceError(
+        f'{location!r} is not a dataset in the Kaggle layout: {labels_path} is missing.')
+  return root

@@ -1,0 +1,38 @@
+"""The poster-genre TFX pipeline: one definition, wired here, run by any runner.
+
+    PosterExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator
+"""
+from tfx import v1 as tfx
+
+from components.poster_example_gen.component import PosterExampleGen
+from pipeline.configs import PipelineConfig
+
+
+def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
+  """Builds the pipeline from `config`; `config.data_root` must already be a directory."""
+  example_gen = PosterExampleGen(
+      input_base=config.data_root,
+      split_buckets=dict(config.split_buckets),
+      min_genre_count=config.min_genre_count,
+      labels_file=config.labels_file,
+      images_dir=config.images_dir,
+      image_extension=config.image_extension)
+
+  statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs['examples'])
+
+  schema_gen = tfx.components.SchemaGen(
+      statistics=statistics_gen.outputs['statistics'], infer_feature_shape=True)
+
+  example_validator = tfx.components.ExampleValidator(
+      statistics=statistics_gen.outputs['statistics'], schema=schema_gen.outputs['schema'])
+
+  metadata_config = (
+      tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path)
+      if config.metadata_path else None)
+  return tfx.dsl.Pipeline(
+      pipeline_name=config.pipeline_name,
+      pipeline_root=config.pipeline_root,
+      components=[example_gen, statistics_gen, schema_gen, example_validator],
+      enable_cache=config.enable_cache,
+      metadata_connection_config=metadata_config,
+      beam_pipeline_args=config.beam_pipeline_args)
