@@ -1,0 +1,87 @@
+"""Small synthetic posters and datasets in the Kaggle layout, for tests.
+
+Tests never need the real posters for behaviour checks; where a test uses the shared data,
+it copies a few hundred of them into a temporary directory with the same layout.
+"""
+import csv
+import io
+import os
+import shutil
+from typing import Dict, Iterable, List, Optional, Sequence
+
+import numpy as np
+from PIL import Image
+
+GENRE_COLUMNS = ['Action', 'Comedy', 'Drama', 'Horror', 'N/A', 'Romance', 'Western']
+SHARED_DATA_ROOT = os.path.normpath(os.path.join(
+    os.path.dirname(__file__), '..', '..', 'shared', 'data', 'movie-classifier'))
+LABELS_FILE = os.path.join('Multi_Label_dataset', 'train.csv')
+IMAGES_DIR = os.path.join('Multi_Label_dataset', 'Images')
+
+
+def poster_bytes(width: int = 60, height: int = 90, mode: str = 'RGB',
+                 image_format: str = 'JPEG', seed: int = 0) -> bytes:
+  """A noisy synthetic poster; `seed` makes the bytes differ between posters."""
+  rng = np.random.default_rng(seed)
+  pixels = rng.integers(0, 256, size=(height, width, 3), dtype=np.uint8)
+  image = Image.fromarray(pixels, 'RGB')
+  if mode != 'RGB':
+    image = image.convert(mode)
+  buffer = io.BytesIO()
+  image.save(buffer, format=image_format)
+  return buffer.getvalue()
+
+
+def csv_row(poster_id: str, genres: Sequence[str],
+            columns: Sequence[str] = GENRE_COLUMNS) -> List[str]:
+  listed = "['" + "', '".join(genres) + "']" if genres else '[]'
+  return [poster_id, listed] + ['1' if c in genres else '0' for c in columns]
+
+
+def csv_text(rows: Iterable[Sequence[str]], columns: Sequence[str] = GENRE_COLUMNS,
+             bom: bool = False) -> str:
+  buffer = io.StringIO()
+  writer = csv.writer(buffer, lineterminator='\n')
+  writer.writerow(['Id', 'Genre', *columns])
+  writer.writerows(rows)
+  return ('\ufeff' if bom else '') + buffer.getvalue()
+
+
+def write_dataset(root: str, rows: Iterable[Sequence[str]], images: Dict[str, bytes],
+                  columns: Sequence[str] = GENRE_COLUMNS) -> str:
+  """Writes `train.csv` and `Images/<Id>.jpg` under `root` in the Kaggle layout."""
+  os.makedirs(os.path.join(root, IMAGES_DIR), exist_ok=True)
+  with open(os.path.join(root, LABELS_FILE), 'w', encoding='utf-8', newline='') as f:
+    f.write(csv_text(rows, columns))
+  for poster_id, data in images.items():
+    with open(os.path.join(root, IMAGES_DIR, poster_id + '.jpg'), 'wb') as f:
+      f.write(data)
+  return root
+
+
+def copy_shared_subset(root: str, n_posters: int,
+                       extra_rows: Optional[List[List[str]]] = None) -> str:
+  """Copies the first `n_posters` rows of the shared dataset (and their posters) to `root`,
+  then appends `extra_rows` to its CSV."""
+  with open(os.path.join(SHARED_DATA_ROOT, LABELS_FILE), encoding='utf-8-sig',
+            newline='') as f:
+    reader = csv.reader(f)
+    header = next(reader)
+    rows = [row for _, row in zip(range(n_posters), reader)]
+  os.makedirs(os.path.join(root, IMAGES_DIR), exist_ok=True)
+  for row in rows:
+    source = os.path.join(SHARED_DATA_ROOT, IMAGES_DIR, row[0] + '.jpg')
+    if os.path.exists(source):
+      shutil.copyfile(source, os.path.join(root, IMAGES_DIR, row[0] + '.jpg'))
+  with open(os.path.join(root, LABELS_FILE), 'w', encoding='utf-8', newline='') as f:
+    writer = csv.writer(f, lineterminator='\n')
+    writer.writerow(header)
+    writer.writerows(rows + (extra_rows or []))
+  return root
+
+
+def shared_genre_columns() -> List[str]:
+  """The genre columns of the shared dataset's CSV, in order."""
+  with open(os.path.join(SHARED_DATA_ROOT, LABELS_FILE), encoding='utf-8-sig',
+            newline='') as f:
+    return next(csv.reader(f))[2:]

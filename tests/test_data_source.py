@@ -1,0 +1,54 @@
+"""Data location resolution: directories, remote URIs and kagglehub handles."""
+import kagglehub
+import pytest
+
+from pipeline import data_source
+from tests.synthetic import LABELS_FILE, csv_row, write_dataset
+
+
+@pytest.fixture
+def dataset(tmp_path):
+  return write_dataset(str(tmp_path / 'movie-classifier'), [csv_row('tt1', ['Drama'])], {})
+
+
+def test_local_directory_resolves_to_itself(dataset):
+  assert data_source.resolve_data_root(dataset, LABELS_FILE) == dataset
+
+
+def test_directory_without_the_labels_file_is_rejected(tmp_path):
+  with pytest.raises(data_source.DataSourceError, match='not a dataset in the Kaggle layout'):
+    data_source.resolve_data_root(str(tmp_path), LABELS_FILE)
+
+
+@pytest.mark.parametrize('location,handle', [
+    ('raman77768/movie-classifier', 'raman77768/movie-classifier'),
+    ('kaggle:raman77768/movie-classifier', 'raman77768/movie-classifier'),
+    ('raman77768/movie-classifier/versions/2', 'raman77768/movie-classifier/versions/2'),
+    ('gs://bucket/movie-classifier', None),
+    ('/data/movie-classifier', None),
+    ('a/b/c', None),
+])
+def test_kaggle_handles_are_told_apart_from_paths(location, handle):
+  assert data_source.kaggle_handle(location) == handle
+
+
+def test_existing_local_path_wins_over_a_handle_of_the_same_spelling(tmp_path, monkeypatch):
+  (tmp_path / 'owner' / 'dataset').mkdir(parents=True)
+  monkeypatch.chdir(tmp_path)
+  assert data_source.kaggle_handle('owner/dataset') is None
+
+
+def test_handle_is_downloaded_with_kagglehub(dataset, monkeypatch):
+  calls = []
+  monkeypatch.setattr(kagglehub, 'dataset_download',
+                      lambda handle: calls.append(handle) or dataset)
+  assert data_source.resolve_data_root(data_source.KAGGLE_HANDLE, LABELS_FILE) == dataset
+  assert calls == [data_source.KAGGLE_HANDLE]
+
+
+def test_offline_download_failure_is_a_clear_error(monkeypatch):
+  def offline(handle):
+    raise ConnectionError('Name or service not known')
+  monkeypatch.setattr(kagglehub, 'dataset_download', offline)
+  with pytest.raises(data_source.DataSourceError, match='needs the network'):
+    data_source.resolve_data_root(data_source.KAGGLE_HANDLE, LABELS_FILE)

@@ -1,0 +1,140 @@
+"""One small real run of the pipeline with LocalDagRunner: shared posters plus bad input."""
+import glob
+import os
+
+import pytest
+import tensorflow as tf
+from tfx import v1 as tfx
+
+from components.poster_example_gen import features
+from components.poster_example_gen import report as ingest_report
+from components.poster_example_gen import vocabulary
+from pipeline import configs
+from pipeline import pipeline
+from pipeline import run_summary
+from tests import synthetic
+
+pytestmark = pytest.mark.e2e
+
+N_SHARED_POSTERS = 240
+
+
+@pytest.fixture(scope='module')
+def dataset(tmp_path_factory):
+  if not os.path.exists(synthetic.SHARED_DATA_ROOT):
+    pytest.skip(f'shared posters not found at {synthetic.SHARED_DATA_ROOT}')
+  columns = synthetic.shared_genre_columns()
+  row = lambda poster_id, genres: synthetic.csv_row(poster_id, genres, columns)
+  root = synthetic.copy_shared_subset(
+      str(tmp_path_factory.mktemp('data') / 'movie-classifier'), N_SHARED_POSTERS,
+      extra_rows=[
+          row('ttmissing', ['Drama']),
+          row('ttempty', ['Drama']),
+          row('tttruncated', ['Comedy']),
+          row('ttnotimage', ['Action']),
+          row('ttnagenre', ['N/A']),
+          row('ttconflict', ['Drama']),
+          row('ttconflict', ['Horror']),
+          row('ttdupa', ['Drama', 'Comedy']),
+          row('ttdupb', ['Drama', 'Comedy']),
+          row('ttdupb', ['Drama', 'Comedy']),
+      ])
+  images_dir = os.path.join(root, synthetic.IMAGES_DIR)
+  some_poster = sorted(glob.glob(os.path.join(images_dir, '*.jpg')))[0]
+  with open(some_poster, 'rb') as f:
+    real_bytes = f.read()
+  twin = synthetic.poster_bytes(seed=7)
+  for name, data in [('ttempty', b''), ('tttruncated', real_bytes[:len(real_bytes) // 3]),
+                     ('ttnotimage', b'<html>not a poster</html>'), ('ttconflict', twin[:-1]),
+                     ('ttdupa', twin), ('ttdupb', twin)]:
+    with open(os.path.join(images_dir, name + '.jpg'), 'wb') as f:
+      f.write(data)
+  return root
+
+
+@pytest.fixture(scope='module')
+def pipeline_run(dataset, tmp_path_factory):
+  output = tmp_path_factory.mktemp('output')
+  config = configs.PipelineConfig(
+      data_root=dataset, pipeline_name='poster-genres-e2e',
+      pipeline_root=str(output / 'root'), metadata_path=str(output / 'metadata.db'),
+      min_genre_count=5)
+  tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
+  connection = tfx.orchestration.metadata.sqlite_metadata_connection_config(
+      config.metadata_path)
+  return config, connection, {run.node_id: run for run in run_summary.latest_run(connection)}
+
+
+def _read_examples(split_dir):
+  files = glob.glob(os.path.join(split_dir, '*.gz'))
+  return [tf.train.Example.FromString(record.numpy())
+          for record in tf.data.TFRecordDataset(files, compression_type='GZIP')]
+
+
+def _feature(example, key):
+  feature = example.features.feature[key]
+  return list(getattr(feature, feature.WhichOneof('kind')).value)
+
+
+def test_every_component_completes(pipeline_run):
+  _, _, runs = pipeline_run
+  assert {node: run.state for node, run in runs.items()} == {
+      'PosterExampleGen': 'COMPLETE', 'StatisticsGen': 'COMPLETE',
+      'SchemaGen': 'COMPLETE', 'ExampleValidator': 'COMPLETE'}
+
+
+def test_report_accounts_for_every_row_with_reasons(pipeline_run):
+  _, _, runs = pipeline_run
+  report = ingest_report.read_report(runs['PosterExampleGen'].output_uris['ingest_report'][0])
+  assert report['csv_rows'] == N_SHARED_POSTERS + 10
+  assert report['kept_total'] + report['excluded_total'] == report['csv_rows']
+  reasons = report['excluded_rows_per_reason']
+  assert reasons['missing_image'] == 1
+  assert reasons['empty_image'] == 1
+  assert reasons['truncated_image'] == 1
+  assert reasons['undecodable_image'] == 1
+  assert reasons['only_na_label'] >= 1
+  assert reasons['conflicting_labels'] == 2
+  assert reasons['duplicate_row'] >= 1
+  assert set(report['kept_per_split']) == {'train', 'eval', 'test'}
+  assert report['duplicate_image_groups'] == [['ttdupa', 'ttdupb']]
+
+
+def test_examples_are_complete_and_identical_images_share_a_split(pipeline_run):
+  _, _, runs = pipeline_run
+  examples_uri = runs['PosterExampleGen'].output_uris['examples'][0]
+  report = ingest_report.read_report(runs['PosterExampleGen'].output_uris['ingest_report'][0])
+  vocab = vocabulary.read_vocabulary(examples_uri)
+  assert list(vocab) == report['vocabulary']
+
+  split_of = {}
+  for split in ('train', 'eval', 'test'):
+    examples = _read_examples(os.path.join(examples_uri, f'Split-{split}'))
+    assert len(examples) == report['kept_per_split'][split]
+    for example in examples:
+      poster_id = _feature(example, features.ID)[0].decode()
+      genres = [g.decode() for g in _feature(example, features.GENRES)]
+      label_vector = _feature(example, features.LABELS)
+      assert len(label_vector) == len(vocab)
+      assert [g for g, on in zip(vocab, label_vector) if on] == genres
+      assert _feature(example, features.N_GENRES) == [len(genres)] and genres
+      assert _feature(example, features.IMAGE)[0][:2] in (b'\xff\xd8', b'\x89P')
+      assert _feature(example, features.BYTE_SIZE) == [len(_feature(example, features.IMAGE)[0])]
+      for key in (features.WIDTH, features.HEIGHT, features.ASPECT_RATIO,
+                  features.COLOUR_MODE, features.IMAGE_FORMAT, features.MEAN_BRIGHTNESS,
+                  features.IMAGE_SHA256):
+        assert len(_feature(example, key)) == 1, key
+      assert poster_id not in split_of, f'{poster_id} written twice'
+      split_of[poster_id] = split
+  assert sum(report['kept_per_split'].values()) == len(split_of)
+  assert split_of['ttdupa'] == split_of['ttdupb']
+  for excluded in ('ttmissing', 'ttempty', 'tttruncated', 'ttnotimage', 'ttnagenre',
+                   'ttconflict'):
+    assert excluded not in split_of
+
+
+def test_second_run_is_served_from_the_cache(pipeline_run):
+  config, connection, _ = pipeline_run
+  tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
+  states = {run.node_id: run.state for run in run_summary.latest_run(connection)}
+  assert set(states.values()) == {'CACHED'}, states
