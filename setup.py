@@ -45,7 +45,7 @@ setuptools.setup(
     python_requires='>=3.10,<3.11',
     packages=setuptools.find_packages(include=['pipeline', 'pipeline.*',
                                                'components', 'components.*']),
-    py_modules=['local_runner'],
+    py_modules=['local_runner', 'transform_module'],
     install_requires=_requirements('requirements/requirements.in'),
     cmdclass={'build_py': BuildPyWithStartupHook},
 )

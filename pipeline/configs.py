@@ -29,6 +29,18 @@ SPLIT_BUCKETS = {'train': 8, 'eval': 1, 'test': 1}
 # Genres with fewer usable posters are not learned (drops Reality-TV on the Kaggle data).
 MIN_GENRE_COUNT = 10
 
+# Transform (transform_module.py): model input size and conventions. Posters are about 2:3
+# (300 px wide); a 3:2 height:width target with aspect-preserving padding barely pads them.
+TRANSFORM_MODULE_FILE = os.path.join(REPO_ROOT, 'transform_module.py')
+IMAGE_HEIGHT = 192
+IMAGE_WIDTH = 128
+RESIZE_POLICY = 'pad'  # 'pad', 'stretch' or 'crop'
+NORMALIZATION = 'unit'  # 'unit' ([0, 1]) or 'symmetric' ((x - 127) / 128)
+
+# Oversampling of rare genres in the train split only (components/oversampler/policy.py).
+OVERSAMPLE_MAX_COPIES = 4
+OVERSAMPLE_MAX_GROWTH = 3.0
+
 # Beam: the DirectRunner in `in_memory` mode is much faster on a small machine than
 # `multi_processing`, where every worker process re-imports TensorFlow.
 BEAM_DIRECT_RUNNING_MODE = 'in_memory'
@@ -54,6 +66,13 @@ class PipelineConfig:
   split_buckets: Mapping[str, int] = dataclasses.field(
       default_factory=lambda: dict(SPLIT_BUCKETS))
   min_genre_count: int = MIN_GENRE_COUNT
+  transform_module_file: str = TRANSFORM_MODULE_FILE
+  image_height: int = IMAGE_HEIGHT
+  image_width: int = IMAGE_WIDTH
+  resize_policy: str = RESIZE_POLICY
+  normalization: str = NORMALIZATION
+  oversample_max_copies: int = OVERSAMPLE_MAX_COPIES
+  oversample_max_growth: float = OVERSAMPLE_MAX_GROWTH
   beam_direct_running_mode: str = BEAM_DIRECT_RUNNING_MODE
   beam_direct_num_workers: int = BEAM_DIRECT_NUM_WORKERS
   # Extra Beam arguments, e.g. DataflowRunner settings; appended after the direct-runner ones.
@@ -81,6 +100,12 @@ class PipelineConfig:
     )
     values.update({k: v for k, v in overrides.items() if v is not None})
     return cls(**values)
+
+  @property
+  def transform_config(self) -> dict:
+    """The `custom_config` that preprocessing_fn reads."""
+    return {'image_height': self.image_height, 'image_width': self.image_width,
+            'resize_policy': self.resize_policy, 'normalization': self.normalization}
 
   @property
   def beam_pipeline_args(self) -> List[str]:

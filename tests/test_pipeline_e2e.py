@@ -1,11 +1,15 @@
 """One small real run of the pipeline with LocalDagRunner: shared posters plus bad input."""
+import collections
 import glob
+import json
 import os
 
 import pytest
 import tensorflow as tf
+import tensorflow_transform as tft
 from tfx import v1 as tfx
 
+from components.oversampler import executor as oversampler_executor
 from components.poster_example_gen import features
 from components.poster_example_gen import report as ingest_report
 from components.poster_example_gen import vocabulary
@@ -13,6 +17,7 @@ from pipeline import configs
 from pipeline import pipeline
 from pipeline import run_summary
 from tests import synthetic
+import transform_module
 
 pytestmark = pytest.mark.e2e
 
@@ -83,7 +88,8 @@ def test_every_component_completes(pipeline_run):
   _, _, runs = pipeline_run
   assert {node: run.state for node, run in runs.items()} == {
       'PosterExampleGen': 'COMPLETE', 'StatisticsGen': 'COMPLETE',
-      'SchemaGen': 'COMPLETE', 'ExampleValidator': 'COMPLETE'}
+      'SchemaGen': 'COMPLETE', 'ExampleValidator': 'COMPLETE', 'Transform': 'COMPLETE',
+      'RareGenreOversampler': 'COMPLETE'}
 
 
 def test_report_accounts_for_every_row_with_reasons(pipeline_run):
@@ -134,6 +140,51 @@ def test_examples_are_complete_and_identical_images_share_a_split(pipeline_run):
   for excluded in ('ttmissing', 'ttempty', 'tttruncated', 'ttnotimage', 'ttnagenre',
                    'ttconflict'):
     assert excluded not in split_of
+
+
+def _split_files(examples_uri, split):
+  return sorted(glob.glob(os.path.join(examples_uri, f'Split-{split}', '*')))
+
+
+def test_oversampler_repeats_rare_train_posters_and_leaves_eval_and_test_alone(pipeline_run):
+  config, _, runs = pipeline_run
+  raw_uri = runs['PosterExampleGen'].output_uris['examples'][0]
+  out_uri = runs['RareGenreOversampler'].output_uris['oversampled_examples'][0]
+  for split in ('eval', 'test'):
+    raw_files, out_files = _split_files(raw_uri, split), _split_files(out_uri, split)
+    assert [os.path.basename(f) for f in raw_files] == [os.path.basename(f) for f in out_files]
+    for raw, out in zip(raw_files, out_files):
+      with open(raw, 'rb') as a, open(out, 'rb') as b:
+        assert a.read() == b.read()
+  assert vocabulary.read_vocabulary(out_uri) == vocabulary.read_vocabulary(raw_uri)
+
+  raw_train = _read_examples(os.path.join(raw_uri, 'Split-train'))
+  out_train = _read_examples(os.path.join(out_uri, 'Split-train'))
+  with open(os.path.join(out_uri, oversampler_executor.REPORT_FILE)) as f:
+    report = json.load(f)
+  copies = collections.Counter(_feature(e, features.ID)[0] for e in out_train)
+  assert set(copies) == {_feature(e, features.ID)[0] for e in raw_train}
+  assert max(copies.values()) <= config.oversample_max_copies
+  assert max(copies.values()) > 1
+  assert report['posters_before'] == len(raw_train)
+  assert report['examples_after'] == len(out_train) <= config.oversample_max_growth * len(raw_train)
+  vocab = vocabulary.read_vocabulary(out_uri)
+  recount = lambda examples: dict(zip(vocab, map(int, sum(
+      tf.constant([_feature(e, features.LABELS) for e in examples]).numpy()))))
+  assert report['genre_positives_before'] == recount(raw_train)
+  assert report['genre_positives_after'] == recount(out_train)
+
+
+def test_transform_graph_turns_raw_bytes_into_model_input(pipeline_run, dataset):
+  config, _, runs = pipeline_run
+  transform_output = tft.TFTransformOutput(
+      runs['Transform'].output_uris['transform_graph'][0])
+  poster = sorted(glob.glob(os.path.join(dataset, synthetic.IMAGES_DIR, 'tt0*.jpg')))[0]
+  with open(poster, 'rb') as f:
+    raw = {features.IMAGE: tf.constant([[f.read()]])}
+  image = transform_output.transform_features_layer()(raw)[transform_module.IMAGE_XF]
+  assert image.shape == (1, config.image_height, config.image_width, 3)
+  assert 0.0 <= float(tf.reduce_min(image)) and float(tf.reduce_max(image)) <= 1.0
 
 
 def test_second_run_is_served_from_the_cache(pipeline_run):

@@ -1,0 +1,1 @@
+"""RareGenreOversampler: repeats train posters of rare genres; eval and test pass through."""

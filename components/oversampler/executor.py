@@ -1,0 +1,168 @@
+"""Beam executor of RareGenreOversampler.
+
+The oversampler works on the raw examples (encoded JPEG bytes, ~30 KB a poster): repeating
+those is cheap, where repeating transformed float posters (~600 KB each) would not be. The
+Trainer applies the Transform graph to what comes out of here. Only the configured split is
+resampled; the other splits are copied byte for byte.
+
+Passes over the split: genre counts -> desired copies per poster -> histogram of desired
+copies -> growth-limited copies table -> repeated records, plus counts before and after.
+"""
+import json
+import os
+from typing import Any, Dict, List
+
+from absl import logging
+import apache_beam as beam
+import numpy as np
+import tensorflow as tf
+from tfx.components.util import examples_utils
+from tfx.dsl.components.base import base_beam_executor
+from tfx.types import artifact_utils
+
+from components.oversampler import policy
+from components.poster_example_gen import features
+from components.poster_example_gen import vocabulary as genre_vocabulary
+
+EXAMPLES_KEY = 'examples'
+OVERSAMPLED_EXAMPLES_KEY = 'oversampled_examples'
+SPLIT_KEY = 'split'
+MAX_COPIES_KEY = 'max_copies'
+MAX_GROWTH_KEY = 'max_growth'
+
+REPORT_FILE = 'oversampling_report.json'
+_RECORD_FILE_PREFIX = 'data_tfrecord'
+
+
+class _SumVectors(beam.CombineFn):
+  """Element-wise sum of equal-length int vectors; None for an empty collection."""
+
+  def create_accumulator(self):
+    return None
+
+  def add_input(self, accumulator, vector):
+    vector = np.asarray(vector, dtype=np.int64)
+    return vector.copy() if accumulator is None else accumulator + vector
+
+  def merge_accumulators(self, accumulators):
+    present = [a for a in accumulators if a is not None]
+    return np.sum(present, axis=0) if present else None
+
+  def extract_output(self, accumulator):
+    return accumulator
+
+
+def _labels(record: bytes) -> List[int]:
+  example = tf.train.Example.FromString(record)
+  return list(example.features.feature[features.LABELS].int64_list.value)
+
+
+def _as_genre_dict(vector, vocabulary) -> Dict[str, int]:
+  if vector is None:
+    return {genre: 0 for genre in vocabulary}
+  return {genre: int(n) for genre, n in zip(vocabulary, vector)}
+
+
+def _write_report(_, *, path, split, vocabulary, max_copies, max_growth, before, after,
+                  posters, copies_table, written):
+  report = {
+      'split': split,
+      'max_copies': max_copies,
+      'max_growth': max_growth,
+      'posters_before': posters,
+      'examples_after': written,
+      'growth': written / posters if posters else 1.0,
+      'copies_for_desired_copies': {str(d): c for d, c in sorted(copies_table.items())},
+      'genre_positives_before': _as_genre_dict(before, vocabulary),
+      'genre_positives_after': _as_genre_dict(after, vocabulary),
+  }
+  with tf.io.gfile.GFile(path, 'w') as f:
+    json.dump(report, f, indent=2)
+
+
+class Executor(base_beam_executor.BaseBeamExecutor):
+  """Repeats rare-genre posters of one split; copies the other splits unchanged."""
+
+  def Do(self, input_dict: Dict[str, List[Any]], output_dict: Dict[str, List[Any]],
+         exec_properties: Dict[str, Any]) -> None:
+    self._log_startup(input_dict, output_dict, exec_properties)
+    source = artifact_utils.get_single_instance(input_dict[EXAMPLES_KEY])
+    target = artifact_utils.get_single_instance(output_dict[OVERSAMPLED_EXAMPLES_KEY])
+    split = exec_properties[SPLIT_KEY]
+    max_copies = int(exec_properties[MAX_COPIES_KEY])
+    max_growth = float(exec_properties[MAX_GROWTH_KEY])
+    policy.validate(max_copies, max_growth)
+
+    split_names = artifact_utils.decode_split_names(source.split_names)
+    if split not in split_names:
+      raise ValueError(f'Split {split!r} to oversample is not among {split_names}.')
+    target.split_names = source.split_names
+    examples_utils.set_payload_format(target, examples_utils.get_payload_format(source))
+    examples_utils.set_file_format(target, examples_utils.get_file_format(source))
+    vocabulary = genre_vocabulary.read_vocabulary(source.uri)
+    genre_vocabulary.write_vocabulary(target.uri, vocabulary)
+    target.set_string_custom_property(genre_vocabulary.VOCABULARY_PROPERTY,
+                                      json.dumps(list(vocabulary)))
+
+    for name in split_names:
+      if name != split:
+        self._copy_split(artifact_utils.get_split_uri([source], name),
+                         artifact_utils.get_split_uri([target], name))
+
+    source_split = artifact_utils.get_split_uri([source], split)
+    target_split = artifact_utils.get_split_uri([target], split)
+    report_path = os.path.join(target.uri, REPORT_FILE)
+    with self._make_beam_pipeline() as pipeline:
+      records = pipeline | 'ReadSplit' >> beam.io.ReadFromTFRecord(
+          os.path.join(source_split, '*'))
+      labelled = records | 'ParseLabels' >> beam.Map(lambda r: (_labels(r), r))
+      before = (labelled | 'LabelsBefore' >> beam.Map(lambda lr: lr[0])
+                | 'CountBefore' >> beam.CombineGlobally(_SumVectors()))
+      reference = before | 'Reference' >> beam.Map(
+          lambda counts: policy.reference_count([] if counts is None else list(counts)))
+      with_desired = labelled | 'DesiredCopies' >> beam.Map(
+          lambda lr, counts, ref: (policy.desired_copies(lr[0], list(counts), ref, max_copies),
+                                   lr),
+          beam.pvalue.AsSingleton(before), beam.pvalue.AsSingleton(reference))
+      copies_table = (
+          with_desired
+          | 'Desired' >> beam.Map(lambda d_lr: d_lr[0])
+          | 'CountDesired' >> beam.combiners.Count.PerElement()
+          | 'Histogram' >> beam.combiners.ToDict()
+          | 'CopiesTable' >> beam.Map(policy.growth_limited_copies, max_growth))
+      repeated = with_desired | 'Repeat' >> beam.FlatMap(
+          lambda d_lr, table: [d_lr[1]] * table[d_lr[0]],
+          beam.pvalue.AsSingleton(copies_table))
+      _ = (repeated
+           | 'Records' >> beam.Map(lambda lr: lr[1])
+           | 'Shuffle' >> beam.Reshuffle()
+           | 'WriteSplit' >> beam.io.WriteToTFRecord(
+               os.path.join(target_split, _RECORD_FILE_PREFIX), file_name_suffix='.gz'))
+      after = (repeated | 'LabelsAfter' >> beam.Map(lambda lr: lr[0])
+               | 'CountAfter' >> beam.CombineGlobally(_SumVectors()))
+      posters = records | 'CountPosters' >> beam.combiners.Count.Globally()
+      written = repeated | 'CountWritten' >> beam.combiners.Count.Globally()
+      _ = (pipeline
+           | 'ReportTrigger' >> beam.Create([None])
+           | 'WriteReport' >> beam.Map(
+               _write_report, path=report_path, split=split, vocabulary=vocabulary,
+               max_copies=max_copies, max_growth=max_growth,
+               before=beam.pvalue.AsSingleton(before), after=beam.pvalue.AsSingleton(after),
+               posters=beam.pvalue.AsSingleton(posters),
+               copies_table=beam.pvalue.AsSingleton(copies_table),
+               written=beam.pvalue.AsSingleton(written)))
+
+    with tf.io.gfile.GFile(report_path, 'r') as f:
+      report = json.load(f)
+    logging.info('Oversampled %s: %d posters -> %d examples (%.2fx); positives per genre '
+                 'before %s, after %s.', split, report['posters_before'],
+                 report['examples_after'], report['growth'],
+                 report['genre_positives_before'], report['genre_positives_after'])
+    target.set_float_custom_property('train_growth', report['growth'])
+
+  @staticmethod
+  def _copy_split(source_dir: str, target_dir: str) -> None:
+    tf.io.gfile.makedirs(target_dir)
+    for name in tf.io.gfile.listdir(source_dir):
+      tf.io.gfile.copy(os.path.join(source_dir, name), os.path.join(target_dir, name),
+                       overwrite=True)

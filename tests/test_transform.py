@@ -1,0 +1,68 @@
+"""preprocessing_fn: any supported poster becomes a fixed-size RGB float image."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import transform_module
+from tests.synthetic import poster_bytes
+
+CONFIG = {'image_height': 48, 'image_width': 32, 'resize_policy': 'pad',
+          'normalization': 'unit'}
+POSTERS = [('RGB', 'JPEG'), ('L', 'JPEG'), ('CMYK', 'JPEG'), ('RGBA', 'PNG'), ('RGB', 'PNG'),
+           ('P', 'PNG')]
+
+
+def _transform(images, config=CONFIG, labels=None):
+  labels = labels if labels is not None else [[1, 0, 1]] * len(images)
+  return transform_module.preprocessing_fn(
+      {'image': tf.constant([[b] for b in images]),
+       'labels': tf.constant(labels, dtype=tf.int64)}, config)
+
+
+def test_every_colour_mode_and_format_becomes_rgb_of_the_configured_size():
+  images = [poster_bytes(width=60, height=90, mode=m, image_format=f, seed=i)
+            for i, (m, f) in enumerate(POSTERS)]
+  out = _transform(images)
+  image = out[transform_module.IMAGE_XF]
+  assert image.shape == (len(POSTERS), 48, 32, 3)
+  assert image.dtype == tf.float32
+  assert float(tf.reduce_min(image)) >= 0.0 and float(tf.reduce_max(image)) <= 1.0
+  # Noise posters average mid-grey whatever their colour mode: nothing decoded to black.
+  assert np.all(tf.reduce_mean(image, axis=[1, 2, 3]).numpy() > 0.3)
+
+
+def test_labels_become_float_multi_hot():
+  out = _transform([poster_bytes()], labels=[[0, 1, 1]])
+  labels = out[transform_module.LABELS_XF]
+  assert labels.dtype == tf.float32
+  assert labels.numpy().tolist() == [[0.0, 1.0, 1.0]]
+
+
+@pytest.mark.parametrize('policy', transform_module.RESIZE_POLICIES)
+def test_resize_policies_give_the_target_size_for_odd_aspect_ratios(policy):
+  wide = poster_bytes(width=120, height=40)
+  out = _transform([wide], {**CONFIG, 'resize_policy': policy})
+  assert out[transform_module.IMAGE_XF].shape == (1, 48, 32, 3)
+
+
+def test_pad_keeps_the_aspect_ratio():
+  wide = poster_bytes(width=120, height=40)
+  image = _transform([wide])[transform_module.IMAGE_XF][0].numpy()
+  # A 3:1 image in a 48x32 frame fills about 11 rows; the rest is padding.
+  filled_rows = int((image.max(axis=(1, 2)) > 0).sum())
+  assert 9 <= filled_rows <= 13
+
+
+def test_symmetric_normalization_range():
+  out = _transform([poster_bytes()], {**CONFIG, 'normalization': 'symmetric'})
+  image = out[transform_module.IMAGE_XF]
+  assert float(tf.reduce_min(image)) >= -127.0 / 128.0
+  assert float(tf.reduce_max(image)) <= 1.0
+  assert float(tf.reduce_min(image)) < 0.0
+
+
+def test_unknown_conventions_are_rejected():
+  with pytest.raises(ValueError, match='normalization'):
+    _transform([poster_bytes()], {**CONFIG, 'normalization': 'imagenet'})
+  with pytest.raises(ValueError, match='resize_policy'):
+    _transform([poster_bytes()], {**CONFIG, 'resize_policy': 'squash'})
