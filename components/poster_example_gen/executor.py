@@ -1,8 +1,8 @@
 """Beam executor of PosterExampleGen.
 
     labels CSV --parse (driver side, small)--> labelled posters + row exclusions
+      --count genres of the labelled posters--> vocabulary
       --read + decode each image (Beam, parallel)--> posters with ImageInfo | image exclusions
-      --count genres over usable posters--> vocabulary (side input)
       --build tf.Example, assign split by image-content hash--> train / eval / test
       --counts of everything--> ingest_report.json
 
@@ -93,13 +93,13 @@ class _LoadPoster(beam.DoFn):
 class _ToExample(beam.DoFn):
   """Restricts labels to the vocabulary, assigns the split and builds the tf.Example."""
 
-  def __init__(self, split_buckets: List[Tuple[str, int]]):
+  def __init__(self, split_buckets: List[Tuple[str, int]], vocabulary: Tuple[str, ...]):
     super().__init__()
     self._split_buckets = split_buckets
+    self._vocabulary = vocabulary
 
-  def process(self, poster: _LoadedPoster,
-              vocabulary: genre_vocabulary.GenreVocabulary) -> Iterator[Any]:
-    genres = tuple(g for g in poster.labelled.genres if g in vocabulary.genres)
+  def process(self, poster: _LoadedPoster) -> Iterator[Any]:
+    genres = tuple(g for g in poster.labelled.genres if g in self._vocabulary)
     if not genres:
       yield beam.pvalue.TaggedOutput(_EXCLUDED, labels.RowExclusion(
           poster.labelled.poster_id, NO_GENRE_IN_VOCABULARY,
@@ -107,20 +107,8 @@ class _ToExample(beam.DoFn):
       return
     split = splits.assign_split(poster.info.sha256, self._split_buckets)
     example = build_example(poster.labelled.poster_id, poster.image, poster.info, genres,
-                            vocabulary.genres)
+                            self._vocabulary)
     yield _KeptPoster(split, poster.labelled.poster_id, genres, poster.info.sha256, example)
-
-
-def _read_label_table(labels_path: str) -> labels.LabelTable:
-  if not tf.io.gfile.exists(labels_path):
-    raise FileNotFoundError(f'Labels file {labels_path} does not exist.')
-  with tf.io.gfile.GFile(labels_path, 'rb') as f:
-    raw = f.read()
-  try:
-    text = raw.decode('utf-8')
-  except UnicodeDecodeError as error:
-    raise labels.LabelFileError(f'{labels_path} is not UTF-8 text: {error}') from error
-  return labels.parse_label_csv(text)
 
 
 def _duplicate_groups(sha_and_ids: Tuple[str, Iterable[str]]) -> Iterator[List[str]]:
@@ -167,9 +155,11 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
     input_base = exec_properties[standard_component_specs.INPUT_BASE_KEY]
     labels_path = os.path.join(input_base, input_config.splits[0].pattern)
     images_dir = os.path.join(input_base, exec_properties[IMAGES_DIR_KEY])
-    table = _read_label_table(labels_path)
-    logging.info('Parsed %s: %d rows, %d labelled posters, candidate genres %s.',
-                 labels_path, table.csv_rows, len(table.posters), table.genres)
+    table = labels.read_label_table(labels_path)
+    vocabulary = genre_vocabulary.vocabulary_from_labels(
+        table.posters, table.genres, exec_properties[MIN_GENRE_COUNT_KEY])
+    logging.info('Parsed %s: %d rows, %d labelled posters, vocabulary %s.',
+                 labels_path, table.csv_rows, len(table.posters), vocabulary.genres)
 
     loaded = (
         pipeline
@@ -178,17 +168,10 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
         | 'LoadImages' >> beam.ParDo(
             _LoadPoster(images_dir, exec_properties[IMAGE_EXTENSION_KEY])).with_outputs(
                 _EXCLUDED, main='posters'))
-    vocabulary = (
-        loaded.posters
-        | 'GenresOfUsablePosters' >> beam.FlatMap(lambda p: p.labelled.genres)
-        | 'CountGenres' >> beam.combiners.Count.PerElement()
-        | 'GenreCounts' >> beam.combiners.ToDict()
-        | 'SelectVocabulary' >> beam.Map(genre_vocabulary.select_vocabulary, table.genres,
-                                         exec_properties[MIN_GENRE_COUNT_KEY]))
     built = (
         loaded.posters
         | 'BuildExamples' >> beam.ParDo(
-            _ToExample(split_buckets), beam.pvalue.AsSingleton(vocabulary)).with_outputs(
+            _ToExample(split_buckets, vocabulary.genres)).with_outputs(
                 _EXCLUDED, main='kept'))
 
     split_index = {name: i for i, name in enumerate(split_order)}
@@ -227,7 +210,7 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
             labels_path=labels_path,
             table=table,
             exclusions=beam.pvalue.AsList(exclusions),
-            vocabulary=beam.pvalue.AsSingleton(vocabulary),
+            vocabulary=vocabulary,
             kept_per_split=beam.pvalue.AsSingleton(kept_per_split),
             positives=beam.pvalue.AsList(positives),
             duplicate_groups=beam.pvalue.AsList(duplicate_groups),

@@ -22,6 +22,8 @@ import io
 import re
 from typing import Dict, List, Optional, Sequence, Tuple
 
+import tensorflow as tf
+
 ID_COLUMN = 'Id'
 GENRE_LIST_COLUMN = 'Genre'
 NO_GENRE_MARKER = 'N/A'
@@ -156,6 +158,19 @@ def parse_label_csv(text: str) -> LabelTable:
       csv_rows=csv_rows,
       genre_list_mismatches=mismatches,
       genre_list_unparsable=unparsable)
+
+
+def read_label_table(labels_path: str) -> LabelTable:
+  """Reads and parses a labels CSV from a local path or a remote URI (tf.io.gfile)."""
+  if not tf.io.gfile.exists(labels_path):
+    raise FileNotFoundError(f'Labels file {labels_path} does not exist.')
+  with tf.io.gfile.GFile(labels_path, 'rb') as f:
+    raw = f.read()
+  try:
+    text = raw.decode('utf-8')
+  except UnicodeDecodeError as error:
+    raise LabelFileError(f'{labels_path} is not UTF-8 text: {error}') from error
+  return parse_label_csv(text)
 
 
 def _parse_flag(value: str, column: str) -> bool:

@@ -1,14 +1,17 @@
 """The genre vocabulary: which genres the model learns, in which fixed order.
 
-The vocabulary is data, not code: PosterExampleGen derives it from the posters it keeps and
-writes it next to the examples (`genre_vocabulary.txt`) and as a custom property of the
+The vocabulary is data, not code: PosterExampleGen derives it from the labels file and writes it next to the examples (`genre_vocabulary.txt`) and as a custom property of the
 Examples artifact, so that no model code hard-codes genre names or their order.
 """
+import collections
 import dataclasses
 import os
-from typing import Dict, Mapping, Sequence, Tuple
+from typing import Dict, Iterable, Mapping, Sequence, Tuple
 
 import tensorflow as tf
+
+from components.poster_example_gen.labels import LabelledPoster
+from components.poster_example_gen.labels import read_label_table
 
 VOCABULARY_FILE = 'genre_vocabulary.txt'
 # Custom property of the Examples artifact holding the vocabulary as a JSON list.
@@ -20,7 +23,7 @@ class GenreVocabulary:
   genres: Tuple[str, ...]
   # Genres left out because they have fewer than `min_count` posters: name -> posters.
   dropped: Dict[str, int]
-  # Posters per candidate genre, counted over the posters that were kept.
+  # Labelled posters per candidate genre.
   counts: Dict[str, int]
   min_count: int
 
@@ -45,6 +48,24 @@ def select_vocabulary(genre_counts: Mapping[str, int], candidate_genres: Sequenc
         'lower the minimum genre count or check the labels.')
   dropped = {g: counts[g] for g in candidate_genres if counts[g] < min_count}
   return GenreVocabulary(genres=kept, dropped=dropped, counts=counts, min_count=min_count)
+
+
+def vocabulary_from_labels(posters: Iterable[LabelledPoster], candidate_genres: Sequence[str],
+                           min_count: int) -> GenreVocabulary:
+  """The vocabulary of a parsed labels file: counts come from the labels alone.
+
+  Counting labelled posters (not posters whose image later decodes) makes the vocabulary a
+  function of the labels file only, so the pipeline builder can compute the same vocabulary
+  before anything runs (the Evaluator's per-genre metrics need its size up front).
+  """
+  counts = collections.Counter(g for poster in posters for g in poster.genres)
+  return select_vocabulary(counts, candidate_genres, min_count)
+
+
+def vocabulary_of_labels_file(labels_path: str, min_count: int) -> GenreVocabulary:
+  """What PosterExampleGen will choose for this labels file, computed without running it."""
+  table = read_label_table(labels_path)
+  return vocabulary_from_labels(table.posters, table.genres, min_count)
 
 
 def multi_hot(genres: Sequence[str], vocabulary: Sequence[str]) -> Tuple[int, ...]:
