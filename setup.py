@@ -43,9 +43,9 @@ setuptools.setup(
     description='TFX pipeline that tags movie posters with their genres and ships the '
                 'model to TF Serving.',
     python_requires='>=3.10,<3.11',
-    packages=setuptools.find_packages(include=['pipeline', 'pipeline.*',
+    packages=setuptools.find_packages(include=['pipeline', 'pipeline.*', 'models', 'models.*',
                                                'components', 'components.*']),
-    py_modules=['local_runner', 'transform_module'],
+    py_modules=['local_runner', 'trainer_module', 'transform_module'],
     install_requires=_requirements('requirements/requirements.in'),
     cmdclass={'build_py': BuildPyWithStartupHook},
 )

@@ -41,6 +41,20 @@ NORMALIZATION = 'unit'  # 'unit' ([0, 1]) or 'symmetric' ((x - 127) / 128)
 OVERSAMPLE_MAX_COPIES = 4
 OVERSAMPLE_MAX_GROWTH = 3.0
 
+# Trainer (trainer_module.py): the model and its training.
+TRAINER_MODULE_FILE = os.path.join(REPO_ROOT, 'trainer_module.py')
+MODEL_NAME = 'simple_cnn'
+EPOCHS = 15
+BATCH_SIZE = 32
+LEARNING_RATE = 1e-3
+EARLY_STOPPING_PATIENCE = 3
+
+# Evaluator gate, on the `eval` split: macro-averaged AUC-PR must reach the floor (the genre
+# prior scores the mean genre frequency, about 0.06) and must not drop below the latest
+# blessed model's by more than the allowed regression.
+MIN_MACRO_PR_AUC = 0.10
+MAX_MACRO_PR_AUC_REGRESSION = 0.0
+
 # Beam: the DirectRunner in `in_memory` mode is much faster on a small machine than
 # `multi_processing`, where every worker process re-imports TensorFlow.
 BEAM_DIRECT_RUNNING_MODE = 'in_memory'
@@ -73,6 +87,16 @@ class PipelineConfig:
   normalization: str = NORMALIZATION
   oversample_max_copies: int = OVERSAMPLE_MAX_COPIES
   oversample_max_growth: float = OVERSAMPLE_MAX_GROWTH
+  trainer_module_file: str = TRAINER_MODULE_FILE
+  model_name: str = MODEL_NAME
+  epochs: int = EPOCHS
+  batch_size: int = BATCH_SIZE
+  learning_rate: float = LEARNING_RATE
+  early_stopping_patience: int = EARLY_STOPPING_PATIENCE
+  min_macro_pr_auc: float = MIN_MACRO_PR_AUC
+  max_macro_pr_auc_regression: float = MAX_MACRO_PR_AUC_REGRESSION
+  # Pushed models land in <serving_model_dir>/<version>/, only when blessed.
+  serving_model_dir: str = os.path.join(OUTPUT_DIR, 'serving_model', PIPELINE_NAME)
   beam_direct_running_mode: str = BEAM_DIRECT_RUNNING_MODE
   beam_direct_num_workers: int = BEAM_DIRECT_NUM_WORKERS
   # Extra Beam arguments, e.g. DataflowRunner settings; appended after the direct-runner ones.
@@ -92,6 +116,10 @@ class PipelineConfig:
         metadata_path=_env('POSTER_METADATA_PATH',
                            os.path.join(output_dir, 'metadata', pipeline_name,
                                         'metadata.db')),
+        serving_model_dir=_env('POSTER_SERVING_MODEL_DIR',
+                               os.path.join(output_dir, 'serving_model', pipeline_name)),
+        model_name=_env('POSTER_MODEL_NAME', base.model_name),
+        epochs=int(_env('POSTER_EPOCHS', str(base.epochs))),
         min_genre_count=int(_env('POSTER_MIN_GENRE_COUNT', str(base.min_genre_count))),
         beam_direct_running_mode=_env('POSTER_BEAM_DIRECT_RUNNING_MODE',
                                       base.beam_direct_running_mode),
@@ -106,6 +134,17 @@ class PipelineConfig:
     """The `custom_config` that preprocessing_fn reads."""
     return {'image_height': self.image_height, 'image_width': self.image_width,
             'resize_policy': self.resize_policy, 'normalization': self.normalization}
+
+  def trainer_config(self, num_genres: int) -> dict:
+    """The Trainer's `custom_config` (see trainer_module.py)."""
+    return {'model_name': self.model_name, 'num_genres': num_genres, 'epochs': self.epochs,
+            'batch_size': self.batch_size, 'learning_rate': self.learning_rate,
+            'early_stopping_patience': self.early_stopping_patience}
+
+  @property
+  def gate(self) -> dict:
+    return {'min_macro_pr_auc': self.min_macro_pr_auc,
+            'max_macro_pr_auc_regression': self.max_macro_pr_auc_regression}
 
   @property
   def beam_pipeline_args(self) -> List[str]:

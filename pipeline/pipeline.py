@@ -3,16 +3,22 @@
     PosterExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator
                      -> Transform (graph only: decode, resize, normalize)
                      -> RareGenreOversampler (train split of the raw examples)
+                     -> Trainer -> Evaluator (eval: gate vs latest blessed) -> Pusher
+                                -> Evaluator (test: reporting only)
 
 The oversampler repeats raw examples (~30 KB of JPEG each) and Transform does not
 materialize transformed posters (~600 KB of floats each): the Trainer applies the Transform
 graph to the oversampled raw examples, as the exported model does to raw bytes at serving.
 """
+import os
+
 from tfx import v1 as tfx
 
 from components.oversampler.component import RareGenreOversampler
 from components.poster_example_gen.component import PosterExampleGen
+from components.poster_example_gen.vocabulary import vocabulary_of_labels_file
 from pipeline.configs import PipelineConfig
+from pipeline.eval_config import build_eval_config
 
 
 def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
@@ -47,6 +53,46 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
       max_copies=config.oversample_max_copies,
       max_growth=config.oversample_max_growth)
 
+  # The vocabulary PosterExampleGen will choose, known up front for per-genre metrics; the
+  # Trainer checks that the data carry the same number of genres.
+  num_genres = len(vocabulary_of_labels_file(
+      os.path.join(config.data_root, config.labels_file), config.min_genre_count).genres)
+
+  trainer = tfx.components.Trainer(
+      module_file=config.trainer_module_file,
+      examples=oversampler.outputs['oversampled_examples'],
+      transform_graph=transform.outputs['transform_graph'],
+      schema=schema_gen.outputs['schema'],
+      train_args=tfx.proto.TrainArgs(splits=['train']),
+      eval_args=tfx.proto.EvalArgs(splits=['eval']),
+      custom_config=config.trainer_config(num_genres))
+
+  latest_blessed_model = tfx.dsl.Resolver(
+      strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+      model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+      model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+  ).with_id('latest_blessed_model_resolver')
+
+  evaluator = tfx.components.Evaluator(
+      examples=example_gen.outputs['examples'],
+      model=trainer.outputs['model'],
+      baseline_model=latest_blessed_model.outputs['model'],
+      eval_config=build_eval_config(num_genres, gate=config.gate),
+      example_splits=['eval'])
+
+  test_evaluator = tfx.components.Evaluator(
+      examples=example_gen.outputs['examples'],
+      model=trainer.outputs['model'],
+      eval_config=build_eval_config(num_genres),
+      example_splits=['test']).with_id('TestEvaluator')
+
+  pusher = tfx.components.Pusher(
+      model=trainer.outputs['model'],
+      model_blessing=evaluator.outputs['blessing'],
+      push_destination=tfx.proto.PushDestination(
+          filesystem=tfx.proto.PushDestination.Filesystem(
+              base_directory=config.serving_model_dir)))
+
   metadata_config = (
       tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path)
       if config.metadata_path else None)
@@ -54,7 +100,8 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
       pipeline_name=config.pipeline_name,
       pipeline_root=config.pipeline_root,
       components=[example_gen, statistics_gen, schema_gen, example_validator, transform,
-                  oversampler],
+                  oversampler, trainer, latest_blessed_model, evaluator, test_evaluator,
+                  pusher],
       enable_cache=config.enable_cache,
       metadata_connection_config=metadata_config,
       beam_pipeline_args=config.beam_pipeline_args)
