@@ -59,6 +59,10 @@ MAX_MACRO_PR_AUC_REGRESSION = 0.0
 # `multi_processing`, where every worker process re-imports TensorFlow.
 BEAM_DIRECT_RUNNING_MODE = 'in_memory'
 BEAM_DIRECT_NUM_WORKERS = 1
+# Remote Beam workers (Dataflow) install the pipeline package from this file, which also gives
+# them the TF_USE_LEGACY_KERAS start-up hook. Naming it also stops TFX from building and
+# staging an ephemeral TFX sdist for every Beam component, which local runs do not need.
+BEAM_SETUP_FILE = os.path.join(REPO_ROOT, 'setup.py')
 
 
 def _env(name: str, default: str) -> str:
@@ -151,5 +155,6 @@ class PipelineConfig:
     return [
         f'--direct_running_mode={self.beam_direct_running_mode}',
         f'--direct_num_workers={self.beam_direct_num_workers}',
+        f'--setup_file={BEAM_SETUP_FILE}',
         *self.extra_beam_args,
     ]
