@@ -32,6 +32,9 @@ def _parse_args() -> argparse.Namespace:
                       f'Default: $POSTER_DATA_ROOT or {configs.DATA_ROOT}.')
   parser.add_argument('--pipeline-root', help='Where artifacts go.')
   parser.add_argument('--metadata-path', help='SQLite ML Metadata file.')
+  parser.add_argument('--serving-model-dir', help='Where blessed models are pushed.')
+  parser.add_argument('--model-name', help='Trainer model (see trainer_module.MODELS).')
+  parser.add_argument('--epochs', type=int)
   parser.add_argument('--min-genre-count', type=int,
                       help='Genres with fewer posters are left out of the vocabulary.')
   parser.add_argument('--beam-direct-running-mode',
@@ -63,6 +66,9 @@ def main() -> None:
       data_root=args.data_root,
       pipeline_root=args.pipeline_root,
       metadata_path=args.metadata_path,
+      serving_model_dir=args.serving_model_dir,
+      model_name=args.model_name,
+      epochs=args.epochs,
       min_genre_count=args.min_genre_count,
       beam_direct_running_mode=args.beam_direct_running_mode,
       beam_direct_num_workers=args.beam_direct_num_workers,

@@ -5,9 +5,10 @@
   num_genres: vocabulary size the pipeline was built for (the Evaluator's per-genre metrics
     use it); checked against the vocabulary that came with the data.
   epochs, batch_size, learning_rate, early_stopping_patience: training.
+  threshold_policy, min_genres, max_genres: the decision rule (models/thresholds.py).
 
 Training data are the raw oversampled examples; the Transform graph is applied on the fly
-(models/data.py). Early stopping watches PR-AUC on `eval`; the decision threshold is tuned on
+(models/data.py). Early stopping watches PR-AUC on `eval`; the decision rule is tuned on
 `eval` too (never on `test`) and stored in the exported SavedModel (models/export.py).
 """
 from typing import Callable, Dict
@@ -21,6 +22,7 @@ from tfx.components.trainer.fn_args_utils import FnArgs
 from components.poster_example_gen import vocabulary as genre_vocabulary
 from models import data
 from models import export
+from models import metrics
 from models import simple_cnn
 from models import thresholds as decision_rule
 
@@ -72,8 +74,8 @@ def run_fn(fn_args: FnArgs) -> None:
       verbose=2)
 
   labels, scores = _predict(model, evaluation)
-  threshold = decision_rule.tune_global_threshold(labels, scores)
-  logging.info('Decision threshold tuned on eval: %.3f (eval macro-F1 %.4f).', threshold,
-               decision_rule.macro_f1(labels, (scores >= threshold).astype(np.int64)))
-  export.export_model(model, tft_output, vocabulary, [threshold] * len(vocabulary),
-                      fn_args.serving_model_dir)
+  rule = decision_rule.tune_rule(labels, scores, config['threshold_policy'],
+                                 int(config['min_genres']), config.get('max_genres'))
+  logging.info('Decision rule tuned on eval: %s; eval macro-F1 %.4f.', rule,
+               metrics.macro_f1(labels, rule.apply(scores)))
+  export.export_model(model, tft_output, vocabulary, rule, fn_args.serving_model_dir)

@@ -7,16 +7,18 @@ Signatures:
   transform_features   examples: serialized tf.Example [N] -> transformed features, incl.
                        the float multi-hot labels (TFMA's preprocessing function)
 
-The genre names and the decision thresholds are part of the graph, so `predicted` and every
+The genre names and the decision rule (models/thresholds.py: per-genre thresholds, at least
+`min_genres`, at most `max_genres` per poster) are part of the graph, so `predicted` and every
 client agree on them.
 """
-from typing import Sequence
+from typing import Optional, Sequence
 
 import tensorflow as tf
 import tensorflow_transform as tft
 
 from components.poster_example_gen import features
 from models import data
+from models import thresholds as decision_rule
 import transform_module
 
 SERVING_SIGNATURE = 'serving_default'
@@ -26,9 +28,22 @@ IMAGE_BYTES_INPUT = 'image_bytes'
 SCORES, CLASSES, PREDICTED = 'scores', 'classes', 'predicted'
 
 
+def apply_rule(scores: tf.Tensor, thresholds: tf.Tensor, min_genres: int,
+               max_genres: Optional[int]) -> tf.Tensor:
+  """TensorFlow twin of thresholds.apply_rule: int32 0/1 predictions [N, G]."""
+  predicted = scores >= thresholds
+  rank = tf.argsort(tf.argsort(-scores, axis=1, stable=True), axis=1, stable=True)
+  if min_genres:
+    predicted = tf.logical_or(predicted, rank < min_genres)
+  if max_genres:
+    predicted = tf.logical_and(predicted, rank < max_genres)
+  return tf.cast(predicted, tf.int32)
+
+
 def export_model(model: tf.keras.Model, tft_output: tft.TFTransformOutput,
-                 vocabulary: Sequence[str], thresholds: Sequence[float],
+                 vocabulary: Sequence[str], rule: decision_rule.DecisionRule,
                  export_dir: str) -> None:
+  thresholds = rule.thresholds
   if len(thresholds) != len(vocabulary):
     raise ValueError(f'{len(thresholds)} thresholds for {len(vocabulary)} genres.')
   num_genres = len(vocabulary)
@@ -44,7 +59,8 @@ def export_model(model: tf.keras.Model, tft_output: tft.TFTransformOutput,
     return {
         SCORES: scores,
         CLASSES: tf.tile(model.genre_names[tf.newaxis, :], [batch, 1]),
-        PREDICTED: tf.cast(scores >= model.decision_thresholds, tf.int32),
+        PREDICTED: apply_rule(scores, model.decision_thresholds, rule.min_genres,
+                              rule.max_genres),
     }
 
   @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=IMAGE_BYTES_INPUT)])

@@ -48,6 +48,11 @@ EPOCHS = 15
 BATCH_SIZE = 32
 LEARNING_RATE = 1e-3
 EARLY_STOPPING_PATIENCE = 3
+# Decision rule, tuned on `eval` (models/thresholds.py): 'per_genre' or 'global' thresholds;
+# every poster gets at least MIN_GENRES genres and, if MAX_GENRES is set, at most that many.
+THRESHOLD_POLICY = 'per_genre'
+MIN_GENRES = 1
+MAX_GENRES: Optional[int] = None
 
 # Evaluator gate, on the `eval` split: macro-averaged AUC-PR must reach the floor (the genre
 # prior scores the mean genre frequency, about 0.06) and must not drop below the latest
@@ -97,6 +102,9 @@ class PipelineConfig:
   batch_size: int = BATCH_SIZE
   learning_rate: float = LEARNING_RATE
   early_stopping_patience: int = EARLY_STOPPING_PATIENCE
+  threshold_policy: str = THRESHOLD_POLICY
+  min_genres: int = MIN_GENRES
+  max_genres: Optional[int] = MAX_GENRES
   min_macro_pr_auc: float = MIN_MACRO_PR_AUC
   max_macro_pr_auc_regression: float = MAX_MACRO_PR_AUC_REGRESSION
   # Pushed models land in <serving_model_dir>/<version>/, only when blessed.
@@ -143,7 +151,9 @@ class PipelineConfig:
     """The Trainer's `custom_config` (see trainer_module.py)."""
     return {'model_name': self.model_name, 'num_genres': num_genres, 'epochs': self.epochs,
             'batch_size': self.batch_size, 'learning_rate': self.learning_rate,
-            'early_stopping_patience': self.early_stopping_patience}
+            'early_stopping_patience': self.early_stopping_patience,
+            'threshold_policy': self.threshold_policy, 'min_genres': self.min_genres,
+            'max_genres': self.max_genres}
 
   @property
   def gate(self) -> dict:

@@ -1,28 +1,72 @@
-"""The decision rule: F1 arithmetic and the eval-tuned global threshold."""
+"""The decision rule: eval-tuned thresholds, top-1 and top-k, and its TensorFlow twin."""
 import numpy as np
 import pytest
+import tensorflow as tf
 
+from models import export
+from models import metrics
 from models import thresholds
 
 
-def test_f1_per_genre_and_macro_over_present_genres():
-  labels = np.array([[1, 0, 0], [1, 1, 0], [0, 1, 0]])
-  predicted = np.array([[1, 1, 0], [0, 1, 0], [0, 1, 1]])
-  f1 = thresholds.f1_per_genre(labels, predicted)
-  assert f1 == pytest.approx([2 / 3, 0.8, 0.0])
-  # Genre 2 has no positives: left out of the macro average.
-  assert thresholds.macro_f1(labels, predicted) == pytest.approx((2 / 3 + 0.8) / 2)
-
-
-def test_tuned_threshold_separates_well_ranked_scores():
-  rng = np.random.default_rng(0)
-  labels = (rng.random((400, 4)) < 0.3).astype(np.int64)
+def _separable(seed=0, n=400, genres=4):
+  rng = np.random.default_rng(seed)
+  labels = (rng.random((n, genres)) < 0.3).astype(np.int64)
   scores = np.where(labels == 1, rng.uniform(0.35, 0.6, labels.shape),
                     rng.uniform(0.0, 0.3, labels.shape))
+  return labels, scores
+
+
+def test_tuned_global_threshold_separates_well_ranked_scores():
+  labels, scores = _separable()
   threshold = thresholds.tune_global_threshold(labels, scores)
   assert 0.3 <= threshold <= 0.35
-  assert thresholds.macro_f1(labels, (scores >= threshold).astype(np.int64)) == 1.0
+  assert metrics.macro_f1(labels, (scores >= threshold).astype(np.int64)) == 1.0
 
 
-def test_no_positives_gives_zero_macro_f1():
-  assert thresholds.macro_f1(np.zeros((3, 2)), np.ones((3, 2))) == 0.0
+def test_per_genre_thresholds_follow_each_genres_scale():
+  labels, scores = _separable()
+  scores[:, 1] *= 0.2  # Genre 1's scores live on a much smaller scale.
+  tuned = thresholds.tune_per_genre_thresholds(labels, scores)
+  assert 0.06 < tuned[1] < 0.07
+  assert all(0.3 < t < 0.35 for i, t in enumerate(tuned) if i != 1)
+  assert metrics.macro_f1(labels, thresholds.apply_rule(scores, tuned, min_genres=0)) == 1.0
+  global_rule = thresholds.tune_rule(labels, scores, 'global', min_genres=0)
+  assert metrics.macro_f1(labels, global_rule.apply(scores)) < 1.0
+
+
+def test_genres_with_few_positives_fall_back_to_the_global_threshold():
+  labels, scores = _separable()
+  labels[:, 2] = 0
+  labels[:3, 2] = 1
+  tuned = thresholds.tune_per_genre_thresholds(labels, scores, min_positives=8)
+  assert tuned[2] == thresholds.tune_global_threshold(labels, scores)
+
+
+def test_best_f1_threshold_on_constant_scores_predicts_everyone():
+  labels = np.array([1, 0, 0, 1])
+  threshold = thresholds.best_f1_threshold(labels, np.full(4, 0.3))
+  assert threshold == pytest.approx(0.3)
+
+
+def test_every_poster_gets_its_top_genre_and_at_most_max_genres():
+  scores = np.array([[0.1, 0.2, 0.05], [0.9, 0.8, 0.7], [0.3, 0.3, 0.0]])
+  rule = thresholds.DecisionRule(thresholds=[0.5, 0.5, 0.5], min_genres=1, max_genres=2)
+  np.testing.assert_array_equal(rule.apply(scores), [[0, 1, 0], [1, 1, 0], [1, 0, 0]])
+  no_floor = thresholds.apply_rule(scores, [0.5] * 3, min_genres=0)
+  np.testing.assert_array_equal(no_floor, [[0, 0, 0], [1, 1, 1], [0, 0, 0]])
+
+
+@pytest.mark.parametrize('min_genres,max_genres', [(0, None), (1, None), (1, 2), (2, 3)])
+def test_exported_rule_matches_the_numpy_rule(min_genres, max_genres):
+  rng = np.random.default_rng(3)
+  scores = rng.random((64, 6)).astype(np.float32)
+  scores[5] = 0.5  # Ties.
+  cutoffs = rng.uniform(0.3, 0.9, 6).astype(np.float32)
+  expected = thresholds.apply_rule(scores, cutoffs, min_genres, max_genres)
+  got = export.apply_rule(tf.constant(scores), tf.constant(cutoffs), min_genres, max_genres)
+  np.testing.assert_array_equal(got.numpy(), expected)
+
+
+def test_unknown_policy_is_rejected():
+  with pytest.raises(ValueError, match='threshold policy'):
+    thresholds.tune_rule(np.ones((2, 2)), np.ones((2, 2)), 'magic')

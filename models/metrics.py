@@ -1,0 +1,128 @@
+"""Multi-label quality metrics over 0/1 label matrices [N, G] and scores [N, G].
+
+Plain numpy, shared by the Trainer (threshold tuning), the benchmarks and the reports, so
+every number in the project is computed the same way. Conventions:
+  - macro averages run over the genres with at least `min_support` positives in `labels`
+    (a genre with 1 positive gives an F1 of 0 or 1 and swamps the mean);
+  - micro-F1 pools every (poster, genre) decision;
+  - samples-F1 is the mean over posters of each poster's F1 (0 for a poster with neither
+    labels nor predictions; every ingested poster has at least one label).
+"""
+import dataclasses
+from typing import Dict, List, Sequence
+
+import numpy as np
+
+
+def f1_per_genre(labels: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+  """F1 of each column of 0/1 matrices; 0 where a genre has no positives and no predictions."""
+  true_positives = (labels * predicted).sum(axis=0)
+  denominator = labels.sum(axis=0) + predicted.sum(axis=0)
+  return np.divide(2.0 * true_positives, denominator,
+                   out=np.zeros(labels.shape[1]), where=denominator > 0)
+
+
+def supported_genres(labels: np.ndarray, min_support: int = 1) -> np.ndarray:
+  """Boolean mask of the genres with at least `min_support` positives."""
+  return labels.sum(axis=0) >= max(min_support, 1)
+
+
+def macro_f1(labels: np.ndarray, predicted: np.ndarray, min_support: int = 1) -> float:
+  """Mean F1 over the genres with at least `min_support` positives in `labels`."""
+  mask = supported_genres(labels, min_support)
+  if not mask.any():
+    return 0.0
+  return float(f1_per_genre(labels, predicted)[mask].mean())
+
+
+def micro_f1(labels: np.ndarray, predicted: np.ndarray) -> float:
+  true_positives = float((labels * predicted).sum())
+  denominator = float(labels.sum() + predicted.sum())
+  return 2.0 * true_positives / denominator if denominator else 0.0
+
+
+def samples_f1(labels: np.ndarray, predicted: np.ndarray) -> float:
+  """Mean over posters of the F1 between a poster's true and predicted genre sets."""
+  true_positives = (labels * predicted).sum(axis=1)
+  denominator = labels.sum(axis=1) + predicted.sum(axis=1)
+  per_poster = np.divide(2.0 * true_positives, denominator,
+                         out=np.zeros(labels.shape[0]), where=denominator > 0)
+  return float(per_poster.mean()) if len(per_poster) else 0.0
+
+
+def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
+  """Average precision of one genre: sum over recall steps of the precision there.
+
+  Tied scores are one step (as in scikit-learn), so a constant score gives the prevalence.
+  """
+  positives = float(labels.sum())
+  if positives == 0:
+    return 0.0
+  order = np.argsort(-scores, kind='mergesort')
+  sorted_scores, sorted_labels = scores[order], labels[order]
+  # Last index of each run of equal scores: the cut points.
+  cuts = np.r_[np.flatnonzero(np.diff(sorted_scores)), len(sorted_scores) - 1]
+  true_positives = np.cumsum(sorted_labels)[cuts]
+  precision = true_positives / (cuts + 1)
+  recall_steps = np.diff(np.r_[0.0, true_positives]) / positives
+  return float((recall_steps * precision).sum())
+
+
+def average_precision_per_genre(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
+  return np.array([average_precision(labels[:, g], scores[:, g])
+                   for g in range(labels.shape[1])])
+
+
+@dataclasses.dataclass(frozen=True)
+class GenreQuality:
+  genre: str
+  support: int
+  precision: float
+  recall: float
+  f1: float
+  average_precision: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Quality:
+  """The headline numbers of one set of predictions, and the per-genre table."""
+  macro_f1: float
+  micro_f1: float
+  samples_f1: float
+  mean_average_precision: float
+  min_support: int
+  genres_averaged: int
+  per_genre: List[GenreQuality]
+
+  def headline(self) -> Dict[str, float]:
+    return {'macro_f1': self.macro_f1, 'micro_f1': self.micro_f1,
+            'samples_f1': self.samples_f1, 'map': self.mean_average_precision}
+
+
+def evaluate(labels: np.ndarray, scores: np.ndarray, predicted: np.ndarray,
+             genres: Sequence[str], min_support: int = 5) -> Quality:
+  """Every headline metric; macro-F1 and mAP over genres with >= `min_support` positives."""
+  labels = np.asarray(labels, dtype=np.int64)
+  predicted = np.asarray(predicted, dtype=np.int64)
+  scores = np.asarray(scores, dtype=np.float64)
+  if not labels.shape == scores.shape == predicted.shape or labels.shape[1] != len(genres):
+    raise ValueError(f'Shapes disagree: labels {labels.shape}, scores {scores.shape}, '
+                     f'predicted {predicted.shape}, {len(genres)} genres.')
+  mask = supported_genres(labels, min_support)
+  f1 = f1_per_genre(labels, predicted)
+  ap = average_precision_per_genre(labels, scores)
+  true_positives = (labels * predicted).sum(axis=0)
+  support, predicted_count = labels.sum(axis=0), predicted.sum(axis=0)
+  per_genre = [
+      GenreQuality(
+          genre=genre, support=int(support[g]),
+          precision=float(true_positives[g] / predicted_count[g]) if predicted_count[g] else 0.0,
+          recall=float(true_positives[g] / support[g]) if support[g] else 0.0,
+          f1=float(f1[g]), average_precision=float(ap[g]))
+      for g, genre in enumerate(genres)]
+  return Quality(
+      macro_f1=float(f1[mask].mean()) if mask.any() else 0.0,
+      micro_f1=micro_f1(labels, predicted),
+      samples_f1=samples_f1(labels, predicted),
+      mean_average_precision=float(ap[mask].mean()) if mask.any() else 0.0,
+      min_support=min_support, genres_averaged=int(mask.sum()), per_genre=per_genre)
