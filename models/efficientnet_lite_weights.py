@@ -268,6 +268,7 @@ def _write_atomically(path: str, weights: KerasWeights) -> None:
     try:
       np.savez(temporary, **arrays)
       temporary.close()
+      os.chmod(temporary.name, 0o644)  # mkstemp's 0600 would hide a shared cache from others.
       os.replace(temporary.name, path)
     except BaseException:
       os.unlink(temporary.name)

@@ -1,5 +1,6 @@
-"""One small real run of the pipeline with LocalDagRunner: shared posters plus bad input."""
+"""The shared small pipeline run (tests/e2e_run.py): ingest, Transform, oversampler, export, TFMA."""
 import collections
+import dataclasses
 import glob
 import json
 import os
@@ -13,65 +14,13 @@ from components.oversampler import executor as oversampler_executor
 from components.poster_example_gen import features
 from components.poster_example_gen import report as ingest_report
 from components.poster_example_gen import vocabulary
-from pipeline import configs
 from pipeline import pipeline
 from pipeline import run_summary
+from tests import e2e_run
 from tests import synthetic
 import transform_module
 
 pytestmark = pytest.mark.e2e
-
-N_SHARED_POSTERS = 240
-
-
-@pytest.fixture(scope='module')
-def dataset(tmp_path_factory):
-  if not os.path.exists(synthetic.SHARED_DATA_ROOT):
-    message = f'shared posters not found at {synthetic.SHARED_DATA_ROOT}'
-    if os.environ.get('CI'):
-      pytest.fail(message)  # CI always has the shared data beside the clone.
-    pytest.skip(message)
-  columns = synthetic.shared_genre_columns()
-  row = lambda poster_id, genres: synthetic.csv_row(poster_id, genres, columns)
-  root = synthetic.copy_shared_subset(
-      str(tmp_path_factory.mktemp('data') / 'movie-classifier'), N_SHARED_POSTERS,
-      extra_rows=[
-          row('ttmissing', ['Drama']),
-          row('ttempty', ['Drama']),
-          row('tttruncated', ['Comedy']),
-          row('ttnotimage', ['Action']),
-          row('ttnagenre', ['N/A']),
-          row('ttconflict', ['Drama']),
-          row('ttconflict', ['Horror']),
-          row('ttdupa', ['Drama', 'Comedy']),
-          row('ttdupb', ['Drama', 'Comedy']),
-          row('ttdupb', ['Drama', 'Comedy']),
-      ])
-  images_dir = os.path.join(root, synthetic.IMAGES_DIR)
-  some_poster = sorted(glob.glob(os.path.join(images_dir, '*.jpg')))[0]
-  with open(some_poster, 'rb') as f:
-    real_bytes = f.read()
-  twin = synthetic.poster_bytes(seed=7)
-  for name, data in [('ttempty', b''), ('tttruncated', real_bytes[:len(real_bytes) // 3]),
-                     ('ttnotimage', b'<html>not a poster</html>'), ('ttconflict', twin[:-1]),
-                     ('ttdupa', twin), ('ttdupb', twin)]:
-    with open(os.path.join(images_dir, name + '.jpg'), 'wb') as f:
-      f.write(data)
-  return root
-
-
-@pytest.fixture(scope='module')
-def pipeline_run(dataset, tmp_path_factory):
-  output = tmp_path_factory.mktemp('output')
-  config = configs.PipelineConfig(
-      data_root=dataset, pipeline_name='poster-genres-e2e',
-      pipeline_root=str(output / 'root'), metadata_path=str(output / 'metadata.db'),
-      serving_model_dir=str(output / 'serving'), min_genre_count=5,
-      image_height=96, image_width=64, epochs=1, min_macro_pr_auc=0.0)
-  tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
-  connection = tfx.orchestration.metadata.sqlite_metadata_connection_config(
-      config.metadata_path)
-  return config, connection, {run.node_id: run for run in run_summary.latest_run(connection)}
 
 
 def _read_examples(split_dir):
@@ -85,8 +34,8 @@ def _feature(example, key):
   return list(getattr(feature, feature.WhichOneof('kind')).value)
 
 
-def test_every_component_completes(pipeline_run):
-  _, _, runs = pipeline_run
+def test_every_component_completes(e2e_pipeline_run):
+  _, _, runs = e2e_pipeline_run
   assert {node: run.state for node, run in runs.items()} == {
       'PosterExampleGen': 'COMPLETE', 'StatisticsGen': 'COMPLETE',
       'SchemaGen': 'COMPLETE', 'ExampleValidator': 'COMPLETE', 'Transform': 'COMPLETE',
@@ -95,10 +44,10 @@ def test_every_component_completes(pipeline_run):
       'latest_blessed_model_resolver': 'COMPLETE'}
 
 
-def test_report_accounts_for_every_row_with_reasons(pipeline_run):
-  _, _, runs = pipeline_run
+def test_report_accounts_for_every_row_with_reasons(e2e_pipeline_run):
+  _, _, runs = e2e_pipeline_run
   report = ingest_report.read_report(runs['PosterExampleGen'].output_uris['ingest_report'][0])
-  assert report['csv_rows'] == N_SHARED_POSTERS + 10
+  assert report['csv_rows'] == e2e_run.SHARED_POSTERS + len(e2e_run.BAD_ROWS)
   assert report['kept_total'] + report['excluded_total'] == report['csv_rows']
   reasons = report['excluded_rows_per_reason']
   assert reasons['missing_image'] == 1
@@ -112,8 +61,8 @@ def test_report_accounts_for_every_row_with_reasons(pipeline_run):
   assert report['duplicate_image_groups'] == [['ttdupa', 'ttdupb']]
 
 
-def test_examples_are_complete_and_identical_images_share_a_split(pipeline_run):
-  _, _, runs = pipeline_run
+def test_examples_are_complete_and_identical_images_share_a_split(e2e_pipeline_run):
+  _, _, runs = e2e_pipeline_run
   examples_uri = runs['PosterExampleGen'].output_uris['examples'][0]
   report = ingest_report.read_report(runs['PosterExampleGen'].output_uris['ingest_report'][0])
   vocab = vocabulary.read_vocabulary(examples_uri)
@@ -149,8 +98,8 @@ def _split_files(examples_uri, split):
   return sorted(glob.glob(os.path.join(examples_uri, f'Split-{split}', '*')))
 
 
-def test_oversampler_repeats_rare_train_posters_and_leaves_eval_and_test_alone(pipeline_run):
-  config, _, runs = pipeline_run
+def test_oversampler_repeats_rare_train_posters_and_leaves_eval_and_test_alone(e2e_pipeline_run):
+  config, _, runs = e2e_pipeline_run
   raw_uri = runs['PosterExampleGen'].output_uris['examples'][0]
   out_uri = runs['RareGenreOversampler'].output_uris['oversampled_examples'][0]
   for split in ('eval', 'test'):
@@ -178,11 +127,11 @@ def test_oversampler_repeats_rare_train_posters_and_leaves_eval_and_test_alone(p
   assert report['genre_positives_after'] == recount(out_train)
 
 
-def test_transform_graph_turns_raw_bytes_into_model_input(pipeline_run, dataset):
-  config, _, runs = pipeline_run
+def test_transform_graph_turns_raw_bytes_into_model_input(e2e_pipeline_run, e2e_dataset):
+  config, _, runs = e2e_pipeline_run
   transform_output = tft.TFTransformOutput(
       runs['Transform'].output_uris['transform_graph'][0])
-  poster = sorted(glob.glob(os.path.join(dataset, synthetic.IMAGES_DIR, 'tt0*.jpg')))[0]
+  poster = sorted(glob.glob(os.path.join(e2e_dataset, synthetic.IMAGES_DIR, 'tt0*.jpg')))[0]
   with open(poster, 'rb') as f:
     raw = {features.IMAGE: tf.constant([[f.read()]])}
   image = transform_output.transform_features_layer()(raw)[transform_module.IMAGE_XF]
@@ -190,14 +139,14 @@ def test_transform_graph_turns_raw_bytes_into_model_input(pipeline_run, dataset)
   assert 0.0 <= float(tf.reduce_min(image)) and float(tf.reduce_max(image)) <= 1.0
 
 
-def test_pushed_model_answers_raw_bytes_with_the_serving_contract(pipeline_run, dataset):
-  config, _, runs = pipeline_run
+def test_pushed_model_answers_raw_bytes_with_the_serving_contract(e2e_pipeline_run, e2e_dataset):
+  config, _, runs = e2e_pipeline_run
   versions = os.listdir(config.serving_model_dir)
   assert len(versions) == 1
   loaded = tf.saved_model.load(os.path.join(config.serving_model_dir, versions[0]))
   serve = loaded.signatures['serving_default']
   vocab = vocabulary.read_vocabulary(runs['PosterExampleGen'].output_uris['examples'][0])
-  posters = sorted(glob.glob(os.path.join(dataset, synthetic.IMAGES_DIR, 'tt0*.jpg')))[:3]
+  posters = sorted(glob.glob(os.path.join(e2e_dataset, synthetic.IMAGES_DIR, 'tt0*.jpg')))[:3]
   batch = []
   for path in posters:
     with open(path, 'rb') as f:
@@ -215,8 +164,8 @@ def test_pushed_model_answers_raw_bytes_with_the_serving_contract(pipeline_run, 
   assert ((scores >= 0) & (scores <= 1)).all()
 
 
-def test_evaluators_write_per_genre_and_macro_metrics(pipeline_run):
-  _, _, runs = pipeline_run
+def test_evaluators_write_per_genre_and_macro_metrics(e2e_pipeline_run):
+  _, _, runs = e2e_pipeline_run
   import tensorflow_model_analysis as tfma  # pylint: disable=g-import-not-at-top
   for node in ('Evaluator', 'TestEvaluator'):
     result = tfma.load_eval_result(runs[node].output_uris['evaluation'][0])
@@ -227,9 +176,11 @@ def test_evaluators_write_per_genre_and_macro_metrics(pipeline_run):
                for name in by_key[''])
 
 
-def test_second_run_is_served_from_the_cache(pipeline_run):
-  config, connection, _ = pipeline_run
-  tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
+def test_second_run_is_served_from_the_cache(e2e_pipeline_run, tmp_path):
+  config, connection, _ = e2e_pipeline_run
+  # Its own serving directory, so the shared run's pushed model stays the only one there.
+  rerun_config = dataclasses.replace(config, serving_model_dir=str(tmp_path / 'serving'))
+  tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(rerun_config))
   states = {run.node_id: run.state for run in run_summary.latest_run(connection)}
   # The first run blessed its model, so the gate now has a baseline: a new input for the
   # Evaluator (and so the Pusher). Everything upstream, the Trainer included, is reused.
