@@ -2,9 +2,16 @@
 
 The Trainer applies the Transform graph itself (Transform does not materialize), so what it
 trains on is exactly what the exported model computes from raw bytes at serving time.
+
+Models on a frozen backbone embed every *distinct* poster once: the oversampler repeats
+records, so `poster_index` maps each record to its poster, and `make_dataset(keep=...)`
+yields only the first record of each poster, in file order.
 """
+import dataclasses
 import os
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
 
 import tensorflow as tf
 import tensorflow_transform as tft
@@ -27,14 +34,62 @@ def raw_parse_spec(num_genres: int, with_labels: bool = True) -> Dict[str, tf.io
   return spec
 
 
-def make_dataset(file_patterns: List[str], tft_output: tft.TFTransformOutput, num_genres: int,
-                 batch_size: int, shuffle: bool, seed: int = 0) -> tf.data.Dataset:
-  """Batches of (image_xf, labels_xf) from gzipped TFRecord tf.Examples."""
+def _files(file_patterns: List[str]) -> List[str]:
   files = sorted(f for pattern in file_patterns for f in tf.io.gfile.glob(pattern))
   if not files:
     raise FileNotFoundError(f'No examples match {file_patterns}.')
-  dataset = tf.data.TFRecordDataset(files, compression_type='GZIP',
-                                    num_parallel_reads=tf.data.AUTOTUNE)
+  return files
+
+
+@dataclasses.dataclass(frozen=True)
+class PosterIndex:
+  """Which poster each record of a split holds, in file order."""
+  record_poster: np.ndarray  # int [records]: index into the distinct posters
+  first_record: np.ndarray  # bool [records]: the first record of its poster
+  labels: np.ndarray  # int64 [posters, G], in order of first appearance
+
+  @property
+  def num_posters(self) -> int:
+    return len(self.labels)
+
+
+def poster_index(file_patterns: List[str], num_genres: int) -> PosterIndex:
+  """Reads only ids and labels (no image decoding): cheap even for a 3x oversampled split."""
+  spec = {features.ID: tf.io.FixedLenFeature([], tf.string),
+          features.LABELS: tf.io.FixedLenFeature([num_genres], tf.int64)}
+  poster_of_id: Dict[bytes, int] = {}
+  record_poster, first_record, labels = [], [], []
+  records = tf.data.TFRecordDataset(_files(file_patterns), compression_type='GZIP')
+  for batch in records.batch(1024).map(lambda r: tf.io.parse_example(r, spec)):
+    for poster_id, poster_labels in zip(batch[features.ID].numpy(),
+                                        batch[features.LABELS].numpy()):
+      is_new = poster_id not in poster_of_id
+      if is_new:
+        poster_of_id[poster_id] = len(labels)
+        labels.append(poster_labels)
+      record_poster.append(poster_of_id[poster_id])
+      first_record.append(is_new)
+  return PosterIndex(record_poster=np.asarray(record_poster, dtype=np.int64),
+                     first_record=np.asarray(first_record, dtype=bool),
+                     labels=np.asarray(labels, dtype=np.int64).reshape(-1, num_genres))
+
+
+def make_dataset(file_patterns: List[str], tft_output: tft.TFTransformOutput, num_genres: int,
+                 batch_size: int, shuffle: bool, seed: int = 0,
+                 keep: Optional[np.ndarray] = None) -> tf.data.Dataset:
+  """Batches of (image_xf, labels_xf) from gzipped TFRecord tf.Examples.
+
+  `keep`: optional bool mask over the records in file order (e.g. `PosterIndex.first_record`);
+  records are then read sequentially so that the mask lines up.
+  """
+  files = _files(file_patterns)
+  if keep is not None:
+    mask = tf.constant(keep, dtype=tf.bool)
+    dataset = (tf.data.TFRecordDataset(files, compression_type='GZIP').enumerate()
+               .filter(lambda index, _: mask[index]).map(lambda _, record: record))
+  else:
+    dataset = tf.data.TFRecordDataset(files, compression_type='GZIP',
+                                      num_parallel_reads=tf.data.AUTOTUNE)
   if shuffle:
     dataset = dataset.shuffle(_SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
   transform_layer = tft_output.transform_features_layer()

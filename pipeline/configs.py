@@ -29,13 +29,31 @@ SPLIT_BUCKETS = {'train': 8, 'eval': 1, 'test': 1}
 # Genres with fewer usable posters are not learned (drops Reality-TV on the Kaggle data).
 MIN_GENRE_COUNT = 10
 
-# Transform (transform_module.py): model input size and conventions. Posters are about 2:3
+# Transform (transform_module.py): how a poster becomes model input. Posters are about 2:3
 # (300 px wide); a 3:2 height:width target with aspect-preserving padding barely pads them.
 TRANSFORM_MODULE_FILE = os.path.join(REPO_ROOT, 'transform_module.py')
-IMAGE_HEIGHT = 192
-IMAGE_WIDTH = 128
 RESIZE_POLICY = 'pad'  # 'pad', 'stretch' or 'crop'
-NORMALIZATION = 'unit'  # 'unit' ([0, 1]) or 'symmetric' ((x - 127) / 128)
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelPreset:
+  """What a model needs from the Transform and its default training length."""
+  image_height: int
+  image_width: int
+  normalization: str  # 'unit' ([0, 1]) or 'symmetric' ((x - 127) / 128, ImageNet Lite)
+  epochs: int
+  learning_rate: float
+
+
+# Trainer models (trainer_module.MODELS). EfficientNet-Lite was trained on ImageNet at 224 px
+# (Lite0) and 260 px (Lite2) squares; 288x192 and 336x224 keep about that many pixels at
+# the posters' 3:2 shape. Their epochs and learning rate are the head's (the backbone is
+# frozen); the simple CNN is the research notebook's, trained from scratch.
+MODEL_PRESETS = {
+    'simple_cnn': ModelPreset(192, 128, 'unit', epochs=15, learning_rate=1e-3),
+    'efficientnet_lite0': ModelPreset(288, 192, 'symmetric', epochs=60, learning_rate=1e-3),
+    'efficientnet_lite2': ModelPreset(336, 224, 'symmetric', epochs=60, learning_rate=1e-3),
+}
 
 # Oversampling of rare genres in the train split only (components/oversampler/policy.py).
 OVERSAMPLE_MAX_COPIES = 4
@@ -43,11 +61,24 @@ OVERSAMPLE_MAX_GROWTH = 3.0
 
 # Trainer (trainer_module.py): the model and its training.
 TRAINER_MODULE_FILE = os.path.join(REPO_ROOT, 'trainer_module.py')
-MODEL_NAME = 'simple_cnn'
-EPOCHS = 15
+MODEL_NAME = 'efficientnet_lite0'
 BATCH_SIZE = 32
-LEARNING_RATE = 1e-3
 EARLY_STOPPING_PATIENCE = 3
+# Models on a frozen backbone (models/transfer.py): the head trained on its embeddings.
+HEAD_HIDDEN_UNITS = 512  # 0: a linear head (logistic regression per genre)
+HEAD_DROPOUT = 0.5
+HEAD_EARLY_STOPPING_PATIENCE = 8
+# Imbalance (models/losses.py): 'bce', 'pos_weight', 'focal' or 'asymmetric'; on top of the
+# oversampler (set OVERSAMPLE_MAX_COPIES = 1 to switch that off). See BENCHMARKS.md.
+LOSS = 'bce'
+# Horizontal flips: 'none', 'train' (mirrored posters as extra training examples) or
+# 'train_and_serve' (also average each poster's scores with its mirror image's).
+FLIP = 'train_and_serve'
+# Fine-tuning the backbone's top blocks end to end after the head (0: frozen). Meant for GPU
+# runs (e.g. the Vertex AI Trainer); on a CPU it multiplies the training time.
+UNFREEZE_TOP_BLOCKS = 0
+FINE_TUNE_EPOCHS = 5
+FINE_TUNE_LEARNING_RATE = 1e-4
 # Decision rule, tuned on `eval` (models/thresholds.py): 'per_genre' or 'global' thresholds;
 # every poster gets at least MIN_GENRES genres and, if MAX_GENRES is set, at most that many.
 THRESHOLD_POLICY = 'per_genre'
@@ -90,18 +121,27 @@ class PipelineConfig:
       default_factory=lambda: dict(SPLIT_BUCKETS))
   min_genre_count: int = MIN_GENRE_COUNT
   transform_module_file: str = TRANSFORM_MODULE_FILE
-  image_height: int = IMAGE_HEIGHT
-  image_width: int = IMAGE_WIDTH
+  # None: the model's preset (MODEL_PRESETS).
+  image_height: Optional[int] = None
+  image_width: Optional[int] = None
   resize_policy: str = RESIZE_POLICY
-  normalization: str = NORMALIZATION
+  normalization: Optional[str] = None
   oversample_max_copies: int = OVERSAMPLE_MAX_COPIES
   oversample_max_growth: float = OVERSAMPLE_MAX_GROWTH
   trainer_module_file: str = TRAINER_MODULE_FILE
   model_name: str = MODEL_NAME
-  epochs: int = EPOCHS
+  epochs: Optional[int] = None  # None: the model's preset
   batch_size: int = BATCH_SIZE
-  learning_rate: float = LEARNING_RATE
+  learning_rate: Optional[float] = None  # None: the model's preset
   early_stopping_patience: int = EARLY_STOPPING_PATIENCE
+  head_hidden_units: int = HEAD_HIDDEN_UNITS
+  head_dropout: float = HEAD_DROPOUT
+  head_early_stopping_patience: int = HEAD_EARLY_STOPPING_PATIENCE
+  loss: str = LOSS
+  flip: str = FLIP
+  unfreeze_top_blocks: int = UNFREEZE_TOP_BLOCKS
+  fine_tune_epochs: int = FINE_TUNE_EPOCHS
+  fine_tune_learning_rate: float = FINE_TUNE_LEARNING_RATE
   threshold_policy: str = THRESHOLD_POLICY
   min_genres: int = MIN_GENRES
   max_genres: Optional[int] = MAX_GENRES
@@ -131,7 +171,9 @@ class PipelineConfig:
         serving_model_dir=_env('POSTER_SERVING_MODEL_DIR',
                                os.path.join(output_dir, 'serving_model', pipeline_name)),
         model_name=_env('POSTER_MODEL_NAME', base.model_name),
-        epochs=int(_env('POSTER_EPOCHS', str(base.epochs))),
+        epochs=int(os.environ['POSTER_EPOCHS']) if 'POSTER_EPOCHS' in os.environ else None,
+        loss=_env('POSTER_LOSS', base.loss),
+        flip=_env('POSTER_FLIP', base.flip),
         min_genre_count=int(_env('POSTER_MIN_GENRE_COUNT', str(base.min_genre_count))),
         beam_direct_running_mode=_env('POSTER_BEAM_DIRECT_RUNNING_MODE',
                                       base.beam_direct_running_mode),
@@ -142,16 +184,32 @@ class PipelineConfig:
     return cls(**values)
 
   @property
+  def preset(self) -> ModelPreset:
+    if self.model_name not in MODEL_PRESETS:
+      raise ValueError(f'Unknown model {self.model_name!r}; choose one of '
+                       f'{sorted(MODEL_PRESETS)}.')
+    return MODEL_PRESETS[self.model_name]
+
+  @property
   def transform_config(self) -> dict:
     """The `custom_config` that preprocessing_fn reads."""
-    return {'image_height': self.image_height, 'image_width': self.image_width,
-            'resize_policy': self.resize_policy, 'normalization': self.normalization}
+    return {'image_height': self.image_height or self.preset.image_height,
+            'image_width': self.image_width or self.preset.image_width,
+            'resize_policy': self.resize_policy,
+            'normalization': self.normalization or self.preset.normalization}
 
   def trainer_config(self, num_genres: int) -> dict:
     """The Trainer's `custom_config` (see trainer_module.py)."""
-    return {'model_name': self.model_name, 'num_genres': num_genres, 'epochs': self.epochs,
-            'batch_size': self.batch_size, 'learning_rate': self.learning_rate,
+    return {'model_name': self.model_name, 'num_genres': num_genres,
+            'epochs': self.epochs or self.preset.epochs, 'batch_size': self.batch_size,
+            'learning_rate': self.learning_rate or self.preset.learning_rate,
             'early_stopping_patience': self.early_stopping_patience,
+            'head_hidden_units': self.head_hidden_units, 'head_dropout': self.head_dropout,
+            'head_early_stopping_patience': self.head_early_stopping_patience,
+            'loss': self.loss, 'flip': self.flip,
+            'unfreeze_top_blocks': self.unfreeze_top_blocks,
+            'fine_tune_epochs': self.fine_tune_epochs,
+            'fine_tune_learning_rate': self.fine_tune_learning_rate,
             'threshold_policy': self.threshold_policy, 'min_genres': self.min_genres,
             'max_genres': self.max_genres}
 

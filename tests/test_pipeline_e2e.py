@@ -135,8 +135,12 @@ def test_transform_graph_turns_raw_bytes_into_model_input(e2e_pipeline_run, e2e_
   with open(poster, 'rb') as f:
     raw = {features.IMAGE: tf.constant([[f.read()]])}
   image = transform_output.transform_features_layer()(raw)[transform_module.IMAGE_XF]
-  assert image.shape == (1, config.image_height, config.image_width, 3)
-  assert 0.0 <= float(tf.reduce_min(image)) and float(tf.reduce_max(image)) <= 1.0
+  transform = config.transform_config
+  assert image.shape == (1, transform['image_height'], transform['image_width'], 3)
+  # The default model's convention: ImageNet EfficientNet-Lite's (x - 127) / 128.
+  assert transform['normalization'] == 'symmetric'
+  assert -127 / 128 <= float(tf.reduce_min(image)) and float(tf.reduce_max(image)) <= 1.0
+  assert float(tf.reduce_min(image)) < 0.0
 
 
 def test_pushed_model_answers_raw_bytes_with_the_serving_contract(e2e_pipeline_run, e2e_dataset):

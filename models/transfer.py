@@ -1,0 +1,155 @@
+"""Transfer learning on a frozen ImageNet backbone: embed once, train a small head, compose.
+
+On a CPU, running the backbone is nearly all the cost of training, and with the backbone
+frozen its output never changes: so every distinct poster is embedded once per run (not once
+per epoch, and not once per oversampled copy), and the head trains for many cheap epochs on
+the embeddings in memory. Horizontal flips are the one augmentation that suits posters (text
+mirrors, but composition, colour and faces do not change genre): each poster's mirrored
+embedding is a second training example, and the exported model can average the scores of a
+poster and its mirror image (test-time augmentation).
+
+Optionally the top blocks are then unfrozen and fine-tuned end to end on images — worthwhile
+on a GPU, slow on a CPU.
+"""
+import dataclasses
+from typing import Callable, Optional, Tuple
+
+import numpy as np
+import tensorflow as tf
+
+from models import losses
+
+FLIP_MODES = ('none', 'train', 'train_and_serve')
+
+
+@dataclasses.dataclass(frozen=True)
+class HeadConfig:
+  hidden_units: int = 512  # 0: a linear (logistic-regression) head
+  dropout: float = 0.5
+  learning_rate: float = 1e-3
+  epochs: int = 60
+  batch_size: int = 128
+  early_stopping_patience: int = 8
+  loss: str = 'bce'
+
+
+def embed(backbone: tf.keras.Model, images: tf.data.Dataset, flip: bool = False) -> np.ndarray:
+  """Backbone outputs [N, D] for a dataset of (image batch, labels) or image batches."""
+
+  @tf.function
+  def forward(batch):
+    if flip:
+      batch = tf.image.flip_left_right(batch)
+    return backbone(batch, training=False)
+
+  outputs = []
+  for element in images:
+    batch = element[0] if isinstance(element, tuple) else element
+    outputs.append(forward(batch).numpy())
+  return np.concatenate(outputs) if outputs else np.zeros((0, backbone.output_shape[-1]))
+
+
+def build_head(embedding_size: int, num_genres: int, config: HeadConfig) -> tf.keras.Model:
+  inputs = tf.keras.Input(shape=(embedding_size,), name='embedding')
+  x = tf.keras.layers.Dropout(config.dropout / 2, name='head_input_dropout')(inputs)
+  if config.hidden_units:
+    x = tf.keras.layers.Dense(config.hidden_units, activation='relu', name='head_hidden')(x)
+    x = tf.keras.layers.Dropout(config.dropout, name='head_dropout')(x)
+  outputs = tf.keras.layers.Dense(num_genres, activation='sigmoid', name='scores')(x)
+  return tf.keras.Model(inputs, outputs, name='genre_head')
+
+
+def pr_auc_metric(num_genres: int) -> tf.keras.metrics.Metric:
+  # Not named 'auc': a Keras metric sharing a TFMA built-in's name collides in TFMA.
+  return tf.keras.metrics.AUC(curve='PR', multi_label=True, num_labels=num_genres,
+                              name='pr_auc')
+
+
+def train_head(train_embeddings: np.ndarray, train_labels: np.ndarray,
+               eval_embeddings: np.ndarray, eval_labels: np.ndarray, config: HeadConfig,
+               log_dir: Optional[str] = None) -> tf.keras.Model:
+  """Trains the head; early stopping on eval macro PR-AUC, best weights restored.
+
+  `eval_embeddings` may hold several views of the eval posters ([V, N, D]); the head is then
+  judged on its mean score over the views, as the exported model would score them.
+  """
+  num_genres = train_labels.shape[1]
+  head = build_head(train_embeddings.shape[-1], num_genres, config)
+  head.compile(optimizer=tf.keras.optimizers.Adam(config.learning_rate),
+               loss=losses.make_loss(config.loss, train_labels),
+               metrics=[pr_auc_metric(num_genres)])
+  callbacks = [_ViewAveragedEvalAUC(eval_embeddings, eval_labels),
+               tf.keras.callbacks.EarlyStopping(monitor='val_pr_auc', mode='max',
+                                                patience=config.early_stopping_patience,
+                                                restore_best_weights=True)]
+  if log_dir:
+    callbacks.append(tf.keras.callbacks.TensorBoard(log_dir=log_dir, update_freq='epoch'))
+  head.fit(train_embeddings, train_labels.astype(np.float32), batch_size=config.batch_size, epochs=config.epochs, shuffle=True,
+           callbacks=callbacks, verbose=2)
+  return head
+
+
+class _ViewAveragedEvalAUC(tf.keras.callbacks.Callback):
+  """Logs `val_pr_auc`: eval macro PR-AUC of the view-averaged scores, for early stopping."""
+
+  def __init__(self, eval_views: np.ndarray, eval_labels: np.ndarray):
+    super().__init__()
+    self._views = eval_views if eval_views.ndim == 3 else eval_views[np.newaxis]
+    self._labels = eval_labels.astype(np.float32)
+
+  def on_epoch_end(self, epoch, logs=None):
+    scores = predict_views(self.model, self._views)
+    metric = pr_auc_metric(self._labels.shape[1])
+    metric.update_state(self._labels, scores)
+    if logs is not None:
+      logs['val_pr_auc'] = float(metric.result())
+
+
+def predict_views(head: tf.keras.Model, views: np.ndarray) -> np.ndarray:
+  """Mean head score over views [V, N, D] (or one view [N, D])."""
+  views = views if views.ndim == 3 else views[np.newaxis]
+  return np.mean([head.predict(view, batch_size=1024, verbose=0) for view in views], axis=0)
+
+
+def compose(backbone: tf.keras.Model, head: tf.keras.Model, flip_at_serving: bool,
+            name: str) -> tf.keras.Model:
+  """images -> scores: backbone then head, averaging with the mirror image if asked."""
+  images = tf.keras.Input(shape=backbone.input_shape[1:], name='image')
+  scores = head(backbone(images))
+  if flip_at_serving:
+    mirrored = tf.keras.layers.Lambda(tf.image.flip_left_right, name='mirror')(images)
+    scores = tf.keras.layers.Average(name='flip_average')([scores, head(backbone(mirrored))])
+  return tf.keras.Model(images, scores, name=name)
+
+
+def unfreeze_top(backbone: tf.keras.Model, num_blocks: int) -> None:
+  """Makes the last `num_blocks` MBConv blocks and the head conv trainable (BN stays frozen:
+  batch statistics of small fine-tuning batches would wreck ImageNet's)."""
+  block_ids = sorted({int(layer.name.split('_')[0][len('block'):])
+                      for layer in backbone.layers if layer.name.startswith('block')})
+  trainable_blocks = {f'block{i}_' for i in block_ids[-num_blocks:]} if num_blocks else set()
+  backbone.trainable = True
+  for layer in backbone.layers:
+    top = layer.name.startswith('head_') or any(layer.name.startswith(b)
+                                                  for b in trainable_blocks)
+    layer.trainable = top and not isinstance(layer, tf.keras.layers.BatchNormalization)
+
+
+def fine_tune(model: tf.keras.Model, train: tf.data.Dataset, evaluation: tf.data.Dataset,
+              epochs: int, learning_rate: float, loss: Callable, num_genres: int,
+              early_stopping_patience: int) -> None:
+  """End-to-end training of whatever `unfreeze_top` left trainable, on images."""
+  model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate), loss=loss,
+                metrics=[pr_auc_metric(num_genres)])
+  model.fit(train, validation_data=evaluation, epochs=epochs, verbose=2,
+            callbacks=[tf.keras.callbacks.EarlyStopping(
+                monitor='val_pr_auc', mode='max', patience=early_stopping_patience,
+                restore_best_weights=True)])
+
+
+def training_views(embeddings: np.ndarray, mirrored: Optional[np.ndarray],
+                   labels: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+  """Stacks each poster's mirrored embedding as an extra training example."""
+  if mirrored is None:
+    return embeddings, labels
+  return np.concatenate([embeddings, mirrored]), np.concatenate([labels, labels])
