@@ -142,10 +142,12 @@ def train_on_frozen_backbone(context: TrainingContext, variant: str) -> Trained:
   return model, eval_index.labels, scores
 
 
+# Models on a frozen ImageNet backbone: model name -> EfficientNet-Lite variant.
+BACKBONE_VARIANTS = {'efficientnet_lite0': 'lite0', 'efficientnet_lite2': 'lite2'}
 MODELS: Dict[str, Callable[[TrainingContext], Trained]] = {
     'simple_cnn': train_end_to_end,
-    'efficientnet_lite0': functools.partial(train_on_frozen_backbone, variant='lite0'),
-    'efficientnet_lite2': functools.partial(train_on_frozen_backbone, variant='lite2'),
+    **{name: functools.partial(train_on_frozen_backbone, variant=variant)
+       for name, variant in BACKBONE_VARIANTS.items()},
 }
 
 

@@ -111,7 +111,7 @@ def _bench_model(model_name: str, args: argparse.Namespace) -> Dict[str, Any]:
       'date': datetime.date.today().isoformat(),
       'commit': subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=REPO_ROOT,
                                capture_output=True, text=True).stdout.strip(),
-      'machine': f'{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}',
+      'machine': machine(),
       'data_root': args.data_root,
       'split_sizes': {'train': len(train.ids), 'eval': len(evaluation.ids),
                       'test': len(test.ids)},
@@ -171,13 +171,18 @@ def render_markdown(results: Dict[str, Dict[str, Any]]) -> str:
   return '\n'.join(lines)
 
 
-def write_into(markdown_path: str, section: str) -> None:
-  """Replaces the generated section of a markdown file (appends it the first time)."""
+def machine() -> str:
+  return f'{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}'
+
+
+def write_between(markdown_path: str, begin_marker: str, end_marker: str,
+                  section: str) -> None:
+  """Replaces a generated section of a markdown file (appends it the first time)."""
   with open(markdown_path) as f:
     text = f.read()
-  if BEGIN_MARKER in text and END_MARKER in text:
-    head, rest = text.split(BEGIN_MARKER, 1)
-    text = head + section + rest.split(END_MARKER, 1)[1]
+  if begin_marker in text and end_marker in text:
+    head, rest = text.split(begin_marker, 1)
+    text = head + section + rest.split(end_marker, 1)[1]
   else:
     text = text.rstrip('\n') + '\n\n' + section + '\n'
   with open(markdown_path, 'w') as f:
@@ -200,7 +205,7 @@ def main() -> None:
                       if k not in ('test', 'baselines')}, indent=2))
     print(_headline_row(model_name, results[model_name]['test']))
   if args.benchmarks:
-    write_into(args.benchmarks, render_markdown(results))
+    write_between(args.benchmarks, BEGIN_MARKER, END_MARKER, render_markdown(results))
     print(f'Wrote {args.benchmarks}')
 
 

@@ -34,19 +34,11 @@ class HeadConfig:
 
 
 def embed(backbone: tf.keras.Model, images: tf.data.Dataset, flip: bool = False) -> np.ndarray:
-  """Backbone outputs [N, D] for a dataset of (image batch, labels) or image batches."""
-
-  @tf.function
-  def forward(batch):
-    if flip:
-      batch = tf.image.flip_left_right(batch)
-    return backbone(batch, training=False)
-
-  outputs = []
-  for element in images:
-    batch = element[0] if isinstance(element, tuple) else element
-    outputs.append(forward(batch).numpy())
-  return np.concatenate(outputs) if outputs else np.zeros((0, backbone.output_shape[-1]))
+  """Backbone outputs [N, D] for a dataset of image batches or (image batch, labels)."""
+  if flip:
+    images = images.map(lambda *element: (tf.image.flip_left_right(element[0]),) + element[1:])
+  # Keras' predict loop compiles the forward pass once per model and reuses it.
+  return backbone.predict(images, verbose=0)
 
 
 def build_head(embedding_size: int, num_genres: int, config: HeadConfig) -> tf.keras.Model:
@@ -108,7 +100,7 @@ class _ViewAveragedEvalAUC(tf.keras.callbacks.Callback):
 def predict_views(head: tf.keras.Model, views: np.ndarray) -> np.ndarray:
   """Mean head score over views [V, N, D] (or one view [N, D])."""
   views = views if views.ndim == 3 else views[np.newaxis]
-  return np.mean([head.predict(view, batch_size=1024, verbose=0) for view in views], axis=0)
+  return np.mean([head(view, training=False).numpy() for view in views], axis=0)
 
 
 def compose(backbone: tf.keras.Model, head: tf.keras.Model, flip_at_serving: bool,

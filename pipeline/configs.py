@@ -190,19 +190,24 @@ class PipelineConfig:
                        f'{sorted(MODEL_PRESETS)}.')
     return MODEL_PRESETS[self.model_name]
 
+  def _or_preset(self, name: str):
+    """The field `name` where set, else the model preset's value."""
+    value = getattr(self, name)
+    return getattr(self.preset, name) if value is None else value
+
   @property
   def transform_config(self) -> dict:
     """The `custom_config` that preprocessing_fn reads."""
-    return {'image_height': self.image_height or self.preset.image_height,
-            'image_width': self.image_width or self.preset.image_width,
+    return {'image_height': self._or_preset('image_height'),
+            'image_width': self._or_preset('image_width'),
             'resize_policy': self.resize_policy,
-            'normalization': self.normalization or self.preset.normalization}
+            'normalization': self._or_preset('normalization')}
 
   def trainer_config(self, num_genres: int) -> dict:
     """The Trainer's `custom_config` (see trainer_module.py)."""
     return {'model_name': self.model_name, 'num_genres': num_genres,
-            'epochs': self.epochs or self.preset.epochs, 'batch_size': self.batch_size,
-            'learning_rate': self.learning_rate or self.preset.learning_rate,
+            'epochs': self._or_preset('epochs'), 'batch_size': self.batch_size,
+            'learning_rate': self._or_preset('learning_rate'),
             'early_stopping_patience': self.early_stopping_patience,
             'head_hidden_units': self.head_hidden_units, 'head_dropout': self.head_dropout,
             'head_early_stopping_patience': self.head_early_stopping_patience,

@@ -1,0 +1,112 @@
+"""Frozen-backbone training: embed each distinct poster once, head, flips, composition."""
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from components.poster_example_gen import features
+from models import data
+from models import efficientnet_lite
+from models import transfer
+from tests import synthetic
+
+
+def _example(poster_id, labels, seed):
+  feature = {
+      features.ID: tf.train.Feature(bytes_list=tf.train.BytesList(value=[poster_id])),
+      features.IMAGE: tf.train.Feature(bytes_list=tf.train.BytesList(
+          value=[synthetic.poster_bytes(seed=seed)])),
+      features.LABELS: tf.train.Feature(int64_list=tf.train.Int64List(value=labels)),
+  }
+  return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+
+
+@pytest.fixture
+def oversampled_split(tmp_path):
+  """Records as the oversampler writes them: poster b three times, a and c once."""
+  records = [(b'a', [1, 0], 0), (b'b', [0, 1], 1), (b'b', [0, 1], 1), (b'c', [1, 1], 2),
+             (b'b', [0, 1], 1)]
+  path = str(tmp_path / 'Split-train' / 'data.gz')
+  os.makedirs(os.path.dirname(path))
+  with tf.io.TFRecordWriter(path, options='GZIP') as writer:
+    for poster_id, labels, seed in records:
+      writer.write(_example(poster_id, labels, seed))
+  return [os.path.join(os.path.dirname(path), '*')]
+
+
+def test_poster_index_maps_repeated_records_to_one_poster(oversampled_split):
+  index = data.poster_index(oversampled_split, num_genres=2)
+  assert index.num_posters == 3
+  assert index.record_poster.tolist() == [0, 1, 1, 2, 1]
+  assert index.first_record.tolist() == [True, True, False, True, False]
+  assert index.labels.tolist() == [[1, 0], [0, 1], [1, 1]]
+
+
+class _IdentityTransform:
+  """Stands in for a TFTransformOutput whose graph decodes and resizes like the real one."""
+
+  def transform_features_layer(self):
+    import transform_module  # pylint: disable=g-import-not-at-top
+    config = {'image_height': 24, 'image_width': 16, 'resize_policy': 'pad',
+              'normalization': 'symmetric'}
+    return lambda raw: transform_module.preprocessing_fn(raw, config)
+
+
+def test_keep_mask_reads_each_distinct_poster_once_in_order(oversampled_split):
+  index = data.poster_index(oversampled_split, num_genres=2)
+  dataset = data.make_dataset(oversampled_split, _IdentityTransform(), 2, batch_size=2,
+                              shuffle=False, keep=index.first_record)
+  labels = np.concatenate([batch_labels.numpy() for _, batch_labels in dataset])
+  np.testing.assert_array_equal(labels, index.labels)
+
+
+def test_embed_with_flip_embeds_the_mirror_image():
+  backbone = efficientnet_lite.build_backbone('lite0', input_shape=(32, 24, 3), weights=None)
+  images = tf.random.stateless_uniform((3, 32, 24, 3), seed=(1, 2), minval=-1, maxval=1)
+  dataset = tf.data.Dataset.from_tensor_slices(images).batch(2)
+  mirrored = transfer.embed(backbone, dataset, flip=True)
+  expected = backbone(tf.image.flip_left_right(images), training=False).numpy()
+  np.testing.assert_allclose(mirrored, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_composed_model_with_flip_averages_a_poster_and_its_mirror():
+  backbone = efficientnet_lite.build_backbone('lite0', input_shape=(32, 24, 3), weights=None)
+  head = transfer.build_head(efficientnet_lite.EMBEDDING_SIZE, 4, transfer.HeadConfig())
+  model = transfer.compose(backbone, head, flip_at_serving=True, name='test')
+  images = tf.random.stateless_uniform((2, 32, 24, 3), seed=(3, 4), minval=-1, maxval=1)
+  views = np.stack([backbone(images, training=False).numpy(),
+                    backbone(tf.image.flip_left_right(images), training=False).numpy()])
+  np.testing.assert_allclose(model(images, training=False).numpy(),
+                             transfer.predict_views(head, views), rtol=1e-4, atol=1e-6)
+
+
+def test_training_views_add_mirrored_rows_with_the_same_labels():
+  embeddings, mirrored = np.zeros((2, 3)), np.ones((2, 3))
+  labels = np.array([[1, 0], [0, 1]])
+  stacked, stacked_labels = transfer.training_views(embeddings, mirrored, labels)
+  assert stacked.shape == (4, 3) and stacked_labels.tolist() == [[1, 0], [0, 1]] * 2
+  same, same_labels = transfer.training_views(embeddings, None, labels)
+  assert same is embeddings and same_labels is labels
+
+
+def test_head_learns_separable_embeddings():
+  rng = np.random.default_rng(0)
+  labels = (rng.random((400, 3)) < 0.3).astype(np.int64)
+  embeddings = labels * 2.0 + rng.normal(0, 0.3, labels.shape)
+  config = transfer.HeadConfig(hidden_units=0, epochs=15, learning_rate=0.05,
+                               early_stopping_patience=15)
+  head = transfer.train_head(embeddings[:300], labels[:300], embeddings[300:], labels[300:],
+                             config)
+  scores = transfer.predict_views(head, embeddings[300:])
+  assert ((scores > 0.5) == labels[300:]).mean() > 0.95
+
+
+def test_unfreeze_top_leaves_batch_norm_and_lower_blocks_frozen():
+  backbone = efficientnet_lite.build_backbone('lite0', input_shape=(32, 24, 3), weights=None)
+  transfer.unfreeze_top(backbone, num_blocks=2)
+  trainable = {layer.name for layer in backbone.layers if layer.trainable and layer.weights}
+  assert 'head_conv' in trainable and 'block15_project_conv' in trainable
+  assert 'block14_expand_conv' in trainable
+  assert 'block13_expand_conv' not in trainable and 'stem_conv' not in trainable
+  assert not any(name.endswith('_bn') for name in trainable)
