@@ -12,6 +12,8 @@ from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 import pytest
 from tfx import v1 as tfx
+from tfx.types import standard_artifacts
+from tfx.utils import import_utils
 import yaml
 
 import kubeflow_v2_runner
@@ -122,6 +124,17 @@ def test_every_local_component_is_a_task_with_the_same_wiring(local_compiled):
     assert compiled_wiring == _wiring(component), node_id
     assert {_node_id(name, nodes) for name in task.dependent_tasks} == {
         upstream.id for upstream in component.upstream_nodes}, node_id
+
+
+def test_custom_artifact_types_are_importable_by_their_type_name(local_compiled):
+  """The Kubeflow V2 launcher recovers a custom artifact's class from its TYPE_NAME."""
+  _, local_pipeline, _ = local_compiled
+  custom_types = {channel.type for component in local_pipeline.components
+                  for channel in component.outputs.values()
+                  if not hasattr(standard_artifacts, channel.type.__name__)}
+  assert custom_types, 'expected the IngestReport artifact type'
+  for artifact_type in custom_types:
+    assert import_utils.import_class_by_path(artifact_type.TYPE_NAME) is artifact_type
 
 
 def test_spec_uses_the_configured_image_and_pipeline_root(local_compiled):
