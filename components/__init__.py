@@ -12,6 +12,6 @@ def __getattr__(name: str):
   it lazily keeps `import components.<plain-Python core>` free of TFX and Beam.
   """
   if name == 'IngestReport':
-    from components.poster_example_gen.component import IngestReport  # pylint: disable=g-import-not-at-top
-    return IngestReport
+    from components.poster_example_gen import component  # pylint: disable=g-import-not-at-top
+    return component.IngestReport
   raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

@@ -90,8 +90,8 @@ BEAM_RUNNER = 'direct'  # POSTER_BEAM_RUNNER
 DATAFLOW_TEMP_LOCATION = ''  # POSTER_DATAFLOW_TEMP_LOCATION
 DATAFLOW_MACHINE_TYPE = 'n1-standard-4'  # POSTER_DATAFLOW_MACHINE_TYPE
 DATAFLOW_MAX_NUM_WORKERS = 10  # POSTER_DATAFLOW_MAX_NUM_WORKERS
-# How Dataflow workers get this package: 'image' runs them in PIPELINE_IMAGE (nothing is
-# installed at start-up), 'setup_file' installs it from setup.py on each worker.
+# How Dataflow workers get this package: 'image' runs them in PIPELINE_IMAGE, which already
+# holds it and every dependency; 'setup_file' installs it from setup.py on each worker.
 DATAFLOW_WORKER_SETUPS = ('image', 'setup_file')
 DATAFLOW_WORKER_SETUP = 'image'  # POSTER_DATAFLOW_WORKER_SETUP
 # Service account of the Dataflow workers; empty: the project's Compute Engine default.
@@ -287,7 +287,7 @@ class PipelineConfig:
       if not self.pipeline_image:
         raise ValueError('Dataflow workers in the pipeline image need POSTER_PIPELINE_IMAGE '
                          '(or POSTER_DATAFLOW_WORKER_SETUP=setup_file).')
-      # `container`: the SDK is in the image; nothing is staged or installed at start-up.
+      # `container`: the Beam SDK comes from the image instead of being staged.
       args += [f'--sdk_container_image={self.pipeline_image}', '--sdk_location=container']
     else:
       args.append(f'--setup_file={self.beam_setup_file}')
