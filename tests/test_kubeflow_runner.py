@@ -9,6 +9,7 @@ import os
 import sys
 
 from google.protobuf import json_format
+from kfp.client import client as kfp_client
 from kfp.pipeline_spec import pipeline_spec_pb2
 import pytest
 from tfx import v1 as tfx
@@ -67,13 +68,14 @@ def local_compiled(tmp_path_factory, data_root):
 
 @pytest.fixture(scope='module')
 def cloud_spec(tmp_path_factory, data_root):
-  """(config, PipelineSpec) with Dataflow and Vertex AI Training on, compiled to YAML."""
+  """(config, PipelineSpec, file) with Dataflow and Vertex AI Training on, compiled to YAML."""
   root = str(tmp_path_factory.mktemp('cloud'))
   config = _config(root, data_root, gcp_project='poster-project', gcp_region='europe-west4',
                    beam_runner='dataflow', dataflow_temp_location='gs://poster-bucket/tmp',
                    dataflow_max_num_workers=25, vertex_training=True,
                    vertex_training_accelerator_type='NVIDIA_TESLA_T4')
-  return config, _pipeline_spec(_compile(config, os.path.join(root, 'poster-genres.yaml')))
+  spec_file = os.path.join(root, 'poster-genres.yaml')
+  return config, _pipeline_spec(_compile(config, spec_file)), spec_file
 
 
 def _node_id(task_name: str, node_ids) -> str:
@@ -165,8 +167,15 @@ def test_containers_run_the_direct_runner_with_the_images_setup_file(local_compi
     assert not any(arg.startswith('--runner=') for arg in args), task_name
 
 
+def test_yaml_spec_loads_as_the_kubeflow_pipelines_client_loads_it(cloud_spec):
+  _, spec, spec_file = cloud_spec
+  # The loader behind kfp.Client().create_run_from_pipeline_package and upload_pipeline.
+  loaded = kfp_client._extract_pipeline_yaml(spec_file)  # pylint: disable=protected-access
+  assert loaded.pipeline_spec == spec
+
+
 def test_dataflow_switch_puts_dataflow_args_on_every_beam_component(cloud_spec):
-  _, spec = cloud_spec
+  _, spec, _ = cloud_spec
   expected = ['--runner=DataflowRunner', '--project=poster-project', '--region=europe-west4',
               '--temp_location=gs://poster-bucket/tmp', '--max_num_workers=25',
               f'--sdk_container_image={IMAGE}', '--sdk_location=container']
@@ -177,7 +186,7 @@ def test_dataflow_switch_puts_dataflow_args_on_every_beam_component(cloud_spec):
 
 
 def test_vertex_training_switch_trains_on_vertex_in_the_pipeline_image(cloud_spec):
-  config, spec = cloud_spec
+  config, spec, _ = cloud_spec
   args = _executor_args(spec, 'Trainer')
   executor_class = args[args.index('--executor_class_path') + 1]
   assert executor_class.startswith('tfx.extensions.google_cloud_ai_platform.trainer.executor')
