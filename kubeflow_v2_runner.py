@@ -78,9 +78,12 @@ def cloud_data_root(config: configs.PipelineConfig, stage_to: str) -> str:
 
 def submit(config: configs.PipelineConfig, spec_file: str) -> None:
   """Starts the compiled pipeline on Vertex AI Pipelines (the client logs its console link)."""
-  from google.cloud import aiplatform  # pylint: disable=g-import-not-at-top
   if not config.gcp_project:
     raise ValueError('Submitting to Vertex AI needs POSTER_GCP_PROJECT.')
+  if not config.pipeline_root.startswith('gs://'):
+    raise ValueError('Vertex AI keeps artifacts in Cloud Storage: set POSTER_PIPELINE_ROOT to '
+                     f'a gs:// URI (it is {config.pipeline_root}).')
+  from google.cloud import aiplatform  # pylint: disable=g-import-not-at-top
   aiplatform.init(project=config.gcp_project, location=config.gcp_region)
   job = aiplatform.PipelineJob(display_name=config.pipeline_name, template_path=spec_file,
                                pipeline_root=config.pipeline_root)

@@ -274,3 +274,14 @@ def test_a_local_data_root_is_staged_where_asked(tmp_path, data_root):
   staged = kubeflow_v2_runner.cloud_data_root(config, stage_to=str(tmp_path / 'staged'))
   assert staged == str(tmp_path / 'staged')
   assert os.path.exists(os.path.join(staged, config.labels_file))
+
+
+@pytest.mark.parametrize('overrides,message', [
+    (dict(gcp_project=''), 'POSTER_GCP_PROJECT'),
+    (dict(gcp_project='poster-project'), 'POSTER_PIPELINE_ROOT'),
+])
+def test_submitting_without_the_vertex_settings_is_a_clear_error(tmp_path, data_root,
+                                                                 overrides, message):
+  config = _config(str(tmp_path), data_root, **overrides)
+  with pytest.raises(ValueError, match=message):
+    kubeflow_v2_runner.submit(config, str(tmp_path / 'spec.json'))
