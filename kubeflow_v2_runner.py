@@ -53,7 +53,7 @@ def compile_pipeline(config: configs.PipelineConfig, output_file: str) -> str:
   runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
       config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(
           default_image=config.pipeline_image),
-      output_dir=os.path.dirname(os.path.abspath(output_file)),
+      output_dir=os.path.dirname(output_file) or None,  # None: the working directory.
       output_filename=os.path.basename(output_file))
   runner.run(pipeline.create_pipeline(container_config(config)))
   return output_file
