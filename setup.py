@@ -45,7 +45,7 @@ setuptools.setup(
     python_requires='>=3.10,<3.11',
     packages=setuptools.find_packages(include=['pipeline', 'pipeline.*', 'models', 'models.*',
                                                'components', 'components.*']),
-    py_modules=['local_runner', 'trainer_module', 'transform_module'],
+    py_modules=['local_runner', 'kubeflow_v2_runner', 'trainer_module', 'transform_module'],
     install_requires=_requirements('requirements/requirements.in'),
     cmdclass={'build_py': BuildPyWithStartupHook},
 )

@@ -101,8 +101,53 @@ BEAM_DIRECT_NUM_WORKERS = 1
 BEAM_SETUP_FILE = os.path.join(REPO_ROOT, 'setup.py')
 
 
+# --- Orchestration and cloud: Kubeflow / Vertex AI Pipelines, Dataflow, Vertex AI Training ---
+# Only configuration changes between a local run and a cloud run; the pipeline definition is the
+# same. No credentials live here: Google Cloud clients find them in the environment
+# (Application Default Credentials: `gcloud auth application-default login` or the runtime's
+# service account).
+GCP_PROJECT = ''  # POSTER_GCP_PROJECT
+GCP_REGION = 'us-central1'  # POSTER_GCP_REGION
+# The image built from the Dockerfile: runs every Kubeflow / Vertex AI task, the Vertex AI
+# Training job and, by default, the Dataflow workers. POSTER_PIPELINE_IMAGE.
+PIPELINE_IMAGE = ''
+# Where the Dockerfile puts this repository inside that image (its WORKDIR).
+IMAGE_SOURCE_DIR = '/pipeline'
+# Beam runner of every Beam-based component (PosterExampleGen, StatisticsGen, Transform,
+# RareGenreOversampler, Evaluators): 'direct' (in process, the local default) or 'dataflow'.
+BEAM_RUNNERS = ('direct', 'dataflow')
+BEAM_RUNNER = 'direct'  # POSTER_BEAM_RUNNER
+# Dataflow: staging and temp files (default <pipeline root>/beam-tmp, must be gs://), workers.
+DATAFLOW_TEMP_LOCATION = ''  # POSTER_DATAFLOW_TEMP_LOCATION
+DATAFLOW_MACHINE_TYPE = 'n1-standard-4'  # POSTER_DATAFLOW_MACHINE_TYPE
+DATAFLOW_MAX_NUM_WORKERS = 10  # POSTER_DATAFLOW_MAX_NUM_WORKERS
+# How Dataflow workers get this package: 'image' runs them in PIPELINE_IMAGE, which already
+# holds it and every dependency; 'setup_file' installs it from setup.py on each worker.
+DATAFLOW_WORKER_SETUPS = ('image', 'setup_file')
+DATAFLOW_WORKER_SETUP = 'image'  # POSTER_DATAFLOW_WORKER_SETUP
+# Service account of the Dataflow workers; empty: the project's Compute Engine default.
+DATAFLOW_SERVICE_ACCOUNT = ''  # POSTER_DATAFLOW_SERVICE_ACCOUNT
+# Train on Vertex AI Training (a CustomJob in PIPELINE_IMAGE) instead of inside the pipeline
+# task; an accelerator type such as NVIDIA_TESLA_T4 adds GPUs, empty trains on CPU.
+VERTEX_TRAINING = False  # POSTER_VERTEX_TRAINING (1/0)
+VERTEX_TRAINING_MACHINE_TYPE = 'n1-standard-8'  # POSTER_VERTEX_TRAINING_MACHINE_TYPE
+VERTEX_TRAINING_ACCELERATOR_TYPE = ''  # POSTER_VERTEX_TRAINING_ACCELERATOR_TYPE
+VERTEX_TRAINING_ACCELERATOR_COUNT = 1  # POSTER_VERTEX_TRAINING_ACCELERATOR_COUNT
+# Service account Vertex AI Pipelines runs the pipeline as; empty: the Compute Engine default.
+VERTEX_PIPELINE_SERVICE_ACCOUNT = ''  # POSTER_VERTEX_PIPELINE_SERVICE_ACCOUNT
+
+
 def _env(name: str, default: str) -> str:
   return os.environ.get(name, default)
+
+
+def _env_flag(name: str, default: bool) -> bool:
+  value = os.environ.get(name)
+  if value is None:
+    return default
+  if value.strip().lower() not in ('1', 'true', 'yes', '0', 'false', 'no', ''):
+    raise ValueError(f'{name}={value!r}: use 1 or 0.')
+  return value.strip().lower() in ('1', 'true', 'yes')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,6 +199,23 @@ class PipelineConfig:
   # Extra Beam arguments, e.g. DataflowRunner settings; appended after the direct-runner ones.
   extra_beam_args: List[str] = dataclasses.field(default_factory=list)
   enable_cache: bool = True
+  # Orchestration and cloud (see the block of constants above).
+  gcp_project: str = GCP_PROJECT
+  gcp_region: str = GCP_REGION
+  pipeline_image: str = PIPELINE_IMAGE
+  beam_runner: str = BEAM_RUNNER
+  # setup.py that Beam installs the package from; inside the image for containerized runs.
+  beam_setup_file: str = BEAM_SETUP_FILE
+  dataflow_temp_location: str = DATAFLOW_TEMP_LOCATION
+  dataflow_machine_type: str = DATAFLOW_MACHINE_TYPE
+  dataflow_max_num_workers: int = DATAFLOW_MAX_NUM_WORKERS
+  dataflow_worker_setup: str = DATAFLOW_WORKER_SETUP
+  dataflow_service_account: str = DATAFLOW_SERVICE_ACCOUNT
+  vertex_training: bool = VERTEX_TRAINING
+  vertex_training_machine_type: str = VERTEX_TRAINING_MACHINE_TYPE
+  vertex_training_accelerator_type: str = VERTEX_TRAINING_ACCELERATOR_TYPE
+  vertex_training_accelerator_count: int = VERTEX_TRAINING_ACCELERATOR_COUNT
+  vertex_pipeline_service_account: str = VERTEX_PIPELINE_SERVICE_ACCOUNT
 
   @classmethod
   def from_env(cls, **overrides) -> 'PipelineConfig':
@@ -179,6 +241,29 @@ class PipelineConfig:
                                       base.beam_direct_running_mode),
         beam_direct_num_workers=int(_env('POSTER_BEAM_DIRECT_NUM_WORKERS',
                                          str(base.beam_direct_num_workers))),
+        # Orchestration and cloud.
+        gcp_project=_env('POSTER_GCP_PROJECT', base.gcp_project),
+        gcp_region=_env('POSTER_GCP_REGION', base.gcp_region),
+        pipeline_image=_env('POSTER_PIPELINE_IMAGE', base.pipeline_image),
+        beam_runner=_env('POSTER_BEAM_RUNNER', base.beam_runner),
+        dataflow_temp_location=_env('POSTER_DATAFLOW_TEMP_LOCATION',
+                                    base.dataflow_temp_location),
+        dataflow_machine_type=_env('POSTER_DATAFLOW_MACHINE_TYPE', base.dataflow_machine_type),
+        dataflow_max_num_workers=int(_env('POSTER_DATAFLOW_MAX_NUM_WORKERS',
+                                          str(base.dataflow_max_num_workers))),
+        dataflow_worker_setup=_env('POSTER_DATAFLOW_WORKER_SETUP', base.dataflow_worker_setup),
+        dataflow_service_account=_env('POSTER_DATAFLOW_SERVICE_ACCOUNT',
+                                      base.dataflow_service_account),
+        vertex_training=_env_flag('POSTER_VERTEX_TRAINING', base.vertex_training),
+        vertex_training_machine_type=_env('POSTER_VERTEX_TRAINING_MACHINE_TYPE',
+                                          base.vertex_training_machine_type),
+        vertex_training_accelerator_type=_env('POSTER_VERTEX_TRAINING_ACCELERATOR_TYPE',
+                                              base.vertex_training_accelerator_type),
+        vertex_training_accelerator_count=int(_env(
+            'POSTER_VERTEX_TRAINING_ACCELERATOR_COUNT',
+            str(base.vertex_training_accelerator_count))),
+        vertex_pipeline_service_account=_env('POSTER_VERTEX_PIPELINE_SERVICE_ACCOUNT',
+                                             base.vertex_pipeline_service_account),
     )
     values.update({k: v for k, v in overrides.items() if v is not None})
     return cls(**values)
@@ -225,9 +310,50 @@ class PipelineConfig:
 
   @property
   def beam_pipeline_args(self) -> List[str]:
+    """Beam arguments of every Beam-based component: the DirectRunner, or Dataflow."""
+    if self.beam_runner not in BEAM_RUNNERS:
+      raise ValueError(f'Beam runner {self.beam_runner!r} (POSTER_BEAM_RUNNER) is not one of '
+                       f'{BEAM_RUNNERS}.')
+    if self.beam_runner == 'dataflow':
+      return [*self._dataflow_args(), *self.extra_beam_args]
     return [
         f'--direct_running_mode={self.beam_direct_running_mode}',
         f'--direct_num_workers={self.beam_direct_num_workers}',
-        f'--setup_file={BEAM_SETUP_FILE}',
+        f'--setup_file={self.beam_setup_file}',
         *self.extra_beam_args,
     ]
+
+  def _dataflow_args(self) -> List[str]:
+    """DataflowRunner arguments; a missing setting is an error here, not a failed job later."""
+    missing = [env for env, value in (('POSTER_GCP_PROJECT', self.gcp_project),
+                                      ('POSTER_GCP_REGION', self.gcp_region)) if not value]
+    if missing:
+      raise ValueError(f'The Dataflow runner needs {" and ".join(missing)}.')
+    temp_location = self.dataflow_temp_location or (
+        f'{self.pipeline_root.rstrip("/")}/beam-tmp'
+        if self.pipeline_root.startswith('gs://') else '')
+    if not temp_location.startswith('gs://'):
+      raise ValueError('The Dataflow runner needs a gs:// temp location: set '
+                       'POSTER_DATAFLOW_TEMP_LOCATION or a gs:// POSTER_PIPELINE_ROOT.')
+    if self.dataflow_worker_setup not in DATAFLOW_WORKER_SETUPS:
+      raise ValueError(f'Dataflow worker setup {self.dataflow_worker_setup!r} '
+                       f'(POSTER_DATAFLOW_WORKER_SETUP) is not one of {DATAFLOW_WORKER_SETUPS}.')
+    args = [
+        '--runner=DataflowRunner',
+        f'--project={self.gcp_project}',
+        f'--region={self.gcp_region}',
+        f'--temp_location={temp_location}',
+        f'--machine_type={self.dataflow_machine_type}',
+        f'--max_num_workers={self.dataflow_max_num_workers}',
+    ]
+    if self.dataflow_worker_setup == 'image':
+      if not self.pipeline_image:
+        raise ValueError('Dataflow workers in the pipeline image need POSTER_PIPELINE_IMAGE '
+                         '(or POSTER_DATAFLOW_WORKER_SETUP=setup_file).')
+      # `container`: the Beam SDK comes from the image instead of being staged.
+      args += [f'--sdk_container_image={self.pipeline_image}', '--sdk_location=container']
+    else:
+      args.append(f'--setup_file={self.beam_setup_file}')
+    if self.dataflow_service_account:
+      args.append(f'--service_account_email={self.dataflow_service_account}')
+    return args

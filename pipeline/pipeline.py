@@ -17,12 +17,17 @@ from tfx import v1 as tfx
 from components.oversampler.component import RareGenreOversampler
 from components.poster_example_gen.component import PosterExampleGen
 from components.poster_example_gen.vocabulary import vocabulary_of_labels_file
+from pipeline import cloud
 from pipeline.configs import PipelineConfig
 from pipeline.eval_config import build_eval_config
 
 
 def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
-  """Builds the pipeline from `config`; `config.data_root` must already be a directory."""
+  """Builds the pipeline from `config`; `config.data_root` must already be a directory.
+
+  Every runner (local_runner.py, kubeflow_v2_runner.py) builds its pipeline here. Building reads
+  the labels file under `config.data_root` (a local path or gs:// URI) for the vocabulary size.
+  """
   example_gen = PosterExampleGen(
       input_base=config.data_root,
       split_buckets=dict(config.split_buckets),
@@ -58,14 +63,16 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
   num_genres = len(vocabulary_of_labels_file(
       os.path.join(config.data_root, config.labels_file), config.min_genre_count).genres)
 
-  trainer = tfx.components.Trainer(
+  # Trains in the pipeline's task, or on Vertex AI Training when configured (pipeline/cloud.py).
+  trainer = cloud.trainer_component(config)(
       module_file=config.trainer_module_file,
       examples=oversampler.outputs['oversampled_examples'],
       transform_graph=transform.outputs['transform_graph'],
       schema=schema_gen.outputs['schema'],
       train_args=tfx.proto.TrainArgs(splits=['train']),
       eval_args=tfx.proto.EvalArgs(splits=['eval']),
-      custom_config=config.trainer_config(num_genres))
+      custom_config={**config.trainer_config(num_genres),
+                     **cloud.vertex_training_config(config)})
 
   latest_blessed_model = tfx.dsl.Resolver(
       strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,

@@ -26,8 +26,13 @@ DEFAULT_IMAGE_EXTENSION = '.jpg'
 
 
 class IngestReport(types.Artifact):
-  """JSON account of an ingest: every CSV row kept (per split) or excluded (per reason)."""
-  TYPE_NAME = 'PosterIngestReport'
+  """JSON account of an ingest: every CSV row kept (per split) or excluded (per reason).
+
+  The type name is the class's import path, `<top-level module>.<Class>` (re-exported by
+  `components/__init__.py`): the Kubeflow V2 / Vertex AI launcher recovers a custom
+  artifact's Python class from that name and rejects any other form at compile time.
+  """
+  TYPE_NAME = 'components.IngestReport'
 
 
 class PosterExampleGenSpec(standard_component_specs.FileBasedExampleGenSpec):

@@ -87,6 +87,8 @@ def summary_lines(report: Mapping[str, Any]) -> List[str]:
 
 
 def write_report(directory: str, report: Mapping[str, Any]) -> str:
+  # Launchers differ: LocalDagRunner creates output directories, the Kubeflow V2 one does not.
+  tf.io.gfile.makedirs(directory)
   path = os.path.join(directory, REPORT_FILE)
   with tf.io.gfile.GFile(path, 'w') as f:
     json.dump(report, f, indent=2, sort_keys=False)

@@ -75,6 +75,7 @@ def multi_hot(genres: Sequence[str], vocabulary: Sequence[str]) -> Tuple[int, ..
 
 
 def write_vocabulary(directory: str, genres: Sequence[str]) -> str:
+  tf.io.gfile.makedirs(directory)  # The Kubeflow V2 launcher does not create it.
   path = os.path.join(directory, VOCABULARY_FILE)
   with tf.io.gfile.GFile(path, 'w') as f:
     f.write(''.join(f'{genre}\n' for genre in genres))

@@ -1,0 +1,115 @@
+"""The custom components run through TFX's Kubeflow V2 container entry points, as on Vertex AI.
+
+The orchestrator's part is played here by `_launch`. It reads the compiled spec and, like the
+Vertex AI / KFP launcher, fills the ExecutorInput for `{{$}}`: parameters, typed input
+artifacts, and output artifact URIs. Then it runs the task's container command in process:
+the preCacheCheck driver, then the executor. The standard TFX components are TFX's own
+business; the custom ones (PosterExampleGen with its IngestReport artifact,
+RareGenreOversampler) are ours, and this is where their Kubeflow compatibility is checked
+without a cluster.
+"""
+import json
+import os
+
+from google.protobuf import json_format
+from kfp.pipeline_spec import pipeline_spec_pb2
+import pytest
+from tfx.orchestration.kubeflow.v2.container import kubeflow_v2_run_executor
+from tfx.orchestration.kubeflow.v2.file_based_example_gen import driver as example_gen_driver
+
+import kubeflow_v2_runner
+from components.poster_example_gen import report as ingest_report
+from components.poster_example_gen import vocabulary as genre_vocabulary
+from pipeline import configs
+from tests import synthetic
+
+KFP_EXECUTOR = 'tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor'
+KFP_EXAMPLE_GEN_DRIVER = 'tfx.orchestration.kubeflow.v2.file_based_example_gen.driver'
+
+
+@pytest.fixture(scope='module')
+def compiled(tmp_path_factory):
+  """(pipeline root, PipelineSpec) compiled for 30 synthetic posters."""
+  root = tmp_path_factory.mktemp('kfp')
+  data_root = synthetic.learnable_dataset(str(root / 'data'), 30)
+  config = configs.PipelineConfig(data_root=data_root, pipeline_root=str(root / 'pipeline-root'),
+                                  pipeline_image='poster-genres:test', min_genre_count=1)
+  spec_file = kubeflow_v2_runner.compile_pipeline(config, str(root / 'spec.json'))
+  with open(spec_file, encoding='utf-8') as f:
+    spec_dict = json.load(f)['pipelineSpec']
+  return config.pipeline_root, json_format.ParseDict(spec_dict,
+                                                     pipeline_spec_pb2.PipelineSpec())
+
+
+def _launch(spec: pipeline_spec_pb2.PipelineSpec, pipeline_root: str, task_name: str,
+            upstream_outputs: dict) -> dict:
+  """Runs one task as its container would; returns its ExecutorOutput as a dict."""
+  task = spec.root.dag.tasks[task_name]
+  component = spec.components[task.component_ref.name]
+  task_root = os.path.join(pipeline_root, task_name)
+  inputs = {}
+  for key, artifact in task.inputs.artifacts.items():
+    producer = artifact.task_output_artifact
+    runtime_artifacts = upstream_outputs[producer.producer_task]['artifacts'][
+        producer.output_artifact_key]['artifacts']
+    artifact_type = json_format.MessageToDict(component.input_definitions.artifacts[key]
+                                              .artifact_type)
+    inputs[key] = {'artifacts': [{**a, 'type': artifact_type} for a in runtime_artifacts]}
+  outputs = {
+      key: {'artifacts': [{'name': f'{task_name}-{key}', 'uri': os.path.join(task_root, key),
+                           'type': json_format.MessageToDict(definition.artifact_type)}]}
+      for key, definition in component.output_definitions.artifacts.items()}
+  executor_input = json.dumps({
+      'inputs': {'parameters': {
+          name: json_format.MessageToDict(parameter.runtime_value.constant_value)
+          for name, parameter in task.inputs.parameters.items()},
+                 'artifacts': inputs},
+      'outputs': {'artifacts': outputs,
+                  'outputFile': os.path.join(task_root, 'executor_output.json')}})
+
+  container = spec.deployment_spec['executors'][component.executor_label]['container']
+  if 'lifecycle' in container:
+    pre_cache_check = container['lifecycle']['preCacheCheck']
+    assert list(pre_cache_check['command']) == ['python', '-m', KFP_EXAMPLE_GEN_DRIVER]
+    example_gen_driver.main(example_gen_driver._parse_flags(  # pylint: disable=protected-access
+        ['driver'] + [arg.replace('{{$}}', executor_input) for arg in pre_cache_check['args']]))
+  assert list(container['command']) == ['python', '-m', KFP_EXECUTOR]
+  args, beam_args = kubeflow_v2_run_executor._parse_flags(  # pylint: disable=protected-access
+      ['executor'] + [arg.replace('{{$}}', executor_input) for arg in container['args']])
+  kubeflow_v2_run_executor._run_executor(args, beam_args)  # pylint: disable=protected-access
+  with open(os.path.join(task_root, 'executor_output.json'), encoding='utf-8') as f:
+    return json.load(f)
+
+
+@pytest.fixture(scope='module')
+def launched(compiled):
+  pipeline_root, spec = compiled
+  outputs = {}
+  for task_name in ('PosterExampleGen', 'RareGenreOversampler'):
+    outputs[task_name] = _launch(spec, pipeline_root, task_name, outputs)
+  return outputs
+
+
+def _single(output: dict, key: str) -> dict:
+  [artifact] = output['artifacts'][key]['artifacts']
+  return artifact
+
+
+def test_example_gen_reports_through_its_custom_artifact(launched):
+  report_artifact = _single(launched['PosterExampleGen'], 'ingest_report')
+  report = ingest_report.read_report(report_artifact['uri'])
+  assert report['kept_total'] + report['excluded_total'] == report['csv_rows'] == 30
+  assert report_artifact['metadata']['kept_total'] == report['kept_total']
+  examples = _single(launched['PosterExampleGen'], 'examples')
+  assert json.loads(examples['metadata']['split_names']) == ['train', 'eval', 'test']
+  assert json.loads(examples['metadata']['genre_vocabulary']) == report['vocabulary']
+
+
+def test_oversampler_reads_the_upstream_examples_and_writes_its_own(launched):
+  oversampled = _single(launched['RareGenreOversampler'], 'oversampled_examples')
+  examples = _single(launched['PosterExampleGen'], 'examples')
+  assert genre_vocabulary.read_vocabulary(oversampled['uri']) == tuple(
+      json.loads(examples['metadata']['genre_vocabulary']))
+  for split in ('train', 'eval', 'test'):
+    assert os.listdir(os.path.join(oversampled['uri'], f'Split-{split}'))
+  assert oversampled['metadata']['train_growth'] >= 1.0

@@ -1,0 +1,287 @@
+"""The Kubeflow V2 / Vertex AI pipeline spec, compiled offline from the one pipeline definition.
+
+Compiling needs no cloud access when the data and pipeline roots are local: these tests compile
+for a synthetic labels file and check the spec against the local pipeline object.
+"""
+import dataclasses
+import json
+import os
+import sys
+
+from google.protobuf import json_format
+from kfp.client import client as kfp_client
+from kfp.pipeline_spec import pipeline_spec_pb2
+import pytest
+from tfx import v1 as tfx
+from tfx.types import standard_artifacts
+from tfx.utils import import_utils
+import yaml
+
+import kubeflow_v2_runner
+import local_runner
+from pipeline import configs
+from pipeline import pipeline
+from tests import synthetic
+
+IMAGE = 'us-central1-docker.pkg.dev/poster-project/pipelines/poster-genres:3f2c1ab'
+# Components whose executors run Beam pipelines, on Dataflow when switched on.
+BEAM_COMPONENTS = ('PosterExampleGen', 'StatisticsGen', 'Transform', 'RareGenreOversampler',
+                   'Evaluator', 'TestEvaluator')
+GENRES = ('Action', 'Comedy', 'Drama', 'Horror', 'Western')
+
+
+@pytest.fixture(scope='module')
+def data_root(tmp_path_factory) -> str:
+  """Labels only: compiling reads the labels file, never the posters. Western is rare."""
+  rows = [synthetic.csv_row(f'tt{i:04d}', [GENRES[i % 4], GENRES[(i + 1) % 4]])
+          for i in range(40)]
+  rows.append(synthetic.csv_row('tt9999', ['Western', 'Drama']))
+  return synthetic.write_dataset(str(tmp_path_factory.mktemp('data') / 'movie-classifier'),
+                                 rows, {})
+
+
+def _config(root: str, data_root: str, **overrides) -> configs.PipelineConfig:
+  return configs.PipelineConfig(
+      data_root=data_root, pipeline_root=os.path.join(root, 'pipeline-root'),
+      serving_model_dir=os.path.join(root, 'serving'), pipeline_image=IMAGE,
+      min_genre_count=1, **overrides)
+
+
+def _compile(config: configs.PipelineConfig, output_file: str) -> dict:
+  kubeflow_v2_runner.compile_pipeline(config, output_file)
+  with open(output_file, encoding='utf-8') as f:
+    return yaml.safe_load(f) if output_file.endswith('.yaml') else json.load(f)
+
+
+def _pipeline_spec(spec_dict: dict) -> pipeline_spec_pb2.PipelineSpec:
+  return json_format.ParseDict(spec_dict, pipeline_spec_pb2.PipelineSpec())
+
+
+@pytest.fixture(scope='module')
+def local_compiled(tmp_path_factory, data_root):
+  """(config, local Pipeline object, compiled PipelineJob dict) of the default config."""
+  root = str(tmp_path_factory.mktemp('local'))
+  config = _config(root, data_root)
+  job = _compile(config, os.path.join(root, 'poster-genres.json'))
+  return config, pipeline.create_pipeline(config), job
+
+
+@pytest.fixture(scope='module')
+def cloud_spec(tmp_path_factory, data_root):
+  """(config, PipelineSpec, file) with Dataflow and Vertex AI Training on, compiled to YAML."""
+  root = str(tmp_path_factory.mktemp('cloud'))
+  config = _config(root, data_root, gcp_project='poster-project', gcp_region='europe-west4',
+                   beam_runner='dataflow', dataflow_temp_location='gs://poster-bucket/tmp',
+                   dataflow_max_num_workers=25, vertex_training=True,
+                   vertex_training_accelerator_type='NVIDIA_TESLA_T4')
+  spec_file = os.path.join(root, 'poster-genres.yaml')
+  return config, _pipeline_spec(_compile(config, spec_file)), spec_file
+
+
+def _node_id(task_name: str, node_ids) -> str:
+  """The local node a task comes from: resolvers compile to `<node id>-<...>-resolver` tasks."""
+  if task_name in node_ids:
+    return task_name
+  owners = [node_id for node_id in node_ids if task_name.startswith(node_id + '-')]
+  assert len(owners) == 1, f'task {task_name} matches no single local node: {owners}'
+  return owners[0]
+
+
+def _wiring(component):
+  """{input key: (producer node id, output key)} of a local component."""
+  return {key: (channel.producer_component_id, channel.output_key)
+          for key, channel in component.inputs.items()}
+
+
+def _executor_args(spec: pipeline_spec_pb2.PipelineSpec, task_name: str):
+  label = spec.components[spec.root.dag.tasks[task_name].component_ref.name].executor_label
+  return list(spec.deployment_spec['executors'][label]['container']['args'])
+
+
+def _parameter(spec: pipeline_spec_pb2.PipelineSpec, task_name: str, name: str):
+  value = spec.root.dag.tasks[task_name].inputs.parameters[name].runtime_value.constant_value
+  return getattr(value, value.WhichOneof('value'))
+
+
+def test_spec_parses_as_a_kfp_pipeline_job_and_pipeline_spec(local_compiled):
+  _, _, job = local_compiled
+  json_format.ParseDict(job, pipeline_spec_pb2.PipelineJob())
+  assert _pipeline_spec(job['pipelineSpec']).pipeline_info.name == 'poster-genres'
+
+
+def test_every_local_component_is_a_task_with_the_same_wiring(local_compiled):
+  _, local_pipeline, job = local_compiled
+  spec = _pipeline_spec(job['pipelineSpec'])
+  nodes = {component.id: component for component in local_pipeline.components}
+  tasks = spec.root.dag.tasks
+  assert {_node_id(name, nodes) for name in tasks} == set(nodes)
+  for node_id, component in nodes.items():
+    if isinstance(component, tfx.dsl.Resolver):
+      continue  # Compiled into resolver tasks with no local counterpart of their own.
+    task = tasks[node_id]
+    compiled_wiring = {
+        key: (_node_id(artifact.task_output_artifact.producer_task, nodes),
+              artifact.task_output_artifact.output_artifact_key)
+        for key, artifact in task.inputs.artifacts.items()}
+    assert compiled_wiring == _wiring(component), node_id
+    assert {_node_id(name, nodes) for name in task.dependent_tasks} == {
+        upstream.id for upstream in component.upstream_nodes}, node_id
+
+
+def test_custom_artifact_types_are_importable_by_their_type_name(local_compiled):
+  """The Kubeflow V2 launcher recovers a custom artifact's class from its TYPE_NAME."""
+  _, local_pipeline, _ = local_compiled
+  custom_types = {channel.type for component in local_pipeline.components
+                  for channel in component.outputs.values()
+                  if not hasattr(standard_artifacts, channel.type.__name__)}
+  assert custom_types, 'expected the IngestReport artifact type'
+  for artifact_type in custom_types:
+    assert import_utils.import_class_by_path(artifact_type.TYPE_NAME) is artifact_type
+
+
+def test_spec_uses_the_configured_image_and_pipeline_root(local_compiled):
+  config, local_pipeline, job = local_compiled
+  spec = _pipeline_spec(job['pipelineSpec'])
+  executors = spec.deployment_spec['executors']
+  containers = [executors[label]['container'] for label in executors.keys()
+                if 'container' in executors[label]]
+  assert len(containers) == len([c for c in local_pipeline.components
+                                 if not isinstance(c, tfx.dsl.Resolver)])
+  assert {container['image'] for container in containers} == {IMAGE}
+  assert job['runtimeConfig']['gcsOutputDirectory'] == config.pipeline_root
+  # The trainer and transform modules travel as wheels under the pipeline root.
+  for task_name in ('Trainer', 'Transform'):
+    module, wheel = _parameter(spec, task_name, 'module_path').split('@')
+    assert wheel.startswith(os.path.join(config.pipeline_root, '_wheels') + '/')
+    assert os.path.exists(wheel), wheel
+    assert module == {'Trainer': 'trainer_module', 'Transform': 'transform_module'}[task_name]
+
+
+def test_containers_run_the_direct_runner_with_the_images_setup_file(local_compiled):
+  _, _, job = local_compiled
+  spec = _pipeline_spec(job['pipelineSpec'])
+  for task_name in BEAM_COMPONENTS:
+    args = _executor_args(spec, task_name)
+    assert '--direct_running_mode=in_memory' in args, task_name
+    assert f'--setup_file={configs.IMAGE_SOURCE_DIR}/setup.py' in args, task_name
+    assert not any(arg.startswith('--runner=') for arg in args), task_name
+
+
+def test_yaml_spec_loads_as_the_kubeflow_pipelines_client_loads_it(cloud_spec):
+  _, spec, spec_file = cloud_spec
+  # The loader behind kfp.Client().create_run_from_pipeline_package and upload_pipeline.
+  loaded = kfp_client._extract_pipeline_yaml(spec_file)  # pylint: disable=protected-access
+  assert loaded.pipeline_spec == spec
+
+
+def test_dataflow_switch_puts_dataflow_args_on_every_beam_component(cloud_spec):
+  _, spec, _ = cloud_spec
+  expected = ['--runner=DataflowRunner', '--project=poster-project', '--region=europe-west4',
+              '--temp_location=gs://poster-bucket/tmp', '--max_num_workers=25',
+              f'--sdk_container_image={IMAGE}', '--sdk_location=container']
+  for task_name in BEAM_COMPONENTS:
+    args = _executor_args(spec, task_name)
+    assert all(arg in args for arg in expected), (task_name, args)
+    assert not any(arg.startswith('--direct_') for arg in args), task_name
+
+
+def test_vertex_training_switch_trains_on_vertex_in_the_pipeline_image(cloud_spec):
+  config, spec, _ = cloud_spec
+  args = _executor_args(spec, 'Trainer')
+  executor_class = args[args.index('--executor_class_path') + 1]
+  assert executor_class.startswith('tfx.extensions.google_cloud_ai_platform.trainer.executor')
+  custom_config = json.loads(_parameter(spec, 'Trainer', 'custom_config'))
+  cloud = tfx.extensions.google_cloud_ai_platform
+  assert custom_config[cloud.ENABLE_VERTEX_KEY] is True
+  assert custom_config[cloud.VERTEX_REGION_KEY] == 'europe-west4'
+  [worker_pool] = custom_config[cloud.TRAINING_ARGS_KEY]['worker_pool_specs']
+  assert worker_pool['container_spec'] == {'image_uri': IMAGE}
+  assert worker_pool['machine_spec']['accelerator_type'] == 'NVIDIA_TESLA_T4'
+  # The trainer module's own settings ride along unchanged.
+  assert custom_config['epochs'] == config.epochs
+  assert custom_config['model_name'] == config.model_name
+
+
+def test_one_definition_two_runners_and_a_config_change_reaches_both(
+    tmp_path, data_root, monkeypatch):
+  """Both runners build through pipeline.create_pipeline from the same POSTER_* settings."""
+  built = []
+  real_create_pipeline = pipeline.create_pipeline
+
+  def recording_create_pipeline(config):
+    built.append(real_create_pipeline(config))
+    return built[-1]
+
+  class RecordingLocalDagRunner:
+    """Takes the place of LocalDagRunner: records the pipeline instead of running it."""
+
+    def run(self, local_pipeline):
+      self.ran = local_pipeline
+
+  monkeypatch.setattr(pipeline, 'create_pipeline', recording_create_pipeline)
+  monkeypatch.setattr(tfx.orchestration, 'LocalDagRunner', RecordingLocalDagRunner)
+  monkeypatch.setattr(local_runner, '_print_summary', lambda config: None)
+  for name, value in {'POSTER_DATA_ROOT': data_root, 'POSTER_OUTPUT_DIR': str(tmp_path),
+                      'POSTER_PIPELINE_IMAGE': IMAGE, 'POSTER_EPOCHS': '7',
+                      'POSTER_MIN_GENRE_COUNT': '2'}.items():
+    monkeypatch.setenv(name, value)
+
+  monkeypatch.setattr(sys, 'argv', ['local_runner.py'])
+  local_runner.main()
+  spec_file = str(tmp_path / 'spec.json')
+  monkeypatch.setattr(sys, 'argv', ['kubeflow_v2_runner.py', '--output', spec_file])
+  kubeflow_v2_runner.main()
+
+  local_pipeline, kubeflow_pipeline = built
+  assert ([c.id for c in local_pipeline.components]
+          == [c.id for c in kubeflow_pipeline.components])
+  local_trainer = {c.id: c for c in local_pipeline.components}['Trainer']
+  local_example_gen = {c.id: c for c in local_pipeline.components}['PosterExampleGen']
+  with open(spec_file, encoding='utf-8') as f:
+    spec = _pipeline_spec(json.load(f)['pipelineSpec'])
+  # Epochs 7 and minimum genre count 2 (which drops Western: 4 genres) reach both pipelines.
+  local_trainer_config = json.loads(local_trainer.exec_properties['custom_config'])
+  compiled_trainer_config = json.loads(_parameter(spec, 'Trainer', 'custom_config'))
+  assert local_trainer_config == compiled_trainer_config
+  assert compiled_trainer_config['epochs'] == 7
+  assert compiled_trainer_config['num_genres'] == 4
+  assert local_example_gen.exec_properties['min_genre_count'] == 2
+  assert int(_parameter(spec, 'PosterExampleGen', 'min_genre_count')) == 2
+
+
+def test_container_config_leaves_metadata_to_the_orchestrator(tmp_path, data_root):
+  config = kubeflow_v2_runner.container_config(_config(str(tmp_path), data_root))
+  assert config.metadata_path is None
+  assert pipeline.create_pipeline(config).metadata_connection_config is None
+  assert config.beam_setup_file == f'{configs.IMAGE_SOURCE_DIR}/setup.py'
+
+
+def test_compiling_without_an_image_is_a_clear_error(tmp_path, data_root):
+  config = dataclasses.replace(_config(str(tmp_path), data_root), pipeline_image='')
+  with pytest.raises(ValueError, match='POSTER_PIPELINE_IMAGE'):
+    kubeflow_v2_runner.compile_pipeline(config, str(tmp_path / 'spec.json'))
+
+
+def test_a_local_data_root_is_refused_for_a_cloud_pipeline_root(tmp_path, data_root):
+  config = dataclasses.replace(_config(str(tmp_path), data_root),
+                               pipeline_root='gs://poster-bucket/root')
+  with pytest.raises(ValueError, match='--stage-data-to'):
+    kubeflow_v2_runner.cloud_data_root(config, stage_to='')
+
+
+def test_a_local_data_root_is_staged_where_asked(tmp_path, data_root):
+  config = _config(str(tmp_path), data_root)
+  staged = kubeflow_v2_runner.cloud_data_root(config, stage_to=str(tmp_path / 'staged'))
+  assert staged == str(tmp_path / 'staged')
+  assert os.path.exists(os.path.join(staged, config.labels_file))
+
+
+@pytest.mark.parametrize('overrides,message', [
+    (dict(gcp_project=''), 'POSTER_GCP_PROJECT'),
+    (dict(gcp_project='poster-project'), 'POSTER_PIPELINE_ROOT'),
+])
+def test_submitting_without_the_vertex_settings_is_a_clear_error(tmp_path, data_root,
+                                                                 overrides, message):
+  config = _config(str(tmp_path), data_root, **overrides)
+  with pytest.raises(ValueError, match=message):
+    kubeflow_v2_runner.submit(config, str(tmp_path / 'spec.json'))
