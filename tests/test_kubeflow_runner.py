@@ -198,7 +198,7 @@ def test_vertex_training_switch_trains_on_vertex_in_the_pipeline_image(cloud_spe
   assert worker_pool['container_spec'] == {'image_uri': IMAGE}
   assert worker_pool['machine_spec']['accelerator_type'] == 'NVIDIA_TESLA_T4'
   # The trainer module's own settings ride along unchanged.
-  assert custom_config['epochs'] == config.epochs
+  assert custom_config['epochs'] == config.trainer_config(num_genres=1)['epochs']
   assert custom_config['model_name'] == config.model_name
 
 

@@ -93,9 +93,9 @@ def test_training_views_add_mirrored_rows_with_the_same_labels():
 def test_head_learns_separable_embeddings():
   rng = np.random.default_rng(0)
   labels = (rng.random((400, 3)) < 0.3).astype(np.int64)
-  embeddings = labels * 2.0 + rng.normal(0, 0.3, labels.shape)
-  config = transfer.HeadConfig(hidden_units=0, epochs=15, learning_rate=0.05,
-                               early_stopping_patience=15)
+  embeddings = labels * 3.0 + rng.normal(0, 0.3, labels.shape)
+  config = transfer.HeadConfig(hidden_units=0, epochs=30, learning_rate=0.05,
+                               early_stopping_patience=30)
   head = transfer.train_head(embeddings[:300], labels[:300], embeddings[300:], labels[300:],
                              config)
   scores = transfer.predict_views(head, embeddings[300:])
