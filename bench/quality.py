@@ -29,6 +29,7 @@ runtime_env.require_legacy_keras()
 
 from tfx import v1 as tfx  # pylint: disable=g-import-not-at-top
 
+from bench import benchmarks_md  # pylint: disable=g-import-not-at-top
 from models import baselines  # pylint: disable=g-import-not-at-top
 from models import batch_predict  # pylint: disable=g-import-not-at-top
 from models import metrics  # pylint: disable=g-import-not-at-top
@@ -171,19 +172,6 @@ def render_markdown(results: Dict[str, Dict[str, Any]]) -> str:
   return '\n'.join(lines)
 
 
-def write_into(markdown_path: str, section: str) -> None:
-  """Replaces the generated section of a markdown file (appends it the first time)."""
-  with open(markdown_path) as f:
-    text = f.read()
-  if BEGIN_MARKER in text and END_MARKER in text:
-    head, rest = text.split(BEGIN_MARKER, 1)
-    text = head + section + rest.split(END_MARKER, 1)[1]
-  else:
-    text = text.rstrip('\n') + '\n\n' + section + '\n'
-  with open(markdown_path, 'w') as f:
-    f.write(text)
-
-
 def main() -> None:
   args = _parse_args()
   os.makedirs(args.output_dir, exist_ok=True)
@@ -200,7 +188,8 @@ def main() -> None:
                       if k not in ('test', 'baselines')}, indent=2))
     print(_headline_row(model_name, results[model_name]['test']))
   if args.benchmarks:
-    write_into(args.benchmarks, render_markdown(results))
+    benchmarks_md.write_section(args.benchmarks, render_markdown(results), BEGIN_MARKER,
+                                END_MARKER)
     print(f'Wrote {args.benchmarks}')
 
 
