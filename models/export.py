@@ -25,8 +25,8 @@ from components.poster_example_gen import vocabulary as genre_vocabulary
 from models import data
 from models import thresholds as decision_rule
 from models import warmup
-# The contract's names, kept importable without TensorFlow for clients (re-exported here).
-from models.serving_contract import (  # pylint: disable=g-multiple-import,unused-import
+# The contract's names, importable without TensorFlow by clients (models/serving_contract.py).
+from models.serving_contract import (  # pylint: disable=g-multiple-import
     CLASSES, IMAGE_BYTES_INPUT, PREDICTED, SCORES, SERVING_SIGNATURE, TF_EXAMPLE_SIGNATURE,
     TRANSFORM_SIGNATURE)
 import transform_module

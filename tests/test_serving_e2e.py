@@ -60,15 +60,15 @@ def poster_dir(test_split, tmp_path_factory):
 def bad_files(test_split, tmp_path_factory):
   """One file of each kind of bad input, by name."""
   directory = tmp_path_factory.mktemp('bad')
-  good = test_split.images[0]
-  files = {'notimage.jpg': b'<html>not a poster</html>', 'empty.jpg': b'',
-           'truncated.jpg': good[:len(good) // 3]}
-  for name, data in files.items():
-    (directory / name).write_bytes(data)
-  return {name: str(directory / name) for name in files}
+  files = {}
+  for kind, data in _bad_bytes(test_split.images[0]).items():
+    files[kind] = directory / f'{kind}.jpg'
+    files[kind].write_bytes(data)
+  return {kind: str(path) for kind, path in files.items()}
 
 
 def _bad_bytes(good):
+  """Non-image, empty and truncated-JPEG bytes, by kind."""
   return {'notimage': b'<html>not a poster</html>', 'empty': b'',
           'truncated': good[:len(good) // 3]}
 
@@ -109,10 +109,11 @@ def test_pushed_model_ships_warmup_requests_that_replay(pushed_model_dir, serve,
 
 def test_export_writes_warmup_that_replays_and_vocabulary(e2e_pipeline_run, test_split,
                                                           tmp_path, caplog):
-  _, _, runs = e2e_pipeline_run
+  config, _, runs = e2e_pipeline_run
   tft_output = tft.TFTransformOutput(runs['Transform'].output_uris['transform_graph'][0])
   genres = test_split.genres
-  model = tf.keras.Sequential([
+  model = tf.keras.Sequential([  # Untrained: the export, not the quality, is under test.
+      tf.keras.Input(shape=(config.image_height, config.image_width, 3)),
       tf.keras.layers.GlobalAveragePooling2D(),
       tf.keras.layers.Dense(len(genres), activation='sigmoid')])
   rule = thresholds.DecisionRule(thresholds=[0.5] * len(genres), min_genres=1)

@@ -19,7 +19,6 @@ import numpy as np
 import tensorflow as tf
 
 _PREDICT_PATH = re.compile(r'^/v1/models/([^/:]+)(?:/versions/(\d+))?:predict$')
-_STATUS_PATH = re.compile(r'^/v1/models/([^/:]+)$')
 
 
 def _decode_value(value: Any) -> Any:
@@ -94,13 +93,6 @@ def serve(model_dir: str, model_name: str) -> Iterator[str]:
       self.send_header('Content-Length', str(len(data)))
       self.end_headers()
       self.wfile.write(data)
-
-    def do_GET(self):  # pylint: disable=invalid-name
-      match = _STATUS_PATH.match(self.path)
-      if not match or match.group(1) != model_name:
-        return self._send(404, {'error': f'Servable not found for request: {self.path}'})
-      return self._send(200, {'model_version_status': [
-          {'version': '1', 'state': 'AVAILABLE', 'status': {'error_code': 'OK'}}]})
 
     def do_POST(self):  # pylint: disable=invalid-name
       match = _PREDICT_PATH.match(self.path)
