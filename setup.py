@@ -44,8 +44,11 @@ setuptools.setup(
                 'model to TF Serving.',
     python_requires='>=3.10,<3.11',
     packages=setuptools.find_packages(include=['pipeline', 'pipeline.*', 'models', 'models.*',
-                                               'components', 'components.*']),
+                                               'components', 'components.*',
+                                               'poster_predict', 'poster_predict.*']),
     py_modules=['local_runner', 'kubeflow_v2_runner', 'trainer_module', 'transform_module'],
     install_requires=_requirements('requirements/requirements.in'),
+    # The prediction CLI (poster_predict/cli.py): local SavedModel or TF Serving REST.
+    entry_points={'console_scripts': ['postergenre-predict=poster_predict.cli:run']},
     cmdclass={'build_py': BuildPyWithStartupHook},
 )

@@ -33,6 +33,7 @@ from models import metrics
 from models import simple_cnn
 from models import thresholds as decision_rule
 from models import transfer
+from models import warmup
 import transform_module
 
 
@@ -172,4 +173,6 @@ def run_fn(fn_args: FnArgs) -> None:
   logging.info('Decision rule tuned on eval: %s; eval macro-F1 %.4f, eval mAP %.4f.', rule,
                metrics.macro_f1(labels, rule.apply(scores)),
                float(metrics.average_precision_per_genre(labels, scores).mean()))
-  export.export_model(model, context.tft_output, vocabulary, rule, fn_args.serving_model_dir)
+  export.export_model(
+      model, context.tft_output, vocabulary, rule, fn_args.serving_model_dir,
+      warmup_images=warmup.read_example_images(fn_args.eval_files, warmup.NUM_WARMUP_POSTERS))

@@ -32,6 +32,7 @@ import tensorflow as tf  # pylint: disable=g-import-not-at-top
 import tensorflow_transform as tft  # pylint: disable=g-import-not-at-top
 from tfx import v1 as tfx  # pylint: disable=g-import-not-at-top
 
+from bench import benchmarks_md  # pylint: disable=g-import-not-at-top
 from bench import quality  # pylint: disable=g-import-not-at-top
 from components.oversampler import policy  # pylint: disable=g-import-not-at-top
 from components.poster_example_gen import vocabulary as genre_vocabulary  # pylint: disable=g-import-not-at-top
@@ -183,8 +184,9 @@ def main() -> None:
     json.dump(results, f, indent=2)
   if args.benchmarks:
     command = '.venv/bin/python bench/ablation.py ' + ' '.join(sys.argv[1:])
-    quality.write_between(args.benchmarks, BEGIN_MARKER, END_MARKER,
-                          render_markdown(results, command.strip(), quality.machine()))
+    benchmarks_md.write_section(args.benchmarks,
+                                render_markdown(results, command.strip(), benchmarks_md.machine()),
+                                BEGIN_MARKER, END_MARKER)
     print(f'Wrote {args.benchmarks}')
 
 

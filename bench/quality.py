@@ -14,7 +14,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ runtime_env.require_legacy_keras()
 
 from tfx import v1 as tfx  # pylint: disable=g-import-not-at-top
 
+from bench import benchmarks_md  # pylint: disable=g-import-not-at-top
 from models import baselines  # pylint: disable=g-import-not-at-top
 from models import batch_predict  # pylint: disable=g-import-not-at-top
 from models import metrics  # pylint: disable=g-import-not-at-top
@@ -111,7 +111,7 @@ def _bench_model(model_name: str, args: argparse.Namespace) -> Dict[str, Any]:
       'date': datetime.date.today().isoformat(),
       'commit': subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=REPO_ROOT,
                                capture_output=True, text=True).stdout.strip(),
-      'machine': machine(),
+      'machine': benchmarks_md.machine(),
       'data_root': args.data_root,
       'split_sizes': {'train': len(train.ids), 'eval': len(evaluation.ids),
                       'test': len(test.ids)},
@@ -171,24 +171,6 @@ def render_markdown(results: Dict[str, Dict[str, Any]]) -> str:
   return '\n'.join(lines)
 
 
-def machine() -> str:
-  return f'{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}'
-
-
-def write_between(markdown_path: str, begin_marker: str, end_marker: str,
-                  section: str) -> None:
-  """Replaces a generated section of a markdown file (appends it the first time)."""
-  with open(markdown_path) as f:
-    text = f.read()
-  if begin_marker in text and end_marker in text:
-    head, rest = text.split(begin_marker, 1)
-    text = head + section + rest.split(end_marker, 1)[1]
-  else:
-    text = text.rstrip('\n') + '\n\n' + section + '\n'
-  with open(markdown_path, 'w') as f:
-    f.write(text)
-
-
 def main() -> None:
   args = _parse_args()
   os.makedirs(args.output_dir, exist_ok=True)
@@ -205,7 +187,8 @@ def main() -> None:
                       if k not in ('test', 'baselines')}, indent=2))
     print(_headline_row(model_name, results[model_name]['test']))
   if args.benchmarks:
-    write_between(args.benchmarks, BEGIN_MARKER, END_MARKER, render_markdown(results))
+    benchmarks_md.write_section(args.benchmarks, render_markdown(results), BEGIN_MARKER,
+                                END_MARKER)
     print(f'Wrote {args.benchmarks}')
 
 

@@ -9,23 +9,27 @@ Signatures:
 
 The genre names and the decision rule (models/thresholds.py: per-genre thresholds, at least
 `min_genres`, at most `max_genres` per poster) are part of the graph, so `predicted` and every
-client agree on them.
+client agree on them. The vocabulary also ships as an asset (`assets/genre_vocabulary.txt`)
+for tools that read the model directory, and `assets.extra/tf_serving_warmup_requests`
+(models/warmup.py) lets TF Serving warm a version up on real posters before it takes traffic.
 """
+import tempfile
 from typing import Optional, Sequence
 
+from absl import logging
 import tensorflow as tf
 import tensorflow_transform as tft
 
 from components.poster_example_gen import features
+from components.poster_example_gen import vocabulary as genre_vocabulary
 from models import data
 from models import thresholds as decision_rule
+from models import warmup
+# The contract's names, importable without TensorFlow by clients (models/serving_contract.py).
+from models.serving_contract import (  # pylint: disable=g-multiple-import
+    CLASSES, IMAGE_BYTES_INPUT, PREDICTED, SCORES, SERVING_SIGNATURE, TF_EXAMPLE_SIGNATURE,
+    TRANSFORM_SIGNATURE)
 import transform_module
-
-SERVING_SIGNATURE = 'serving_default'
-TF_EXAMPLE_SIGNATURE = 'serving_tf_example'
-TRANSFORM_SIGNATURE = 'transform_features'
-IMAGE_BYTES_INPUT = 'image_bytes'
-SCORES, CLASSES, PREDICTED = 'scores', 'classes', 'predicted'
 
 
 def apply_rule(scores: tf.Tensor, thresholds: tf.Tensor, min_genres: int,
@@ -42,7 +46,8 @@ def apply_rule(scores: tf.Tensor, thresholds: tf.Tensor, min_genres: int,
 
 def export_model(model: tf.keras.Model, tft_output: tft.TFTransformOutput,
                  vocabulary: Sequence[str], rule: decision_rule.DecisionRule,
-                 export_dir: str) -> None:
+                 export_dir: str, warmup_images: Optional[Sequence[bytes]] = None) -> None:
+  """Saves the serving SavedModel; `warmup_images`: a few real posters for TF Serving warmup."""
   thresholds = rule.thresholds
   if len(thresholds) != len(vocabulary):
     raise ValueError(f'{len(thresholds)} thresholds for {len(vocabulary)} genres.')
@@ -76,8 +81,20 @@ def export_model(model: tf.keras.Model, tft_output: tft.TFTransformOutput,
   def transform_features(serialized):
     return model.tft_layer(tf.io.parse_example(serialized, data.raw_parse_spec(num_genres)))
 
-  model.save(export_dir, save_format='tf', signatures={
-      SERVING_SIGNATURE: serve_image_bytes,
-      TF_EXAMPLE_SIGNATURE: serve_tf_examples,
-      TRANSFORM_SIGNATURE: transform_features,
-  })
+  with tempfile.TemporaryDirectory() as vocabulary_dir:
+    # Saving copies the file into the SavedModel's assets/.
+    model.genre_vocabulary_file = tf.saved_model.Asset(
+        genre_vocabulary.write_vocabulary(vocabulary_dir, vocabulary))
+    model.save(export_dir, save_format='tf', signatures={
+        SERVING_SIGNATURE: serve_image_bytes,
+        TF_EXAMPLE_SIGNATURE: serve_tf_examples,
+        TRANSFORM_SIGNATURE: transform_features,
+    })
+  if warmup_images:
+    path = warmup.write_warmup_file(export_dir, warmup.build_requests(
+        warmup_images, SERVING_SIGNATURE, IMAGE_BYTES_INPUT))
+    logging.info('Wrote TF Serving warmup requests from %d posters to %s.',
+                 len(warmup_images), path)
+  else:
+    logging.warning('No warmup posters given: %s has no TF Serving warmup file, so its first '
+                    'requests will be slow.', export_dir)

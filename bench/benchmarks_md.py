@@ -1,0 +1,24 @@
+"""Shared by the bench scripts: the machine description and writing a generated section into
+BENCHMARKS.md, leaving the rest alone."""
+import os
+import platform
+
+
+def machine() -> str:
+  """What every benchmark figure names as its machine."""
+  return f'{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}'
+
+
+def write_section(markdown_path: str, section: str, begin_marker: str,
+                  end_marker: str) -> None:
+  """Replaces the text between the markers (the section includes them); appends the first
+  time."""
+  with open(markdown_path) as f:
+    text = f.read()
+  if begin_marker in text and end_marker in text:
+    head, rest = text.split(begin_marker, 1)
+    text = head + section + rest.split(end_marker, 1)[1]
+  else:
+    text = text.rstrip('\n') + '\n\n' + section + '\n'
+  with open(markdown_path, 'w') as f:
+    f.write(text)

@@ -1,0 +1,151 @@
+"""Serving speed of a SavedModel: posters/s at batch 1 and 32, one-poster latency p50/p95.
+
+    .venv/bin/python bench/serving.py [--model DIR] [--model-note TEXT] [--data-root DIR]
+
+Calls `serving_default` in-process on real shared posters (raw JPEG bytes, the decode and
+resize of the Transform graph included), exactly the work TF Serving's TensorFlow session
+does for a request, without HTTP and JSON. `--model` is a SavedModel or a directory of
+numbered versions (default: the newest version pushed to the configured serving directory).
+Results are printed and rendered into BENCHMARKS.md between the markers below; the peak
+resident memory of the process sizes the Kubernetes resources (serving/kubernetes/).
+"""
+import argparse
+import datetime
+import glob
+import os
+import resource
+import shlex
+import subprocess
+import sys
+import time
+from typing import Any, Dict, List
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO_ROOT)
+
+from pipeline import runtime_env  # pylint: disable=g-import-not-at-top
+
+runtime_env.require_legacy_keras()
+
+import numpy as np  # pylint: disable=g-import-not-at-top
+import tensorflow as tf  # pylint: disable=g-import-not-at-top
+
+from bench import benchmarks_md  # pylint: disable=g-import-not-at-top
+from models import serving_contract  # pylint: disable=g-import-not-at-top
+from pipeline import configs  # pylint: disable=g-import-not-at-top
+from poster_predict import local_model  # pylint: disable=g-import-not-at-top
+
+BEGIN_MARKER = '<!-- bench/serving.py: begin -->'
+END_MARKER = '<!-- bench/serving.py: end -->'
+BATCH_SIZES = (1, 32)
+
+
+def _parse_args() -> argparse.Namespace:
+  parser = argparse.ArgumentParser(description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument('--model', default=configs.PipelineConfig.from_env().serving_model_dir)
+  parser.add_argument('--data-root', default=configs.DATA_ROOT)
+  parser.add_argument('--posters', type=int, default=640,
+                      help='Shared posters to cycle through (default: %(default)s).')
+  parser.add_argument('--seconds', type=float, default=20.0,
+                      help='Timed seconds per measurement (default: %(default)s).')
+  parser.add_argument('--model-note', default='',
+                      help='What the model is (architecture, training), for the report.')
+  parser.add_argument('--benchmarks', default=os.path.join(REPO_ROOT, 'BENCHMARKS.md'),
+                      help='Markdown file to render the results into ("" to skip).')
+  return parser.parse_args()
+
+
+def _read_posters(data_root: str, count: int) -> List[bytes]:
+  paths = sorted(glob.glob(os.path.join(data_root, configs.IMAGES_DIR,
+                                        '*' + configs.IMAGE_EXTENSION)))[:count]
+  if not paths:
+    raise FileNotFoundError(f'No posters under {os.path.join(data_root, configs.IMAGES_DIR)}.')
+  posters = []
+  for path in paths:
+    with open(path, 'rb') as f:
+      posters.append(f.read())
+  return posters
+
+
+def _time_batches(serve, posters: List[bytes], batch_size: int,
+                  seconds: float) -> np.ndarray:
+  """Seconds per call, calling with consecutive batches (cycling) for about `seconds`."""
+  def batch_at(i):
+    return tf.constant([posters[(i * batch_size + j) % len(posters)]
+                        for j in range(batch_size)])
+
+  for i in range(3):  # Warm-up, as TF Serving's warmup file does before traffic.
+    serve(**{serving_contract.IMAGE_BYTES_INPUT: batch_at(i)})
+  latencies, i, deadline = [], 0, time.perf_counter() + seconds
+  while time.perf_counter() < deadline:
+    batch = batch_at(i)
+    start = time.perf_counter()
+    serve(**{serving_contract.IMAGE_BYTES_INPUT: batch})[serving_contract.SCORES].numpy()
+    latencies.append(time.perf_counter() - start)
+    i += 1
+  return np.array(latencies)
+
+
+def measure(model_dir: str, posters: List[bytes], seconds: float) -> Dict[str, Any]:
+  serve = tf.saved_model.load(model_dir).signatures[serving_contract.SERVING_SIGNATURE]
+  # The machine's 1-minute load average before and after: other jobs on the CPU show here.
+  result = {'batches': {}, 'load_before': os.getloadavg()[0]}
+  for batch_size in BATCH_SIZES:
+    latencies = _time_batches(serve, posters, batch_size, seconds)
+    result['batches'][batch_size] = {
+        'calls': len(latencies),
+        'posters_per_second': batch_size * len(latencies) / latencies.sum(),
+        'p50_ms': 1000 * float(np.percentile(latencies, 50)),
+        'p95_ms': 1000 * float(np.percentile(latencies, 95)),
+    }
+  result['load_after'] = os.getloadavg()[0]
+  result['peak_rss_gb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
+  return result
+
+
+def render_markdown(result: Dict[str, Any]) -> str:
+  one, many = result['batches'][1], result['batches'][32]
+  return '\n'.join([
+      BEGIN_MARKER, '', '## Serving speed of the SavedModel (bench/serving.py)', '',
+      f"Generated by `{result['command']}`; do not edit by hand.", '',
+      f"Model: `{result['model_dir']}` ({result['model_note']}). "
+      f"Machine: {result['machine']}, TensorFlow {result['tensorflow']}, no GPU; 1-minute load "
+      f"average {result['load_before']:.1f} before and {result['load_after']:.1f} after "
+      f"(other jobs share the CPU). Commit {result['commit']}, {result['date']}.",
+      f"Data: {result['posters']} real shared posters (raw JPEG bytes), cycled; each figure "
+      f"is {result['seconds']:.0f} s of back-to-back in-process `serving_default` calls "
+      '(JPEG decode and resize included; HTTP/JSON not included).', '',
+      '| measure | value | target |', '| --- | --- | --- |',
+      f"| throughput, batch 32 | {many['posters_per_second']:.0f} posters/s | ≥ 100 |",
+      f"| throughput, batch 1 | {one['posters_per_second']:.0f} posters/s | |",
+      f"| one-poster latency p50 | {one['p50_ms']:.1f} ms | ≤ 40 ms |",
+      f"| one-poster latency p95 | {one['p95_ms']:.1f} ms | |",
+      f"| batch-32 latency p50 / p95 | {many['p50_ms']:.0f} / {many['p95_ms']:.0f} ms | |",
+      f"| peak resident memory of the process | {result['peak_rss_gb']:.2f} GB | |", '',
+      END_MARKER])
+
+
+def main() -> None:
+  args = _parse_args()
+  model_dir = local_model.newest_version(args.model)
+  posters = _read_posters(args.data_root, args.posters)
+  result = measure(model_dir, posters, args.seconds)
+  result.update({
+      'command': shlex.join(['.venv/bin/python', 'bench/serving.py', *sys.argv[1:]]),
+      'model_dir': os.path.relpath(model_dir, REPO_ROOT),
+      'model_note': args.model_note or 'see the command',
+      'machine': benchmarks_md.machine(),
+      'tensorflow': tf.__version__, 'posters': len(posters), 'seconds': args.seconds,
+      'date': datetime.date.today().isoformat(),
+      'commit': subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=REPO_ROOT,
+                               capture_output=True, text=True).stdout.strip()})
+  section = render_markdown(result)
+  print(section)
+  if args.benchmarks:
+    benchmarks_md.write_section(args.benchmarks, section, BEGIN_MARKER, END_MARKER)
+    print(f'Wrote {args.benchmarks}')
+
+
+if __name__ == '__main__':
+  main()
