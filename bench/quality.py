@@ -49,6 +49,8 @@ def _parse_args() -> argparse.Namespace:
   parser.add_argument('--benchmarks', default=os.path.join(REPO_ROOT, 'BENCHMARKS.md'),
                       help='Markdown file to render the results into ("" to skip).')
   parser.add_argument('--epochs', type=int)
+  parser.add_argument('--render-only', action='store_true',
+                      help='Re-render BENCHMARKS.md from <output-dir>/quality.json; run nothing.')
   return parser.parse_args()
 
 
@@ -149,15 +151,23 @@ def render_markdown(results: Dict[str, Dict[str, Any]]) -> str:
   for name, result in first['baselines'].items():
     lines.append(_headline_row(f'baseline: {name}', result))
   lines += ['', '### Whole uncached pipeline run per model', '',
-            '| model | commit | date | machine | wall time | peak memory | blessed | '
-            'slowest components |', '| --- | --- | --- | --- | --- | --- | --- | --- |']
+            'Wall time and peak resident memory of `local_runner.py --no-cache` (one process: '
+            'LocalDagRunner and the in-memory Beam DirectRunner); component times are ML '
+            'Metadata execution times.', '',
+            '| model | commit | date | machine | wall time | peak memory | blessed |',
+            '| --- | --- | --- | --- | --- | --- | --- |']
   for name, result in results.items():
-    slowest = sorted(result['component_seconds'].items(), key=lambda item: -item[1])[:4]
     lines.append(
         f"| {name} | {result['commit']} | {result['date']} | {result['machine']} | "
         f"{result['resources']['wall_seconds'] / 60:.1f} min | "
-        f"{result['resources']['peak_rss_gb']:.2f} GB | {result['blessed']} | "
-        + ', '.join(f'{node} {seconds:.0f} s' for node, seconds in slowest) + ' |')
+        f"{result['resources']['peak_rss_gb']:.2f} GB | {result['blessed']} |")
+  components = list(first['component_seconds'])
+  lines += ['', '| component | ' + ' | '.join(results) + ' |',
+            '| --- ' * (len(results) + 1) + '|']
+  for component in components:
+    lines.append(f'| {component} | ' + ' | '.join(
+        f"{result['component_seconds'].get(component, 0.0):.0f} s"
+        for result in results.values()) + ' |')
   prior_name = next(name for name in first['baselines'] if name.startswith('genre prior'))
   lines += ['', '### Per-genre F1 / AP on `test`', '',
             '| genre | test positives | ' + ' | '.join(f'{name} F1 / AP' for name in results)
@@ -179,7 +189,7 @@ def main() -> None:
   if os.path.exists(results_path):
     with open(results_path) as f:
       results = json.load(f)
-  for model_name in args.models:
+  for model_name in [] if args.render_only else args.models:
     results[model_name] = _bench_model(model_name, args)
     with open(results_path, 'w') as f:
       json.dump(results, f, indent=2)
