@@ -83,7 +83,8 @@ def test_examples_are_complete_and_identical_images_share_a_split(e2e_pipeline_r
       assert _feature(example, features.BYTE_SIZE) == [len(_feature(example, features.IMAGE)[0])]
       for key in (features.WIDTH, features.HEIGHT, features.ASPECT_RATIO,
                   features.COLOUR_MODE, features.IMAGE_FORMAT, features.MEAN_BRIGHTNESS,
-                  features.IMAGE_SHA256):
+                  features.IMAGE_SHA256, features.ASPECT_RATIO_BUCKET, features.SIZE_BUCKET,
+                  features.BRIGHTNESS_BUCKET):
         assert len(_feature(example, key)) == 1, key
       assert poster_id not in split_of, f'{poster_id} written twice'
       split_of[poster_id] = split
