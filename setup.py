@@ -44,7 +44,7 @@ setuptools.setup(
                 'model to TF Serving.',
     python_requires='>=3.10,<3.11',
     packages=setuptools.find_packages(include=['pipeline', 'pipeline.*', 'models', 'models.*',
-                                               'components', 'components.*']),
+                                               'components', 'components.*', 'reports', 'reports.*']),
     py_modules=['local_runner', 'trainer_module', 'transform_module'],
     install_requires=_requirements('requirements/requirements.in'),
     cmdclass={'build_py': BuildPyWithStartupHook},
