@@ -40,7 +40,7 @@ def test_every_component_completes(e2e_pipeline_run):
       'PosterExampleGen': 'COMPLETE', 'StatisticsGen': 'COMPLETE',
       'SchemaGen': 'COMPLETE', 'ExampleValidator': 'COMPLETE', 'Transform': 'COMPLETE',
       'RareGenreOversampler': 'COMPLETE', 'Trainer': 'COMPLETE', 'Evaluator': 'COMPLETE',
-      'TestEvaluator': 'COMPLETE', 'Pusher': 'COMPLETE',
+      'TestEvaluator': 'COMPLETE', 'SliceReport': 'COMPLETE', 'Pusher': 'COMPLETE',
       'latest_blessed_model_resolver': 'COMPLETE'}
 
 
