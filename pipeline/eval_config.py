@@ -51,10 +51,12 @@ def _gated(gate: Dict[str, float]) -> tfma.MetricThreshold:
           absolute={'value': -gate['max_macro_pr_auc_regression'] - 1e-10}))
 
 
-def build_eval_config(num_genres: int, gate: Optional[Dict[str, float]] = None
-                      ) -> tfma.EvalConfig:
+def build_eval_config(num_genres: int, gate: Optional[Dict[str, float]] = None,
+                      sliced: bool = True) -> tfma.EvalConfig:
   """`gate`: {'min_macro_pr_auc': floor, 'max_macro_pr_auc_regression': allowed drop vs the
-  latest blessed model}. Without it, metrics are computed and nothing is gated (reporting)."""
+  latest blessed model}. Without it, metrics are computed and nothing is gated (reporting).
+  `sliced`: every slice of `slicing_specs()` and the plots; without, the overall slice's
+  metrics only (all the gate needs: slices and plots cost most of an evaluation's time)."""
   class_ids = list(range(num_genres))
   per_genre = tfma.BinarizationOptions(class_ids={'values': class_ids})
   # No `binarize` on the macro specs: with it, a threshold would also apply to every genre.
@@ -71,14 +73,14 @@ def build_eval_config(num_genres: int, gate: Optional[Dict[str, float]] = None
                         config=f'"num_thresholds": {PR_CURVE_THRESHOLDS}'),
       tfma.MetricConfig(class_name='CalibrationPlot',
                         config=f'"num_buckets": {CALIBRATION_BUCKETS}'),
-  ]
+  ] if sliced else []
   return tfma.EvalConfig(
       model_specs=[tfma.ModelSpec(
           signature_name=export.TF_EXAMPLE_SIGNATURE,
           preprocessing_function_names=[export.TRANSFORM_SIGNATURE],
           label_keys={export.SCORES: transform_module.LABELS_XF,
                       export.PREDICTED: transform_module.LABELS_XF})],
-      slicing_specs=slicing_specs(),
+      slicing_specs=slicing_specs() if sliced else [tfma.SlicingSpec()],
       # The Keras model's compiled metrics know one output only; everything is listed here.
       options=tfma.Options(include_default_metrics={'value': False}),
       metrics_specs=[

@@ -78,7 +78,7 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
       examples=example_gen.outputs['examples'],
       model=trainer.outputs['model'],
       baseline_model=latest_blessed_model.outputs['model'],
-      eval_config=build_eval_config(num_genres, gate=config.gate),
+      eval_config=build_eval_config(num_genres, gate=config.gate, sliced=False),
       example_splits=['eval'])
 
   # With the same baseline as the gate, so that the report shows every test metric beside
