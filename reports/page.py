@@ -240,20 +240,22 @@ def _slice_rows(data) -> List[str]:
     cells = [f'<td>{_esc(result.name)}</td>', _metric_cell(result.example_count, 0)
              if result.example_count else '<td data-value="NaN">–</td>']
     cells += [_metric_cell(result.macro.get(name)) for name in
-              ('precision', 'recall', 'f1_score', 'auc_precision_recall')]
+              ('precision', 'f1_score', 'auc_precision_recall')]
     rows.append(f'<tr data-slice="{_esc(result.name)}"{" class=few" if few else ""}>'
                 f'{"".join(cells)}</tr>')
   return rows
 
 
 def _slice_table(data) -> str:
-  headers = ['slice', 'posters', 'macro precision', 'macro recall', 'macro F1', 'macro AP']
+  headers = ['slice', 'posters', 'macro precision', 'macro F1', 'macro AP']
   return (_table('sortable slices', headers, _slice_rows(data), 'slice-table')
           + f'<div class="note">Overall first, then every slice, worst macro F1 first; slices '
           f'with fewer than {MIN_SLICE_POSTERS} posters (grey) last. Macro averages run over '
           'every genre, as TFMA computes them, so a slice without posters of some genre '
           'scores low on those genres: compare a slice with the overall row and with its '
-          'peers (e.g. the buckets of one feature), not with 1.</div>')
+          'peers (e.g. the buckets of one feature), not with 1. Macro recall is left out: a '
+          'genre without posters in a slice has no recall, which makes TFMA\'s average '
+          'undefined for most slices.</div>')
 
 
 def _mistakes(data) -> str:
@@ -262,16 +264,17 @@ def _mistakes(data) -> str:
     for kind, items in (('most confident false positives', genre_mistakes.false_positives),
                         ('most confident false negatives', genre_mistakes.false_negatives)):
       figures = ''.join(
-          f'<figure><img src="{m.thumbnail}" alt="poster {_esc(m.poster_id)}">'
+          f'<figure title="predicted: {_esc(", ".join(m.predicted_genres))}">'
+          f'<img src="{m.thumbnail}" alt="poster {_esc(m.poster_id)}">'
           f'<figcaption>{_esc(m.poster_id)} · score {m.score:.2f}<br>'
-          f'true: {_esc(", ".join(m.true_genres))}<br>'
-          f'predicted: {_esc(", ".join(m.predicted_genres))}</figcaption></figure>'
+          f'true: {_esc(", ".join(m.true_genres))}</figcaption></figure>'
           for m in items) or '<div class="note">none</div>'
       sections.append(f'<h3>{_esc(genre_mistakes.genre)}: {kind}</h3>'
                       f'<div class="mistakes">{figures}</div>')
   return (f'<div id="mistakes">{"".join(sections)}</div>'
           f'<div class="note">For the {len(data.mistakes)} most frequent genres on '
-          f'{_esc(data.split)}; scores from the model\'s serving signature.</div>')
+          f'{_esc(data.split)}; scores from the model\'s serving signature. Hover a poster '
+          'for all the genres the model predicted.</div>')
 
 
 def render(data) -> str:

@@ -145,8 +145,9 @@ def test_report_numbers_are_the_evaluators(e2e_pipeline_run):
   for attrs, cells in slice_rows:
     values = evaluator[attrs['data-slice']]
     assert float(cells[1]) == values[('example_count', 'scores', None)]
-    assert _same(cells[4], values[('f1_score', 'predicted', None)])
-    assert _same(cells[5], values[('auc_precision_recall', 'scores', None)])
+    assert _same(cells[2], values[('precision', 'predicted', None)])
+    assert _same(cells[3], values[('f1_score', 'predicted', None)])
+    assert _same(cells[4], values[('auc_precision_recall', 'scores', None)])
 
 
 def test_cli_renders_the_same_report_from_the_pipeline_root(e2e_pipeline_run, tmp_path):
