@@ -126,8 +126,10 @@ def _gate(data) -> str:
     return ('<div class="gate unknown">Gate: unknown (no gating evaluation given)</div>')
   source = f'<div class="meta">Gating evaluation: <code>{_esc(data.gate_uri)}</code></div>'
   if gate.blessed:
+    first = (' Change thresholds skipped: no blessed baseline yet.'
+             if gate.rubber_stamp else '')
     return (f'<div class="gate blessed" id="gate" data-blessed="true">Gate: BLESSED '
-            f'(eligible to be pushed){source}</div>')
+            f'(eligible to be pushed).{first}{source}</div>')
   failures = ''.join(
       f'<li><b>{_esc(f.metric)}</b> = {_fmt(f.value, 4)}; required: {_esc(f.threshold)}</li>'
       for f in gate.failures)
