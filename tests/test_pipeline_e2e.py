@@ -170,11 +170,14 @@ def test_evaluators_write_per_genre_and_macro_metrics(e2e_pipeline_run):
   import tensorflow_model_analysis as tfma  # pylint: disable=g-import-not-at-top
   for node in ('Evaluator', 'TestEvaluator'):
     result = tfma.load_eval_result(runs[node].output_uris['evaluation'][0])
-    (_, metrics), = result.slicing_metrics
-    by_key = metrics['']
-    assert 'classId:0' in by_key and 'auc_precision_recall' in by_key['classId:0']
+    overall = dict(result.slicing_metrics)[()]
+    # Ranking metrics on the scores, decision metrics on the served `predicted` output.
+    scores, predicted = overall['scores'], overall['predicted']
+    assert 'auc_precision_recall' in scores['classId:0']
+    assert 'f1_score' in predicted['classId:0']
     assert any('macro_average' in name and 'auc_precision_recall' in name
-               for name in by_key[''])
+               for name in scores[''])
+    assert any('macro_average' in name and 'f1_score' in name for name in predicted[''])
 
 
 def test_second_run_is_served_from_the_cache(e2e_pipeline_run, tmp_path):
@@ -184,7 +187,9 @@ def test_second_run_is_served_from_the_cache(e2e_pipeline_run, tmp_path):
   tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(rerun_config))
   states = {run.node_id: run.state for run in run_summary.latest_run(connection)}
   # The first run blessed its model, so the gate now has a baseline: a new input for the
-  # Evaluator (and so the Pusher). Everything upstream, the Trainer included, is reused.
-  rerun = {'latest_blessed_model_resolver', 'Evaluator', 'Pusher'}
+  # Evaluator and the TestEvaluator (and so the Pusher and the SliceReport). Everything
+  # upstream, the Trainer included, is reused.
+  rerun = {'latest_blessed_model_resolver', 'Evaluator', 'TestEvaluator', 'Pusher',
+           'SliceReport'}
   assert {node: state for node, state in states.items() if node not in rerun} == {
       node: 'CACHED' for node in states if node not in rerun}
