@@ -56,7 +56,9 @@ def build_eval_config(num_genres: int, gate: Optional[Dict[str, float]] = None,
   """`gate`: {'min_macro_pr_auc': floor, 'max_macro_pr_auc_regression': allowed drop vs the
   latest blessed model}. Without it, metrics are computed and nothing is gated (reporting).
   `sliced`: every slice of `slicing_specs()` and the plots; without, the overall slice's
-  metrics only (all the gate needs: slices and plots cost most of an evaluation's time)."""
+  metrics only (all the gate needs: slices and plots cost most of an evaluation's time).
+  Keep the gate unsliced: TFMA applies a MetricConfig threshold to every slice, so a sliced
+  gate fails on any small slice (seen: `n_genres = 3` vetoed a model)."""
   class_ids = list(range(num_genres))
   per_genre = tfma.BinarizationOptions(class_ids={'values': class_ids})
   # No `binarize` on the macro specs: with it, a threshold would also apply to every genre.
