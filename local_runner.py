@@ -21,6 +21,7 @@ from pipeline import configs  # pylint: disable=g-import-not-at-top
 from pipeline import data_source  # pylint: disable=g-import-not-at-top
 from pipeline import pipeline  # pylint: disable=g-import-not-at-top
 from pipeline import run_summary  # pylint: disable=g-import-not-at-top
+from reports import build as slice_report  # pylint: disable=g-import-not-at-top
 
 
 def _parse_args() -> argparse.Namespace:
@@ -57,6 +58,9 @@ def _print_summary(config: configs.PipelineConfig) -> None:
       for line in ingest_report.summary_lines(ingest_report.read_report(uri)):
         print(line)
       print(f'Full report: {os.path.join(uri, ingest_report.REPORT_FILE)}')
+  for run in runs:
+    for uri in run.output_uris.get('report', []):
+      print(f'\nSlice report ({run.node_id}): {os.path.join(uri, slice_report.REPORT_FILE)}')
 
 
 def main() -> None:

@@ -45,7 +45,8 @@ setuptools.setup(
     python_requires='>=3.10,<3.11',
     packages=setuptools.find_packages(include=['pipeline', 'pipeline.*', 'models', 'models.*',
                                                'components', 'components.*',
-                                               'poster_predict', 'poster_predict.*']),
+                                               'poster_predict', 'poster_predict.*',
+                                               'reports', 'reports.*']),
     py_modules=['local_runner', 'kubeflow_v2_runner', 'trainer_module', 'transform_module'],
     install_requires=_requirements('requirements/requirements.in'),
     # The prediction CLI (poster_predict/cli.py): local SavedModel or TF Serving REST.

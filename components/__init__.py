@@ -14,4 +14,7 @@ def __getattr__(name: str):
   if name == 'IngestReport':
     from components.poster_example_gen import component  # pylint: disable=g-import-not-at-top
     return component.IngestReport
+  if name == 'SliceReportHtml':
+    from components.slice_report import component  # pylint: disable=g-import-not-at-top
+    return component.SliceReportHtml
   raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

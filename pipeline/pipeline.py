@@ -4,7 +4,7 @@
                      -> Transform (graph only: decode, resize, normalize)
                      -> RareGenreOversampler (train split of the raw examples)
                      -> Trainer -> Evaluator (eval: gate vs latest blessed) -> Pusher
-                                -> Evaluator (test: reporting only)
+                                -> Evaluator (test: reporting only) -> SliceReport
 
 The oversampler repeats raw examples (~30 KB of JPEG each) and Transform does not
 materialize transformed posters (~600 KB of floats each): the Trainer applies the Transform
@@ -17,6 +17,7 @@ from tfx import v1 as tfx
 from components.oversampler.component import RareGenreOversampler
 from components.poster_example_gen.component import PosterExampleGen
 from components.poster_example_gen.vocabulary import vocabulary_of_labels_file
+from components.slice_report.component import SliceReport
 from pipeline import cloud
 from pipeline.configs import PipelineConfig
 from pipeline.eval_config import build_eval_config
@@ -84,14 +85,24 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
       examples=example_gen.outputs['examples'],
       model=trainer.outputs['model'],
       baseline_model=latest_blessed_model.outputs['model'],
-      eval_config=build_eval_config(num_genres, gate=config.gate),
+      eval_config=build_eval_config(num_genres, gate=config.gate, sliced=False),
       example_splits=['eval'])
 
+  # With the same baseline as the gate, so that the report shows every test metric beside
+  # the served model's and the change.
   test_evaluator = tfx.components.Evaluator(
       examples=example_gen.outputs['examples'],
       model=trainer.outputs['model'],
+      baseline_model=latest_blessed_model.outputs['model'],
       eval_config=build_eval_config(num_genres),
       example_splits=['test']).with_id('TestEvaluator')
+
+  # The test evaluation as a static HTML page, the gate decision (on eval) at its top.
+  slice_report = SliceReport(
+      evaluation=test_evaluator.outputs['evaluation'],
+      examples=example_gen.outputs['examples'],
+      split='test',
+      gate_evaluation=evaluator.outputs['evaluation'])
 
   pusher = tfx.components.Pusher(
       model=trainer.outputs['model'],
@@ -108,7 +119,7 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
       pipeline_root=config.pipeline_root,
       components=[example_gen, statistics_gen, schema_gen, example_validator, transform,
                   oversampler, trainer, latest_blessed_model, evaluator, test_evaluator,
-                  pusher],
+                  slice_report, pusher],
       enable_cache=config.enable_cache,
       metadata_connection_config=metadata_config,
       beam_pipeline_args=config.beam_pipeline_args)

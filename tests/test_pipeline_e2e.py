@@ -40,7 +40,7 @@ def test_every_component_completes(e2e_pipeline_run):
       'PosterExampleGen': 'COMPLETE', 'StatisticsGen': 'COMPLETE',
       'SchemaGen': 'COMPLETE', 'ExampleValidator': 'COMPLETE', 'Transform': 'COMPLETE',
       'RareGenreOversampler': 'COMPLETE', 'Trainer': 'COMPLETE', 'Evaluator': 'COMPLETE',
-      'TestEvaluator': 'COMPLETE', 'Pusher': 'COMPLETE',
+      'TestEvaluator': 'COMPLETE', 'SliceReport': 'COMPLETE', 'Pusher': 'COMPLETE',
       'latest_blessed_model_resolver': 'COMPLETE'}
 
 
@@ -83,7 +83,8 @@ def test_examples_are_complete_and_identical_images_share_a_split(e2e_pipeline_r
       assert _feature(example, features.BYTE_SIZE) == [len(_feature(example, features.IMAGE)[0])]
       for key in (features.WIDTH, features.HEIGHT, features.ASPECT_RATIO,
                   features.COLOUR_MODE, features.IMAGE_FORMAT, features.MEAN_BRIGHTNESS,
-                  features.IMAGE_SHA256):
+                  features.IMAGE_SHA256, features.ASPECT_RATIO_BUCKET, features.SIZE_BUCKET,
+                  features.BRIGHTNESS_BUCKET):
         assert len(_feature(example, key)) == 1, key
       assert poster_id not in split_of, f'{poster_id} written twice'
       split_of[poster_id] = split
@@ -173,11 +174,14 @@ def test_evaluators_write_per_genre_and_macro_metrics(e2e_pipeline_run):
   import tensorflow_model_analysis as tfma  # pylint: disable=g-import-not-at-top
   for node in ('Evaluator', 'TestEvaluator'):
     result = tfma.load_eval_result(runs[node].output_uris['evaluation'][0])
-    (_, metrics), = result.slicing_metrics
-    by_key = metrics['']
-    assert 'classId:0' in by_key and 'auc_precision_recall' in by_key['classId:0']
+    overall = dict(result.slicing_metrics)[()]
+    # Ranking metrics on the scores, decision metrics on the served `predicted` output.
+    scores, predicted = overall['scores'], overall['predicted']
+    assert 'auc_precision_recall' in scores['classId:0']
+    assert 'f1_score' in predicted['classId:0']
     assert any('macro_average' in name and 'auc_precision_recall' in name
-               for name in by_key[''])
+               for name in scores[''])
+    assert any('macro_average' in name and 'f1_score' in name for name in predicted[''])
 
 
 def test_second_run_is_served_from_the_cache(e2e_pipeline_run, tmp_path):
@@ -187,7 +191,9 @@ def test_second_run_is_served_from_the_cache(e2e_pipeline_run, tmp_path):
   tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(rerun_config))
   states = {run.node_id: run.state for run in run_summary.latest_run(connection)}
   # The first run blessed its model, so the gate now has a baseline: a new input for the
-  # Evaluator (and so the Pusher). Everything upstream, the Trainer included, is reused.
-  rerun = {'latest_blessed_model_resolver', 'Evaluator', 'Pusher'}
+  # Evaluator and the TestEvaluator (and so the Pusher and the SliceReport). Everything
+  # upstream, the Trainer included, is reused.
+  rerun = {'latest_blessed_model_resolver', 'Evaluator', 'TestEvaluator', 'Pusher',
+           'SliceReport'}
   assert {node: state for node, state in states.items() if node not in rerun} == {
       node: 'CACHED' for node in states if node not in rerun}

@@ -3,6 +3,7 @@ from typing import Sequence
 
 import tensorflow as tf
 
+from components.poster_example_gen import buckets
 from components.poster_example_gen import features
 from components.poster_example_gen.images import ImageInfo
 from components.poster_example_gen.vocabulary import multi_hot
@@ -38,4 +39,6 @@ def build_example(poster_id: str, image: bytes, info: ImageInfo, genres: Sequenc
       features.MEAN_BRIGHTNESS: _floats([info.mean_brightness]),
       features.IMAGE_SHA256: _bytes([info.sha256.encode('ascii')]),
   }
+  for name, bucket in buckets.slicing_buckets(info).items():
+    feature[name] = _bytes([bucket.encode('utf-8')])
   return tf.train.Example(features=tf.train.Features(feature=feature))

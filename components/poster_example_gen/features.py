@@ -21,5 +21,9 @@ COLOUR_MODE = 'colour_mode'  # PIL mode of the stored image: RGB, L, CMYK, RGBA,
 IMAGE_FORMAT = 'image_format'  # JPEG or PNG.
 BYTE_SIZE = 'byte_size'
 MEAN_BRIGHTNESS = 'mean_brightness'  # Mean luma in [0, 1].
+# Buckets of the above for slicing (edges in buckets.py): TFMA slices on exact values.
+ASPECT_RATIO_BUCKET = 'aspect_ratio_bucket'  # narrow, standard, wide
+SIZE_BUCKET = 'size_bucket'  # small, standard, large (pixel count)
+BRIGHTNESS_BUCKET = 'brightness_bucket'  # dark, medium, bright
 # Hex SHA-256 of the image bytes: the split key, so identical images share a split.
 IMAGE_SHA256 = 'image_sha256'

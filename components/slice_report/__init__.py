@@ -1,0 +1,1 @@
+"""SliceReport: a self-contained HTML slice report of an Evaluator's output."""

@@ -1,0 +1,84 @@
+"""Gathers everything one slice report shows, and writes it as one self-contained HTML file.
+
+Quality numbers come from the Evaluator's output (reports/evaluation.py), unchanged. Two
+things TFMA does not have are computed here from the same split, with the project's shared
+helpers: the trivial-baseline F1 per genre (models/baselines.py: the genre prior, decided by
+the same eval-tuned rule the models use) and the most confident mistakes, which need
+per-poster scores (models/batch_predict.py: the served signature, decision rule included).
+"""
+import dataclasses
+import os
+from typing import Dict, List, Optional
+
+import numpy as np
+import tensorflow as tf
+
+from components.poster_example_gen import vocabulary as genre_vocabulary
+from models import baselines
+from models import batch_predict
+from models import metrics
+from reports import evaluation
+from reports import mistakes
+from reports import page
+
+REPORT_FILE = 'report.html'
+# The few genres whose mistakes are shown (the most frequent on the split), and how many of
+# each kind: enough to see a pattern, few enough to keep the page a few hundred KB.
+MISTAKE_GENRES = 4
+MISTAKES_PER_KIND = 5
+
+
+@dataclasses.dataclass
+class ReportData:
+  """Everything the page renders."""
+  evaluation: evaluation.Evaluation
+  gate: Optional[evaluation.Gate]
+  gate_uri: Optional[str]
+  examples_uri: str
+  split: str
+  genres: List[str]
+  posters: int
+  support: Dict[str, int]
+  trivial_f1: Dict[str, float]
+  trivial_name: str
+  mistakes: List[mistakes.GenreMistakes]
+
+
+def gather(evaluation_uri: str, examples_uri: str, split: str = 'test',
+           gate_uri: Optional[str] = None) -> ReportData:
+  """`evaluation_uri`: the Evaluator output on `split` of the PosterExampleGen examples at
+  `examples_uri`; `gate_uri`: the gating Evaluator's output, for the push decision."""
+  genres = list(genre_vocabulary.read_vocabulary(examples_uri))
+  result = evaluation.load_evaluation(evaluation_uri, genres)
+  gate = evaluation.load_gate(gate_uri) if gate_uri else None
+
+  posters = batch_predict.read_split(examples_uri, split)
+  train = batch_predict.read_split(examples_uri, 'train', with_images=False)
+  tuning = batch_predict.read_split(examples_uri, 'eval', with_images=False)
+  _, trivial_predicted = baselines.genre_prior(train.labels, tuning.labels, len(posters.ids))
+  trivial_f1 = metrics.f1_per_genre(posters.labels, trivial_predicted)
+
+  scores, predicted, classes = batch_predict.score(result.model_location, posters.images)
+  if list(classes) != genres:
+    raise ValueError(f'The model at {result.model_location} has genres {classes}, the '
+                     f'examples at {examples_uri} {genres}.')
+  support = posters.labels.sum(axis=0)
+  most_frequent = [genres[g] for g in np.argsort(-support, kind='stable')[:MISTAKE_GENRES]]
+  return ReportData(
+      evaluation=result, gate=gate, gate_uri=gate_uri, examples_uri=examples_uri,
+      split=split, genres=genres, posters=len(posters.ids),
+      support={genre: int(n) for genre, n in zip(genres, support)},
+      trivial_f1={genre: float(f1) for genre, f1 in zip(genres, trivial_f1)},
+      trivial_name='genre prior (train frequencies, per-genre thresholds tuned on eval)',
+      mistakes=[mistakes.most_confident_mistakes(
+          genre, genres, posters.ids, posters.images, posters.labels, scores, predicted,
+          MISTAKES_PER_KIND) for genre in most_frequent])
+
+
+def write_report(data: ReportData, output_dir: str) -> str:
+  """Writes `report.html` into `output_dir`; returns its path."""
+  tf.io.gfile.makedirs(output_dir)
+  path = os.path.join(output_dir, REPORT_FILE)
+  with tf.io.gfile.GFile(path, 'w') as f:
+    f.write(page.render(data))
+  return path

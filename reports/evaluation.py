@@ -1,0 +1,249 @@
+"""Reads an Evaluator's output (TFMA metrics, plots, validation) into plain Python values.
+
+Everything the report shows about model quality comes from here, unchanged: the report
+formats TFMA's numbers, it never recomputes them. Metric names are TFMA's
+(`auc_precision_recall`, `f1_score`, ...); see pipeline/eval_config.py for what each is
+computed on. When the Evaluator had a baseline model, every metric carries the baseline's
+value and TFMA's change (candidate - baseline) too.
+"""
+import dataclasses
+import json
+import math
+import os
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import tensorflow as tf
+import tensorflow_model_analysis as tfma
+
+EVAL_CONFIG_FILE = 'eval_config.json'
+CANDIDATE, BASELINE = 'candidate', 'baseline'
+
+EXAMPLE_COUNT = 'example_count'
+# Per-genre and macro metrics, in the order the report shows them.
+GENRE_METRICS = ('precision', 'recall', 'f1_score', 'auc_precision_recall', 'calibration')
+METRIC_LABELS = {'example_count': 'posters', 'precision': 'precision', 'recall': 'recall',
+                 'f1_score': 'F1', 'auc_precision_recall': 'AP (AUC-PR)',
+                 'calibration': 'calibration'}
+OVERALL = 'Overall'
+
+
+@dataclasses.dataclass(frozen=True)
+class Value:
+  """One metric: the candidate's value and, with a baseline, the baseline's and the change."""
+  candidate: float
+  baseline: Optional[float] = None
+  change: Optional[float] = None
+
+
+@dataclasses.dataclass
+class SliceResult:
+  """The metrics of one slice: `features` is ((feature, value), ...), empty for overall."""
+  features: Tuple[Tuple[str, str], ...]
+  example_count: Optional[Value] = None
+  macro: Dict[str, Value] = dataclasses.field(default_factory=dict)
+  per_genre: Dict[str, Dict[str, Value]] = dataclasses.field(default_factory=dict)
+
+  @property
+  def name(self) -> str:
+    return ' × '.join(f'{k} = {v}' for k, v in self.features) or OVERALL
+
+
+@dataclasses.dataclass(frozen=True)
+class CurvePoint:
+  threshold: float
+  precision: float
+  recall: float
+
+
+@dataclasses.dataclass(frozen=True)
+class CalibrationBucket:
+  lower: float
+  upper: float
+  examples: float
+  total_label: float
+  total_prediction: float
+
+
+@dataclasses.dataclass(frozen=True)
+class GateFailure:
+  metric: str
+  value: float
+  threshold: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Gate:
+  """The push gate's decision, from the gating Evaluator's validation result."""
+  blessed: bool
+  failures: List[GateFailure]
+  rubber_stamp: bool  # First model: nothing to compare with, so change thresholds skipped.
+
+
+@dataclasses.dataclass
+class Evaluation:
+  uri: str
+  model_location: str
+  baseline_location: Optional[str]
+  slices: List[SliceResult]
+  # Overall-slice plots of the candidate, per genre.
+  pr_curves: Dict[str, List[CurvePoint]]
+  calibration: Dict[str, List[CalibrationBucket]]
+
+  @property
+  def has_baseline(self) -> bool:
+    return self.baseline_location is not None
+
+  @property
+  def overall(self) -> SliceResult:
+    for result in self.slices:
+      if not result.features:
+        return result
+    raise ValueError(f'No overall slice in {self.uri}.')
+
+
+def read_eval_config(uri: str) -> dict:
+  """TFMA's eval_config.json: the EvalConfig plus the model locations it evaluated."""
+  path = os.path.join(uri, EVAL_CONFIG_FILE)
+  if not tf.io.gfile.exists(path):
+    raise FileNotFoundError(f'{uri} is not a TFMA evaluation: no {EVAL_CONFIG_FILE}.')
+  with tf.io.gfile.GFile(path) as f:
+    return json.load(f)
+
+
+def model_locations(uri: str) -> Tuple[str, Optional[str]]:
+  """(candidate model path, baseline model path or None) of an evaluation."""
+  locations = read_eval_config(uri)['modelLocations']
+  candidate = locations.get(CANDIDATE, locations.get(''))
+  if candidate is None:
+    raise ValueError(f'No candidate model among {sorted(locations)} in {uri}.')
+  return candidate, locations.get(BASELINE)
+
+
+def _slice_features(slice_key) -> Tuple[Tuple[str, str], ...]:
+  features = []
+  for single in slice_key.single_slice_keys:
+    kind = single.WhichOneof('kind')
+    value = getattr(single, kind)
+    features.append((single.column, value.decode() if isinstance(value, bytes) else str(value)))
+  return tuple(features)
+
+
+def _number(value) -> float:
+  if value.WhichOneof('type') != 'double_value':
+    raise ValueError(f'Expected a scalar metric, got {value}.')
+  return value.double_value.value
+
+
+def _metric_slot(key, genres: Sequence[str]) -> Tuple[str, Optional[str]]:
+  """(metric name, genre or None for macro / slice-wide metrics)."""
+  if key.sub_key.HasField('class_id'):
+    return key.name, genres[key.sub_key.class_id.value]
+  return key.name, None
+
+
+def _is_candidate(key) -> bool:
+  return key.model_name in ('', CANDIDATE)
+
+
+def _read_slices(uri: str, genres: Sequence[str]) -> List[SliceResult]:
+  slices = []
+  for metrics in tfma.load_metrics(uri):
+    raw: Dict[Tuple[str, Optional[str]], Dict[str, float]] = {}
+    for entry in metrics.metric_keys_and_values:
+      key = entry.key
+      role = 'change' if key.is_diff else (
+          'candidate' if _is_candidate(key) else 'baseline')
+      raw.setdefault(_metric_slot(key, genres), {})[role] = _number(entry.value)
+    result = SliceResult(features=_slice_features(metrics.slice_key))
+    for (name, genre), values in raw.items():
+      if 'candidate' not in values:
+        continue
+      value = Value(**values)
+      if genre is not None:
+        result.per_genre.setdefault(genre, {})[name] = value
+      elif name == EXAMPLE_COUNT:
+        result.example_count = value
+      else:
+        result.macro[name] = value
+    slices.append(result)
+  return slices
+
+
+def _read_overall_plots(uri: str, genres: Sequence[str]):
+  pr_curves, calibration = {}, {}
+  for plots in tfma.load_plots(uri):
+    if _slice_features(plots.slice_key):
+      continue
+    for entry in plots.plot_keys_and_values:
+      key = entry.key
+      if not _is_candidate(key) or not key.sub_key.HasField('class_id'):
+        continue
+      genre = genres[key.sub_key.class_id.value]
+      value = entry.value
+      if value.HasField('confusion_matrix_at_thresholds'):
+        pr_curves[genre] = [
+            CurvePoint(threshold=m.threshold, precision=m.precision, recall=m.recall)
+            for m in value.confusion_matrix_at_thresholds.matrices]
+      if value.HasField('calibration_histogram_buckets'):
+        calibration[genre] = [
+            CalibrationBucket(
+                lower=max(b.lower_threshold_inclusive, 0.0),
+                upper=min(b.upper_threshold_exclusive, 1.0),
+                examples=b.num_weighted_examples.value,
+                total_label=b.total_weighted_label.value,
+                total_prediction=b.total_weighted_refined_prediction.value)
+            for b in value.calibration_histogram_buckets.buckets
+            if b.num_weighted_examples.value > 0]
+  return pr_curves, calibration
+
+
+def load_evaluation(uri: str, genres: Sequence[str]) -> Evaluation:
+  """Every slice's metrics and the overall plots of the evaluation at `uri`.
+
+  `genres`: the vocabulary, in class-id order (the Examples artifact's genre_vocabulary.txt).
+  """
+  candidate, baseline = model_locations(uri)
+  pr_curves, calibration = _read_overall_plots(uri, genres)
+  return Evaluation(uri=uri, model_location=candidate, baseline_location=baseline,
+                    slices=_read_slices(uri, genres), pr_curves=pr_curves,
+                    calibration=calibration)
+
+
+def _describe_threshold(threshold) -> str:
+  if threshold.HasField('value_threshold'):
+    bounds = threshold.value_threshold
+    parts = []
+    if bounds.HasField('lower_bound'):
+      parts.append(f'value >= {bounds.lower_bound.value:g}')
+    if bounds.HasField('upper_bound'):
+      parts.append(f'value <= {bounds.upper_bound.value:g}')
+    return ' and '.join(parts)
+  if threshold.HasField('change_threshold'):
+    change = threshold.change_threshold
+    direction = tfma.MetricDirection.Name(change.direction).lower().replace('_', ' ')
+    limits = [f'absolute change >= {change.absolute.value:.3g}'
+              if change.HasField('absolute') else '',
+              f'relative change >= {change.relative.value:.3g}'
+              if change.HasField('relative') else '']
+    return f'{" and ".join(l for l in limits if l)} ({direction}) vs the baseline'
+  return str(threshold)
+
+
+def load_gate(uri: str) -> Gate:
+  """The gating Evaluator's decision: blessed iff its validation passed (as in TFX)."""
+  result = tfma.load_validation_result(uri)
+  failures = []
+  for per_slice in result.metric_validations_per_slice:
+    slice_name = ' × '.join(f'{k} = {v}' for k, v in _slice_features(per_slice.slice_key))
+    for failure in per_slice.failures:
+      key = failure.metric_key
+      name = key.name + (' (macro)' if key.aggregation_type.macro_average else '')
+      name += ' change' if key.is_diff else ''
+      if slice_name:
+        name += f' on {slice_name}'
+      value = (failure.metric_value.double_value.value
+               if failure.metric_value.HasField('double_value') else math.nan)
+      failures.append(GateFailure(metric=name, value=value,
+                                  threshold=_describe_threshold(failure.metric_threshold)))
+  return Gate(blessed=result.validation_ok, failures=failures,
+              rubber_stamp=result.rubber_stamp)

@@ -1,0 +1,110 @@
+"""The report page and the command line's artifact lookup, on hand-made evaluation results."""
+import json
+import os
+
+from reports import evaluation
+from reports import locate
+from reports import mistakes
+from reports import page
+from reports.build import ReportData
+from tests.synthetic import poster_bytes
+
+GENRES = ['Drama', 'Comedy', 'Sci-Fi']
+
+
+def _slice(features, count, f1, baseline_f1=None):
+  change = None if baseline_f1 is None else f1 - baseline_f1
+  value = evaluation.Value(f1, baseline_f1, change)
+  per_genre = {genre: {'precision': value, 'recall': value, 'f1_score': value,
+                       'auc_precision_recall': value, 'calibration': value}
+               for genre in GENRES}
+  return evaluation.SliceResult(
+      features=features, example_count=evaluation.Value(count),
+      macro={'f1_score': value, 'auc_precision_recall': value}, per_genre=per_genre)
+
+
+def _data(gate, baseline=None, slices=None):
+  result = evaluation.Evaluation(
+      uri='/root/TestEvaluator/evaluation/9', model_location='/root/Trainer/model/7',
+      baseline_location=baseline,
+      slices=slices or [_slice((), 100, 0.5)],
+      pr_curves={g: [evaluation.CurvePoint(0.5, 0.8, 0.4)] for g in GENRES},
+      calibration={g: [evaluation.CalibrationBucket(0.0, 0.1, 10, 1, 0.5)] for g in GENRES})
+  thumbnail = mistakes.thumbnail_data_uri(poster_bytes(width=40, height=60))
+  wrong = mistakes.Mistake('tt1', 0.9, ['Drama'], ['Comedy'], thumbnail)
+  return ReportData(
+      evaluation=result, gate=gate, gate_uri='/root/Evaluator/evaluation/8',
+      examples_uri='/root/PosterExampleGen/examples/1', split='test', genres=GENRES,
+      posters=100, support={'Drama': 50, 'Comedy': 30, 'Sci-Fi': 0},
+      trivial_f1={'Drama': 0.6, 'Comedy': 0.1, 'Sci-Fi': 0.0}, trivial_name='prior',
+      mistakes=[mistakes.GenreMistakes('Drama', [wrong], [])])
+
+
+def test_failed_gate_names_the_threshold_and_the_page_is_self_contained():
+  gate = evaluation.Gate(blessed=False, rubber_stamp=False, failures=[evaluation.GateFailure(
+      'auc_precision_recall (macro) change', -0.02, 'absolute change >= 0 vs the baseline')])
+  rendered = page.render(_data(gate))
+  top = rendered.index('id="gate"')
+  assert top < rendered.index('id="genre-table"')
+  assert 'NOT BLESSED' in rendered and 'auc_precision_recall (macro) change' in rendered
+  for remote in ('http://', 'https://', '//cdn', '<link', 'src="http'):
+    assert remote not in rendered.replace('http://www.w3.org/2000/svg', '')
+  assert rendered.count('<svg') == len(GENRES) + 1
+  assert 'data:image/jpeg;base64,' in rendered
+
+
+def test_genres_below_the_trivial_baseline_are_flagged():
+  rendered = page.render(_data(evaluation.Gate(True, [], False)))
+  assert '<tr data-genre="Drama" class=worse>' in rendered  # 0.5 < 0.6
+  assert '<tr data-genre="Comedy">' in rendered
+
+
+def test_with_a_baseline_every_metric_shows_its_change():
+  slices = [_slice((), 100, 0.5, baseline_f1=0.4)]
+  rendered = page.render(_data(evaluation.Gate(True, [], False), baseline='/b', slices=slices))
+  assert '<span class="up">+0.100</span>' in rendered
+  assert 'title="baseline 0.400"' in rendered
+  assert '<th>baseline</th><th>change</th>' in rendered
+
+
+def test_slices_are_listed_worst_first_and_small_slices_last():
+  slices = [_slice((), 300, 0.5), _slice((('genres', 'Drama'),), 120, 0.7),
+            _slice((('size_bucket', 'small'),), 40, 0.2),
+            _slice((('genres', 'Sci-Fi'),), 5, 0.0),
+            _slice((('n_genres', '3'),), 60, float('nan'))]
+  rows = page._slice_rows(_data(None, slices=slices))  # pylint: disable=protected-access
+  order = [row.split('data-slice="')[1].split('"')[0] for row in rows]
+  assert order == ['Overall', 'size_bucket = small', 'genres = Drama', 'n_genres = 3',
+                   'genres = Sci-Fi']
+  assert 'class=few' in rows[-1]
+
+
+def _evaluation_dir(root, node, execution, model):
+  uri = os.path.join(root, node, 'evaluation', str(execution))
+  os.makedirs(uri)
+  with open(os.path.join(uri, evaluation.EVAL_CONFIG_FILE), 'w') as f:
+    json.dump({'modelLocations': {'candidate': model, 'baseline': '/old'}}, f)
+  return uri
+
+
+def test_cli_lookup_finds_the_newest_test_evaluation_its_examples_and_its_gate(tmp_path):
+  root = str(tmp_path)
+  for execution in (1, 20, 40):
+    os.makedirs(os.path.join(root, 'PosterExampleGen', 'examples', str(execution)))
+  _evaluation_dir(root, 'Evaluator', 10, '/models/a')
+  _evaluation_dir(root, 'TestEvaluator', 11, '/models/a')
+  gate = _evaluation_dir(root, 'Evaluator', 30, '/models/b')
+  _evaluation_dir(root, 'Evaluator', 33, '/models/c')
+  newest = _evaluation_dir(root, 'TestEvaluator', 31, '/models/b')
+
+  inputs = locate.resolve(root)
+  assert inputs == locate.ReportInputs(
+      evaluation_uri=newest, split='test', gate_uri=gate,
+      examples_uri=os.path.join(root, 'PosterExampleGen', 'examples', '20'))
+  assert locate.resolve(gate).split == 'eval'
+  assert locate.resolve(newest, examples_uri='/x').examples_uri == '/x'
+
+
+def test_thumbnails_are_small_jpegs():
+  uri = mistakes.thumbnail_data_uri(poster_bytes(width=300, height=450))
+  assert uri.startswith('data:image/jpeg;base64,') and len(uri) < 20_000
