@@ -72,8 +72,10 @@ HEAD_EARLY_STOPPING_PATIENCE = 8
 # oversampler (set OVERSAMPLE_MAX_COPIES = 1 to switch that off). See BENCHMARKS.md.
 LOSS = 'bce'
 # Horizontal flips: 'none', 'train' (mirrored posters as extra training examples) or
-# 'train_and_serve' (also average each poster's scores with its mirror image's).
-FLIP = 'train_and_serve'
+# 'train_and_serve' (also average each poster's scores with its mirror image's). Averaging
+# at serving time did not measurably help on `eval` (bench/ablation.py) and doubles the
+# serving cost, so the mirror images only train.
+FLIP = 'train'
 # Fine-tuning the backbone's top blocks end to end after the head (0: frozen). Meant for GPU
 # runs (e.g. the Vertex AI Trainer); on a CPU it multiplies the training time.
 UNFREEZE_TOP_BLOCKS = 0
