@@ -61,7 +61,10 @@ class Variant:
 
 def variants() -> List[Variant]:
   """One change at a time from the configured default, plus imbalance combinations."""
-  default = Variant('default (pipeline/configs.py)')
+  default = Variant('')
+  default = dataclasses.replace(default, name=(
+      f"configs default: {'oversampler' if default.oversample else 'no oversampler'} + "
+      f'{default.loss}, flip {default.flip}, {default.hidden_units}-unit head'))
   grid = [default]
   for oversample in (True, False):
     for loss in ('bce', 'pos_weight', 'focal', 'asymmetric'):
