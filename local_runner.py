@@ -14,6 +14,7 @@ from pipeline import runtime_env
 
 runtime_env.require_legacy_keras()
 
+import tensorflow as tf  # pylint: disable=g-import-not-at-top
 from tfx import v1 as tfx  # pylint: disable=g-import-not-at-top
 
 from components.poster_example_gen import report as ingest_report  # pylint: disable=g-import-not-at-top
@@ -58,6 +59,16 @@ def _print_summary(config: configs.PipelineConfig) -> None:
       for line in ingest_report.summary_lines(ingest_report.read_report(uri)):
         print(line)
       print(f'Full report: {os.path.join(uri, ingest_report.REPORT_FILE)}')
+  for run in runs:
+    if run.node_id == pipeline.TEST_EVALUATOR_ID:
+      continue  # reports on `test`; its blessing gates nothing
+    for uri in run.output_uris.get('blessing', []):
+      verdict = 'BLESSED' if tf.io.gfile.exists(os.path.join(uri, 'BLESSED')) else 'NOT BLESSED'
+      print(f'\nPush gate ({run.node_id} on eval): {verdict}')
+  versions = (sorted(tf.io.gfile.listdir(config.serving_model_dir))
+              if tf.io.gfile.isdir(config.serving_model_dir) else [])
+  print(f"Serving directory: {config.serving_model_dir} "
+        f"(versions: {', '.join(v.rstrip('/') for v in versions) or 'none yet'})")
   for run in runs:
     for uri in run.output_uris.get('report', []):
       print(f'\nSlice report ({run.node_id}): {os.path.join(uri, slice_report.REPORT_FILE)}')

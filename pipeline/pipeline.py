@@ -23,6 +23,10 @@ from pipeline.configs import PipelineConfig
 from pipeline.eval_config import build_eval_config
 
 
+# The Evaluator on `test` reports only; the one on `eval` (default id 'Evaluator') gates.
+TEST_EVALUATOR_ID = 'TestEvaluator'
+
+
 def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
   """Builds the pipeline from `config`; `config.data_root` must already be a directory.
 
@@ -95,7 +99,7 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
       model=trainer.outputs['model'],
       baseline_model=latest_blessed_model.outputs['model'],
       eval_config=build_eval_config(num_genres),
-      example_splits=['test']).with_id('TestEvaluator')
+      example_splits=['test']).with_id(TEST_EVALUATOR_ID)
 
   # The test evaluation as a static HTML page, the gate decision (on eval) at its top.
   slice_report = SliceReport(
