@@ -11,12 +11,13 @@ from typing import Optional
 
 import tensorflow as tf
 
+from pipeline import pipeline
 from reports import evaluation
 
 # Node ids and output keys, as pipeline/pipeline.py names them.
 EXAMPLE_GEN = 'PosterExampleGen'
 GATE_EVALUATOR = 'Evaluator'
-TEST_EVALUATOR = 'TestEvaluator'
+TEST_EVALUATOR = pipeline.TEST_EVALUATOR_ID
 _EVALUATION = 'evaluation'
 _EXAMPLES = 'examples'
 
