@@ -32,6 +32,7 @@ from models import losses
 from models import metrics
 from models import simple_cnn
 from models import thresholds as decision_rule
+from models import training
 from models import transfer
 from models import warmup
 import transform_module
@@ -67,11 +68,6 @@ def _predict(model: tf.keras.Model, dataset: tf.data.Dataset) -> Tuple[np.ndarra
   return np.concatenate(labels).astype(np.int64), np.concatenate(scores)
 
 
-def _early_stopping(patience: int) -> tf.keras.callbacks.Callback:
-  return tf.keras.callbacks.EarlyStopping(monitor='val_pr_auc', mode='max', patience=patience,
-                                          restore_best_weights=True)
-
-
 def train_end_to_end(context: TrainingContext) -> Trained:
   """The research notebook's way: a CNN trained from scratch on the (oversampled) images."""
   config, fn_args = context.config, context.fn_args
@@ -81,7 +77,7 @@ def train_end_to_end(context: TrainingContext) -> Trained:
                            learning_rate=float(config['learning_rate']))
   model.summary(print_fn=logging.info)
   model.fit(train, validation_data=evaluation, epochs=int(config['epochs']), verbose=2,
-            callbacks=[_early_stopping(int(config['early_stopping_patience'])),
+            callbacks=[training.early_stopping(int(config['early_stopping_patience'])),
                        tf.keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir,
                                                       update_freq='epoch')])
   labels, scores = _predict(model, evaluation)

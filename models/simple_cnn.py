@@ -8,6 +8,8 @@ from typing import Sequence
 
 import tensorflow as tf
 
+from models import training
+
 
 def build(input_shape: Sequence[int], num_genres: int, learning_rate: float,
           dropout: float = 0.3) -> tf.keras.Model:
@@ -28,7 +30,5 @@ def build(input_shape: Sequence[int], num_genres: int, learning_rate: float,
   model.compile(
       optimizer=tf.keras.optimizers.Adam(learning_rate),
       loss=tf.keras.losses.BinaryCrossentropy(),
-      # Not named 'auc': a Keras metric sharing a TFMA built-in's name collides in TFMA.
-      metrics=[tf.keras.metrics.AUC(curve='PR', multi_label=True, num_labels=num_genres,
-                                    name='pr_auc')])
+      metrics=[training.pr_auc_metric(num_genres)])
   return model

@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from models import losses
+from models import training
 
 FLIP_MODES = ('none', 'train', 'train_and_serve')
 
@@ -51,12 +52,6 @@ def build_head(embedding_size: int, num_genres: int, config: HeadConfig) -> tf.k
   return tf.keras.Model(inputs, outputs, name='genre_head')
 
 
-def pr_auc_metric(num_genres: int) -> tf.keras.metrics.Metric:
-  # Not named 'auc': a Keras metric sharing a TFMA built-in's name collides in TFMA.
-  return tf.keras.metrics.AUC(curve='PR', multi_label=True, num_labels=num_genres,
-                              name='pr_auc')
-
-
 def train_head(train_embeddings: np.ndarray, train_labels: np.ndarray,
                eval_embeddings: np.ndarray, eval_labels: np.ndarray, config: HeadConfig,
                log_dir: Optional[str] = None) -> tf.keras.Model:
@@ -69,11 +64,9 @@ def train_head(train_embeddings: np.ndarray, train_labels: np.ndarray,
   head = build_head(train_embeddings.shape[-1], num_genres, config)
   head.compile(optimizer=tf.keras.optimizers.Adam(config.learning_rate),
                loss=losses.make_loss(config.loss, train_labels),
-               metrics=[pr_auc_metric(num_genres)])
+               metrics=[training.pr_auc_metric(num_genres)])
   callbacks = [_ViewAveragedEvalAUC(eval_embeddings, eval_labels),
-               tf.keras.callbacks.EarlyStopping(monitor='val_pr_auc', mode='max',
-                                                patience=config.early_stopping_patience,
-                                                restore_best_weights=True)]
+               training.early_stopping(config.early_stopping_patience)]
   if log_dir:
     callbacks.append(tf.keras.callbacks.TensorBoard(log_dir=log_dir, update_freq='epoch'))
   head.fit(train_embeddings, train_labels.astype(np.float32), batch_size=config.batch_size, epochs=config.epochs, shuffle=True,
@@ -91,10 +84,10 @@ class _ViewAveragedEvalAUC(tf.keras.callbacks.Callback):
 
   def on_epoch_end(self, epoch, logs=None):
     scores = predict_views(self.model, self._views)
-    metric = pr_auc_metric(self._labels.shape[1])
+    metric = training.pr_auc_metric(self._labels.shape[1])
     metric.update_state(self._labels, scores)
     if logs is not None:
-      logs['val_pr_auc'] = float(metric.result())
+      logs[f'val_{training.PR_AUC}'] = float(metric.result())
 
 
 def predict_views(head: tf.keras.Model, views: np.ndarray) -> np.ndarray:
@@ -132,11 +125,9 @@ def fine_tune(model: tf.keras.Model, train: tf.data.Dataset, evaluation: tf.data
               early_stopping_patience: int) -> None:
   """End-to-end training of whatever `unfreeze_top` left trainable, on images."""
   model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate), loss=loss,
-                metrics=[pr_auc_metric(num_genres)])
+                metrics=[training.pr_auc_metric(num_genres)])
   model.fit(train, validation_data=evaluation, epochs=epochs, verbose=2,
-            callbacks=[tf.keras.callbacks.EarlyStopping(
-                monitor='val_pr_auc', mode='max', patience=early_stopping_patience,
-                restore_best_weights=True)])
+            callbacks=[training.early_stopping(early_stopping_patience)])
 
 
 def training_views(embeddings: np.ndarray, mirrored: Optional[np.ndarray],
