@@ -75,11 +75,11 @@ def export_model(model: tf.keras.Model, tft_output: tft.TFTransformOutput,
   @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name='examples')])
   def serve_tf_examples(serialized):
     return outputs_for(tf.io.parse_example(
-        serialized, data.raw_parse_spec(num_genres, with_labels=False)))
+        serialized, data.raw_parse_spec(with_labels=False)))
 
   @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name='examples')])
   def transform_features(serialized):
-    return model.tft_layer(tf.io.parse_example(serialized, data.raw_parse_spec(num_genres)))
+    return model.tft_layer(tf.io.parse_example(serialized, data.raw_parse_spec()))
 
   with tempfile.TemporaryDirectory() as vocabulary_dir:
     # Saving copies the file into the SavedModel's assets/.
