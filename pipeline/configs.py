@@ -90,16 +90,16 @@ MAX_GENRES: Optional[int] = None
 # Evaluator gate, on the `eval` split (pipeline/eval_config.py; README "The push gate").
 # Macro-averaged AUC-PR must reach the floor (the genre prior scores the mean genre
 # frequency, about 0.06) and must not fall below the latest blessed model's by more than the
-# macro tolerance. Every judged genre's AUC-PR must beat its chance level (the AP of a
-# constant score: the genre's prevalence) and must not fall below the blessed model's by more
-# than the genre tolerance. A genre is judged when it has at least GATE_MIN_GENRE_POSTERS
-# labelled posters: about 30 expected on `eval`, where the AP of a retrain with another seed
-# varies by a few hundredths; on fewer positives one poster's rank moves it by more than a
-# real loss would. Both tolerances come from retraining the default with other seeds
-# (bench/gate_tolerance.py, BENCHMARKS.md): they sit above the largest drop seen there.
+# macro tolerance. Every judged genre's AUC-PR must beat its chance level (its prevalence on
+# `eval`, the AP of a constant score) and must not fall below the blessed model's by more
+# than GENRE_DROP_SCALE / sqrt(its expected eval positives). A genre is judged when it has
+# at least GATE_MIN_GENRE_POSTERS labelled posters (about 30 expected on `eval`); on fewer,
+# one poster's rank moves its AP by more than a real loss would. The tolerances come from
+# retraining the default with 5 seeds (bench/gate_tolerance.py, BENCHMARKS.md): they sit
+# above the largest drop seen there (macro 0.015; per genre up to 0.74 / sqrt(n)).
 MIN_MACRO_PR_AUC = 0.10
-MAX_MACRO_PR_AUC_REGRESSION = 0.01
-GENRE_PR_AUC_TOLERANCE = 0.05
+MAX_MACRO_PR_AUC_REGRESSION = 0.02
+GENRE_DROP_SCALE = 0.9
 GATE_MIN_GENRE_POSTERS = 300
 
 # Data contract (pipeline/schema/, components/data_gate/): the curated schema every drop is validated
@@ -162,7 +162,7 @@ class GateConfig:
   """The push gate's criteria (see the constants above)."""
   min_macro_pr_auc: float
   max_macro_pr_auc_regression: float
-  genre_pr_auc_tolerance: float
+  genre_drop_scale: float
   min_genre_posters: int
 
 
@@ -221,7 +221,7 @@ class PipelineConfig:
   max_genres: Optional[int] = MAX_GENRES
   min_macro_pr_auc: float = MIN_MACRO_PR_AUC
   max_macro_pr_auc_regression: float = MAX_MACRO_PR_AUC_REGRESSION
-  genre_pr_auc_tolerance: float = GENRE_PR_AUC_TOLERANCE
+  genre_drop_scale: float = GENRE_DROP_SCALE
   gate_min_genre_posters: int = GATE_MIN_GENRE_POSTERS
   schema_file: str = SCHEMA_FILE
   allow_anomalies: bool = ALLOW_ANOMALIES
@@ -345,7 +345,7 @@ class PipelineConfig:
   def gate(self) -> GateConfig:
     return GateConfig(min_macro_pr_auc=self.min_macro_pr_auc,
                       max_macro_pr_auc_regression=self.max_macro_pr_auc_regression,
-                      genre_pr_auc_tolerance=self.genre_pr_auc_tolerance,
+                      genre_drop_scale=self.genre_drop_scale,
                       min_genre_posters=self.gate_min_genre_posters)
 
   @property

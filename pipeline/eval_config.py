@@ -13,22 +13,27 @@ weighs 1).
 
 The push gate (`gate=`), all on AUC-PR of `scores`, on the overall slice of `eval`:
   - macro: at least a floor, and no drop beyond a tolerance vs the latest blessed model;
-  - every judged genre: at least its chance level (the AP of a constant score, i.e. its
-    prevalence), and no drop beyond a tolerance vs the latest blessed model.
+  - every judged genre: above its chance level (`ap_over_chance` > 0: its AUC-PR exceeds its
+    prevalence on `eval`, the AUC-PR of a constant score; pipeline/gate_metric.py), and no
+    drop beyond its tolerance vs the latest blessed model. A genre's tolerance is
+    `genre_drop_scale / sqrt(n)`, n its expected `eval` positives: the AP of a fixed eval set
+    moves between retrains about as 1 / sqrt(positives) (bench/gate_tolerance.py).
 Each judged genre is a MetricsSpec of its own (binarized on its class id alone), because a
-threshold applies to every class of its spec and chance levels differ per genre. Per-class
+threshold applies to every class of its spec and tolerances differ per genre. Per-class
 thresholds are not slices: they stay on the overall slice. The gate stays unsliced because
 TFMA applies a MetricConfig threshold to every slice, and a slice of a dozen posters would
 veto good models. TFMA skips change thresholds while there is no blessed model yet.
 """
 import dataclasses
-from typing import List, Optional, Sequence
+import math
+from typing import List, Mapping, Optional, Sequence
 
 import tensorflow_model_analysis as tfma
 
 from components.poster_example_gen import features
 from components.poster_example_gen.vocabulary import GenreVocabulary
 from models import export
+from pipeline import gate_metric
 from pipeline.configs import GateConfig
 import transform_module
 
@@ -59,15 +64,21 @@ class JudgedGenre:
   """A genre the gate judges on its own."""
   class_id: int
   genre: str
-  # Its prevalence among labelled posters: the content-hash split makes that its expected
-  # prevalence on `eval`, which is the AP a constant score gets there.
-  chance: float
+  # Its labelled posters times the eval split's share: the content-hash split makes that
+  # its expected number of `eval` positives.
+  expected_eval_positives: float
+
+  def tolerance(self, gate: GateConfig) -> float:
+    """How far its AUC-PR may fall below the blessed model's."""
+    return gate.genre_drop_scale / math.sqrt(self.expected_eval_positives)
 
 
-def judged_genres(vocabulary: GenreVocabulary, min_posters: int) -> List[JudgedGenre]:
+def judged_genres(vocabulary: GenreVocabulary, split_buckets: Mapping[str, int],
+                  min_posters: int) -> List[JudgedGenre]:
   """The genres with at least `min_posters` labelled posters, in class-id order."""
+  eval_share = split_buckets['eval'] / sum(split_buckets.values())
   return [JudgedGenre(class_id=i, genre=genre,
-                      chance=vocabulary.counts[genre] / vocabulary.labelled_posters)
+                      expected_eval_positives=vocabulary.counts[genre] * eval_share)
           for i, genre in enumerate(vocabulary.genres)
           if vocabulary.counts[genre] >= min_posters]
 
@@ -92,9 +103,14 @@ def _macro_gate(gate: GateConfig) -> tfma.MetricThreshold:
 def _genre_gate_specs(judged: Sequence[JudgedGenre],
                       gate: GateConfig) -> List[tfma.MetricsSpec]:
   return [tfma.MetricsSpec(
-      metrics=[tfma.MetricConfig(class_name=GATED_METRIC, threshold=tfma.MetricThreshold(
-          value_threshold=tfma.GenericValueThreshold(lower_bound={'value': genre.chance}),
-          change_threshold=_no_drop_beyond(gate.genre_pr_auc_tolerance)))],
+      metrics=[
+          tfma.MetricConfig(class_name=GATED_METRIC, threshold=tfma.MetricThreshold(
+              change_threshold=_no_drop_beyond(genre.tolerance(gate)))),
+          tfma.MetricConfig(
+              class_name=gate_metric.APOverChance.__name__, module=gate_metric.__name__,
+              threshold=tfma.MetricThreshold(value_threshold=tfma.GenericValueThreshold(
+                  lower_bound={'value': 0.0}))),
+      ],
       output_names=[export.SCORES],
       binarize=_classes([genre.class_id]))
           for genre in judged]

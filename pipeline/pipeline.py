@@ -117,7 +117,8 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
       baseline_model=latest_blessed_model.outputs['model'],
       eval_config=build_eval_config(
           num_genres, gate=config.gate,
-          judged=judged_genres(vocabulary, config.gate.min_genre_posters), sliced=False),
+          judged=judged_genres(vocabulary, config.split_buckets,
+                              config.gate.min_genre_posters), sliced=False),
       example_splits=['eval'])
 
   # With the same baseline as the gate, so that the report shows every test metric beside

@@ -18,6 +18,8 @@ from tensorflow_model_analysis.metrics import metric_specs
 from tensorflow_model_analysis.metrics import metric_types
 from tensorflow_model_analysis.writers import eval_config_writer
 
+from pipeline import gate_metric
+
 EVAL_CONFIG_FILE = 'eval_config.json'
 CANDIDATE, BASELINE = 'candidate', 'baseline'
 
@@ -70,6 +72,8 @@ class CalibrationBucket:
 # The gate's criteria, as a check names what refused a model.
 FLOOR, NO_DROP = 'floor', 'drop'
 MACRO_SUBJECT = 'macro average'
+GATED_METRIC_NAME = 'auc_precision_recall'
+PREVALENCE_NAME = 'mean_label'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -236,8 +240,9 @@ def _number_or_nan(value) -> float:
 
 def load_gate(uri: str, genres: Sequence[str]) -> Gate:
   """The gating Evaluator's decision (blessed iff its validation passed, as in TFX) and every
-  check behind it: each thresholded metric on the overall slice, with the candidate's and
-  the baseline's values, the floor and the allowed drop, and which criterion refused it.
+  check behind it, one per judged genre and one for the macro average, on the overall slice:
+  the candidate's and the baseline's AUC-PR, the floor (a genre's: its chance level, i.e. its
+  prevalence), the allowed drop, and which criterion refused the model.
 
   `genres`: the vocabulary, in class-id order, to name per-genre checks.
   """
@@ -253,30 +258,35 @@ def load_gate(uri: str, genres: Sequence[str]) -> Gate:
       refused.setdefault(key._replace(is_diff=False), []).append(criterion)
   values: Dict[metric_types.MetricKey, float] = {}
   for metrics in tfma.load_metrics(uri):
-    if _slice_features(metrics.slice_key):
-      continue
-    for entry in metrics.metric_keys_and_values:
-      values[metric_types.MetricKey.from_proto(entry.key)] = _number_or_nan(entry.value)
-  baseline_name = next((spec.name for spec in eval_config.model_specs if spec.is_baseline),
-                       None)
-  checks = {}
+    if not _slice_features(metrics.slice_key):
+      values.update({metric_types.MetricKey.from_proto(entry.key): _number_or_nan(entry.value)
+                     for entry in metrics.metric_keys_and_values})
+  baseline_name = (None if result.rubber_stamp else next(
+      (spec.name for spec in eval_config.model_specs if spec.is_baseline), None))
+
+  checks: Dict[str, Dict] = {}
   for key, key_thresholds in thresholds.items():
-    if key.model_name == baseline_name and baseline_name is not None:
+    if baseline_name is not None and key.model_name == baseline_name:
       continue
-    base = key._replace(is_diff=False)  # the candidate's own metric
-    check = checks.setdefault(base, dict(
-        subject=(genres[base.sub_key.class_id] if base.sub_key and
-                 base.sub_key.class_id is not None else MACRO_SUBJECT),
-        metric=base.name, candidate=values.get(base, math.nan),
-        baseline=(values.get(base._replace(model_name=baseline_name))
-                  if baseline_name and not result.rubber_stamp else None),
-        floor=None, allowed_drop=None, refused_by=tuple(sorted(set(refused.get(base, []))))))
+    own = key._replace(is_diff=False)
+    # Every check is shown on AUC-PR; the chance criterion is its own metric, AUC-PR minus
+    # the prevalence, so its floor is shown as the prevalence.
+    ap = own._replace(name=GATED_METRIC_NAME)
+    subject = (genres[own.sub_key.class_id] if own.sub_key and own.sub_key.class_id is not None
+               else MACRO_SUBJECT)
+    check = checks.setdefault(subject, dict(
+        subject=subject, metric=GATED_METRIC_NAME, candidate=values.get(ap, math.nan),
+        baseline=(values.get(ap._replace(model_name=baseline_name))
+                  if baseline_name is not None else None),
+        floor=None, allowed_drop=None, refused_by=()))
+    check['refused_by'] = tuple(sorted(set(check['refused_by']) | set(refused.get(own, []))))
     for _, threshold in key_thresholds:
-      if isinstance(threshold, tfma.GenericValueThreshold) and threshold.HasField(
-          'lower_bound'):
-        check['floor'] = threshold.lower_bound.value
-      if isinstance(threshold, tfma.GenericChangeThreshold) and threshold.HasField('absolute'):
+      if isinstance(threshold, tfma.GenericChangeThreshold):
         check['allowed_drop'] = round(-threshold.absolute.value, 9)
+      elif own.name == gate_metric.AP_OVER_CHANCE_NAME:
+        check['floor'] = values.get(own._replace(name=PREVALENCE_NAME), math.nan)
+      else:
+        check['floor'] = threshold.lower_bound.value
   ordered = sorted(checks.values(), key=lambda c: (c['subject'] != MACRO_SUBJECT,
                                                    c['subject']))
   return Gate(blessed=result.validation_ok, checks=[GateCheck(**c) for c in ordered],

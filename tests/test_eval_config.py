@@ -8,7 +8,8 @@ from pipeline import configs
 from pipeline import eval_config
 
 GATE = configs.GateConfig(min_macro_pr_auc=0.1, max_macro_pr_auc_regression=0.01,
-                          genre_pr_auc_tolerance=0.05, min_genre_posters=300)
+                          genre_drop_scale=0.9, min_genre_posters=300)
+SPLITS = {'train': 8, 'eval': 1, 'test': 1}
 
 
 def _metrics(config):
@@ -43,10 +44,12 @@ def _vocabulary():
       min_count=10, labelled_posters=1000)
 
 
-def test_judged_genres_have_enough_posters_and_their_prevalence_as_chance():
-  judged = eval_config.judged_genres(_vocabulary(), min_posters=300)
-  assert [(g.class_id, g.genre, g.chance) for g in judged] == [
-      (0, 'Drama', 0.5), (1, 'Comedy', 0.4)]
+def test_judged_genres_have_enough_posters_and_a_tolerance_shrinking_with_them():
+  judged = eval_config.judged_genres(_vocabulary(), SPLITS, min_posters=300)
+  assert [(g.class_id, g.genre, g.expected_eval_positives) for g in judged] == [
+      (0, 'Drama', 50.0), (1, 'Comedy', 40.0)]
+  assert judged[0].tolerance(GATE) == pytest.approx(0.9 / 50 ** 0.5)
+  assert judged[1].tolerance(GATE) > judged[0].tolerance(GATE)
 
 
 def _thresholds(config):
@@ -57,32 +60,36 @@ def _thresholds(config):
       if metric.HasField('threshold'):
         subject = (tuple(spec.binarize.class_ids.values) if spec.HasField('binarize')
                    else 'macro')
-        found[(tuple(spec.output_names), metric.class_name, subject)] = metric.threshold
+        found[(tuple(spec.output_names), metric.class_name, subject)] = (
+            metric.module, metric.threshold)
   return found
 
 
 def test_the_gate_judges_each_genre_and_the_macro_average_on_the_overall_slice_only():
-  judged = eval_config.judged_genres(_vocabulary(), min_posters=300)
+  judged = eval_config.judged_genres(_vocabulary(), SPLITS, min_posters=300)
   config = eval_config.build_eval_config(4, gate=GATE, judged=judged, sliced=False)
   assert [tuple(spec.feature_keys) for spec in config.slicing_specs] == [()]
   assert not any('Plot' in name for _, name, *_ in _metrics(config))
   thresholds = _thresholds(config)
   scores = (export.SCORES,)
-  assert set(thresholds) == {(scores, 'AUCPrecisionRecall', 'macro'),
-                             (scores, 'AUCPrecisionRecall', (0,)),
-                             (scores, 'AUCPrecisionRecall', (1,))}
-  macro = thresholds[(scores, 'AUCPrecisionRecall', 'macro')]
+  assert set(thresholds) == {
+      (scores, 'AUCPrecisionRecall', 'macro'),
+      (scores, 'AUCPrecisionRecall', (0,)), (scores, 'APOverChance', (0,)),
+      (scores, 'AUCPrecisionRecall', (1,)), (scores, 'APOverChance', (1,))}
+  _, macro = thresholds[(scores, 'AUCPrecisionRecall', 'macro')]
   assert macro.value_threshold.lower_bound.value == 0.1
   assert macro.change_threshold.absolute.value == pytest.approx(-0.01)
-  drama = thresholds[(scores, 'AUCPrecisionRecall', (0,))]
-  assert drama.value_threshold.lower_bound.value == 0.5  # its chance level
-  assert drama.change_threshold.absolute.value == pytest.approx(-0.05)
-  assert thresholds[(scores, 'AUCPrecisionRecall', (1,))].value_threshold.lower_bound.value \
-      == 0.4
+  for genre in judged:
+    _, drop = thresholds[(scores, 'AUCPrecisionRecall', (genre.class_id,))]
+    assert drop.change_threshold.absolute.value == pytest.approx(-genre.tolerance(GATE))
+    assert not drop.HasField('value_threshold')
+    module, chance = thresholds[(scores, 'APOverChance', (genre.class_id,))]
+    assert module == 'pipeline.gate_metric'
+    assert chance.value_threshold.lower_bound.value == 0.0
 
 
 def test_unjudged_genres_keep_their_reported_auc_pr_without_a_threshold():
-  judged = eval_config.judged_genres(_vocabulary(), min_posters=300)
+  judged = eval_config.judged_genres(_vocabulary(), SPLITS, min_posters=300)
   config = eval_config.build_eval_config(4, gate=GATE, judged=judged, sliced=False)
   unthresholded = [tuple(spec.binarize.class_ids.values) for spec in config.metrics_specs
                    for m in spec.metrics
@@ -94,4 +101,4 @@ def test_unjudged_genres_keep_their_reported_auc_pr_without_a_threshold():
 def test_judged_genres_need_the_gate():
   with pytest.raises(ValueError, match='gate'):
     eval_config.build_eval_config(
-        4, judged=eval_config.judged_genres(_vocabulary(), min_posters=300))
+        4, judged=eval_config.judged_genres(_vocabulary(), SPLITS, min_posters=300))
