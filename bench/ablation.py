@@ -194,10 +194,9 @@ def main() -> None:
   with open(os.path.join(args.run_dir, 'ablation.json'), 'w') as f:
     json.dump(results, f, indent=2)
   if args.benchmarks:
-    command = '.venv/bin/python bench/ablation.py ' + ' '.join(sys.argv[1:])
-    benchmarks_md.write_section(args.benchmarks,
-                                render_markdown(results, command.strip(), benchmarks_md.machine()),
-                                BEGIN_MARKER, END_MARKER)
+    benchmarks_md.write_section(
+        args.benchmarks, render_markdown(results, benchmarks_md.command(),
+                                         benchmarks_md.machine()), BEGIN_MARKER, END_MARKER)
     print(f'Wrote {args.benchmarks}')
 
 

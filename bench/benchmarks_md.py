@@ -2,6 +2,15 @@
 BENCHMARKS.md, leaving the rest alone."""
 import os
 import platform
+import sys
+
+_REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def command() -> str:
+  """The command line that ran this benchmark, as BENCHMARKS.md quotes it."""
+  script = os.path.relpath(os.path.abspath(sys.argv[0]), _REPO_ROOT)
+  return ' '.join(['.venv/bin/python', script, *sys.argv[1:]])
 
 
 def machine() -> str:

@@ -131,9 +131,8 @@ def main() -> None:
                                                schema) for split in SPLITS}
     print(scenario.name, results[scenario.name], flush=True)
   if args.benchmarks:
-    command = '.venv/bin/python bench/drift_threshold.py ' + ' '.join(sys.argv[1:])
     benchmarks_md.write_section(
-        args.benchmarks, render_markdown(results, limits, command.strip(),
+        args.benchmarks, render_markdown(results, limits, benchmarks_md.command(),
                                          benchmarks_md.machine()), BEGIN_MARKER, END_MARKER)
     print(f'Wrote {args.benchmarks}')
 

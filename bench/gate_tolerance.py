@@ -129,7 +129,8 @@ def main() -> None:
   else:
     arrays, genres = ablation.embeddings(
         args.run_dir, trainer_module.BACKBONE_VARIANTS[configs.MODEL_NAME])
-    result = measure(arrays, genres, args.seeds)
+    result = dict(measure(arrays, genres, args.seeds), command=benchmarks_md.command(),
+                  machine=benchmarks_md.machine())
     with open(results_path, 'w') as f:
       json.dump(result, f, indent=2)
   vocabulary = vocabulary_of_labels_file(os.path.join(args.data_root, configs.LABELS_FILE),
@@ -137,10 +138,9 @@ def main() -> None:
   judged = {genre.genre: genre.expected_eval_positives for genre in eval_config.judged_genres(
       vocabulary, configs.SPLIT_BUCKETS, configs.GATE_MIN_GENRE_POSTERS)}
   if args.benchmarks:
-    command = '.venv/bin/python bench/gate_tolerance.py ' + ' '.join(sys.argv[1:])
     benchmarks_md.write_section(
-        args.benchmarks, render_markdown(result, judged, command.strip(),
-                                         benchmarks_md.machine()), BEGIN_MARKER, END_MARKER)
+        args.benchmarks, render_markdown(result, judged, result['command'], result['machine']),
+        BEGIN_MARKER, END_MARKER)
     print(f'Wrote {args.benchmarks}')
 
 

@@ -6,7 +6,6 @@ named and no traceback; a drop of banner-shaped images (aspect ratio out of the 
 range) stops the pipeline the same way; with the explicit opt-out a bad drop goes on. The
 shared e2e run (tests/test_pipeline_e2e.py) is the normal drop that passes.
 """
-import dataclasses
 import json
 import os
 import subprocess
@@ -14,6 +13,8 @@ import sys
 
 import pytest
 from tfx import v1 as tfx
+from tfx.types import artifact_utils
+from tfx.types import standard_artifacts
 
 from components.data_gate import executor as data_gate
 from pipeline import configs
@@ -70,36 +71,41 @@ def test_local_runner_stops_a_grayscale_drop_and_names_the_anomaly(tmp_path):
   assert not (output / 'serving').exists()
 
 
-def test_banners_stop_the_pipeline_before_transform(tmp_path):
+def _artifact(kind, uri, splits=None):
+  artifact = kind()
+  artifact.uri = uri
+  if splits:
+    artifact.split_names = artifact_utils.encode_split_names(splits)
+  return artifact
+
+
+def test_banners_stop_the_pipeline_and_the_opt_out_lets_them_through(tmp_path):
   config = _config(tmp_path, _drop(str(tmp_path / 'data'), BANNERS))
   with pytest.raises(Exception) as raised:
     tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
   violation = _cause(raised.value)
   assert violation is not None, raised.value
   assert 'aspect_ratio: FLOAT_TYPE_BIG_FLOAT' in str(violation)
-  states = {run.node_id: run.state for run in run_summary.latest_run(
-      tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path))}
-  assert states['DataGate'] == 'FAILED' and 'Transform' not in states
-
-
-def test_the_opt_out_records_the_anomaly_and_goes_on(tmp_path):
-  config = dataclasses.replace(
-      _config(tmp_path, _drop(str(tmp_path / 'data'), GRAYSCALE)), allow_anomalies=True)
-  # Run only up to the gate: what follows it is the ordinary pipeline.
-  full = pipeline.create_pipeline(config)
-  upto_gate = [c for c in full.components
-               if c.id in ('PosterExampleGen', 'StatisticsGen', 'SchemaGen', 'ExampleValidator',
-                           'accepted_statistics_resolver', pipeline.DATA_GATE_ID)]
-  tfx.orchestration.LocalDagRunner().run(tfx.dsl.Pipeline(
-      pipeline_name=config.pipeline_name, pipeline_root=config.pipeline_root,
-      components=upto_gate, metadata_connection_config=full.metadata_connection_config,
-      beam_pipeline_args=config.beam_pipeline_args))
   runs = {run.node_id: run for run in run_summary.latest_run(
       tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path))}
-  assert runs[pipeline.DATA_GATE_ID].state == 'COMPLETE'
-  with open(os.path.join(runs[pipeline.DATA_GATE_ID].output_uris['drift'][0],
-                         data_gate.VERDICT_FILE)) as f:
+  assert runs['DataGate'].state == 'FAILED' and 'Transform' not in runs
+
+  # The same inputs with the explicit opt-out: the anomalies are recorded and the gate passes.
+  splits = ['train', 'eval', 'test']
+  output = tmp_path / 'opt-out'
+  drift = _artifact(standard_artifacts.ExampleAnomalies, str(output / 'drift'))
+  accepted = _artifact(standard_artifacts.ExampleStatistics, str(output / 'accepted'))
+  data_gate.Executor().Do(
+      {'statistics': [_artifact(standard_artifacts.ExampleStatistics,
+                                runs['StatisticsGen'].output_uris['statistics'][0], splits)],
+       'schema': [_artifact(standard_artifacts.Schema,
+                            runs['ImportSchemaGen'].output_uris['schema'][0])],
+       'anomalies': [_artifact(standard_artifacts.ExampleAnomalies,
+                               runs['ExampleValidator'].output_uris['anomalies'][0], splits)]},
+      {'drift': [drift], 'accepted_statistics': [accepted]}, {'allow_anomalies': 1})
+  with open(os.path.join(drift.uri, data_gate.VERDICT_FILE)) as f:
     verdict = json.load(f)
   assert verdict['allowed_by_opt_out'] and verdict['passed']
-  assert [(a['feature'], a['kind']) for a in verdict['anomalies']] == [
-      ('colour_mode', 'ENUM_TYPE_UNEXPECTED_STRING_VALUES')] * 3  # one per split
+  assert {(a['feature'], a['kind']) for a in verdict['anomalies']} == {
+      ('aspect_ratio', 'FLOAT_TYPE_BIG_FLOAT')}
+  assert sorted(os.listdir(accepted.uri)) == ['Split-eval', 'Split-test', 'Split-train']

@@ -39,7 +39,7 @@ def test_every_component_completes(e2e_pipeline_run):
   _, _, runs = e2e_pipeline_run
   assert {node: run.state for node, run in runs.items()} == {
       'PosterExampleGen': 'COMPLETE', 'StatisticsGen': 'COMPLETE',
-      'SchemaGen': 'COMPLETE', 'ExampleValidator': 'COMPLETE', 'DataGate': 'COMPLETE',
+      'ImportSchemaGen': 'COMPLETE', 'ExampleValidator': 'COMPLETE', 'DataGate': 'COMPLETE',
       'Transform': 'COMPLETE', 'RareGenreOversampler': 'COMPLETE', 'Trainer': 'COMPLETE',
       'Evaluator': 'COMPLETE', 'TestEvaluator': 'COMPLETE', 'SliceReport': 'COMPLETE',
       'Pusher': 'COMPLETE', 'latest_blessed_model_resolver': 'COMPLETE',
