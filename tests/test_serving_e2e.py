@@ -123,7 +123,7 @@ def test_export_writes_warmup_that_replays_and_vocabulary(e2e_pipeline_run, test
                       warmup_images=posters)
   loaded = tf.saved_model.load(str(tmp_path / 'warm')).signatures['serving_default']
   records = warmup.read_warmup_file(str(tmp_path / 'warm'))
-  assert [len(warmup.request_tensors(r)['image_bytes']) for r in records] == [1, 1, 1, 3]
+  assert [len(warmup.request_tensors(r)['image_bytes']) for r in records] == [1, 1, 1, 4]
   for record in records:
     assert loaded(**warmup.request_tensors(record))['predicted'].shape[1] == len(genres)
   assert vocabulary.read_vocabulary(str(tmp_path / 'warm' / 'assets')) == genres
