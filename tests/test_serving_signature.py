@@ -4,7 +4,12 @@ A small Transform graph (transform_module's preprocessing_fn, written by tf.Tran
 an untrained network make a real exported SavedModel in seconds; the REST path goes through
 the loopback TF Serving stand-in (tests/tf_serving_rest.py) and the CLI's REST client.
 """
+import json
+import os
+import shutil
 import struct
+import subprocess
+import sys
 import tempfile
 import zlib
 
@@ -163,3 +168,64 @@ def test_warmup_replays_with_one_status_per_poster(model_dir, serve):
 
 def test_every_status_has_a_message():
   assert set(serving_contract.STATUS_MESSAGES) == set(serving_contract.STATUSES)
+
+
+# The console script that `pip install` made, as a user runs it: not the checkout's module.
+CONSOLE_SCRIPT = os.path.join(os.path.dirname(sys.executable), 'postergenre-predict')
+
+
+def _run_installed(argv, cwd, **env):
+  if not os.path.exists(CONSOLE_SCRIPT):
+    pytest.fail(f'{CONSOLE_SCRIPT} is not installed: run scripts/setup_env.sh')
+  environment = {name: value for name, value in os.environ.items()
+                 if name not in ('PYTHONPATH', 'POSTER_SERVING_MODEL_DIR', 'POSTER_OUTPUT_DIR')}
+  return subprocess.run([CONSOLE_SCRIPT, *argv], cwd=cwd, env={**environment, **env},
+                        capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def poster_files(tmp_path):
+  directory = tmp_path / 'posters'
+  directory.mkdir()
+  (directory / 'poster.jpg').write_bytes(synthetic.poster_bytes(width=200, height=300))
+  (directory / 'notes.jpg').write_bytes(b'<html>not a poster</html>')
+  return directory
+
+
+def test_the_installed_console_script_uses_poster_serving_model_dir(model_dir, poster_files,
+                                                                    tmp_path):
+  workdir = tmp_path / 'elsewhere'
+  workdir.mkdir()
+  completed = _run_installed(['--json', str(poster_files / 'poster.jpg'),
+                              str(poster_files / 'notes.jpg')], workdir,
+                             POSTER_SERVING_MODEL_DIR=model_dir)
+  assert completed.returncode == 1, completed.stderr  # One poster could not be tagged.
+  document = json.loads(completed.stdout)
+  assert document['model'] == f'SavedModel {model_dir}'
+  (tagged,) = document['predictions']
+  assert tagged['file'] == str(poster_files / 'poster.jpg')
+  assert 1 <= len(tagged['genres']) <= 3
+  assert document['errors'] == [{
+      'file': str(poster_files / 'notes.jpg'),
+      'error': f"not_an_image: {serving_contract.STATUS_MESSAGES['not_an_image']}"}]
+
+
+def test_the_installed_console_script_finds_a_default_run_under_the_current_directory(
+    model_dir, poster_files, tmp_path):
+  checkout = tmp_path / 'checkout'
+  shutil.copytree(model_dir, checkout / 'tfx_pipeline_output' / 'serving_model' /
+                  'poster-genres' / '1700000000')
+  completed = _run_installed([str(poster_files / 'poster.jpg')], checkout)
+  assert completed.returncode == 0, completed.stderr
+  assert completed.stdout.startswith(f"{poster_files / 'poster.jpg'}: ")
+  assert 'posters tagged with SavedModel ' + str(
+      checkout / 'tfx_pipeline_output' / 'serving_model' / 'poster-genres' / '1700000000'
+  ) in completed.stderr
+
+  empty = tmp_path / 'empty'
+  empty.mkdir()
+  completed = _run_installed([str(poster_files / 'poster.jpg')], empty)
+  assert completed.returncode == 2
+  looked_in = empty / 'tfx_pipeline_output' / 'serving_model' / 'poster-genres'
+  assert f'looked for the newest pushed model in {looked_in}' in completed.stderr
+  assert 'POSTER_SERVING_MODEL_DIR' in completed.stderr
