@@ -38,11 +38,11 @@ from components.poster_example_gen import vocabulary as genre_vocabulary
 from models import data
 from models import thresholds as decision_rule
 from models import warmup
-# The contract's names, importable without TensorFlow by clients (models/serving_contract.py).
+# The contract, importable without TensorFlow by clients (models/serving_contract.py).
+from models import serving_contract
 from models.serving_contract import (  # pylint: disable=g-multiple-import
     CLASSES, IMAGE_BYTES_INPUT, PREDICTED, SCORES, SERVING_SIGNATURE, STATUS,
     TF_EXAMPLE_SIGNATURE, TRANSFORM_SIGNATURE)
-from models import serving_contract
 import transform_module
 
 # Leading bytes of image formats that are recognized but not read: (offset, bytes) pairs that
@@ -165,10 +165,10 @@ def export_model(model: tf.keras.Model, tft_output: tft.TFTransformOutput,
 
   image_shape = tft_output.transformed_feature_spec()[transform_module.IMAGE_XF].shape
 
-  def transform_images(image_bytes):
-    """The Transform graph on a batch of poster bytes [N]."""
-    raw_features = {features.IMAGE: tf.reshape(image_bytes, [-1, 1])}
-    return model.tft_layer(raw_features)[transform_module.IMAGE_XF]
+  def transform_one(poster):
+    """The Transform graph on one poster's bytes (a scalar)."""
+    raw_features = {features.IMAGE: tf.reshape(poster, [1, 1])}
+    return model.tft_layer(raw_features)[transform_module.IMAGE_XF][0]
 
   def outputs_for(scores, decided):
     """The contract's outputs from scores [N, G]; no genre where `decided` [N] is False."""
@@ -183,8 +183,7 @@ def export_model(model: tf.keras.Model, tft_output: tft.TFTransformOutput,
 
   @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=IMAGE_BYTES_INPUT)])
   def serve_image_bytes(image_bytes):
-    status, rows, images = guarded_images(
-        image_bytes, lambda poster: transform_images(poster)[0], image_shape)
+    status, rows, images = guarded_images(image_bytes, transform_one, image_shape)
     batch = tf.shape(image_bytes)[0]
     # The network sees only the decoded posters (none at all when nothing decoded).
     scores = tf.cond(tf.size(rows) > 0, lambda: model(images, training=False),
