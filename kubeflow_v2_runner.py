@@ -32,12 +32,16 @@ def container_config(config: configs.PipelineConfig) -> configs.PipelineConfig:
   """`config` as the pipeline's containers see it.
 
   ML Metadata is the orchestrator's (Vertex AI or Kubeflow brings its own store, so the
-  pipeline must name none), and Beam installs the package from the copy of setup.py inside
-  the image, not from this machine's checkout.
+  pipeline must name none); Beam installs the package from the copy of setup.py inside the
+  image, and ImportSchemaGen reads the committed schema there, not on this machine.
   """
+  def in_image(path: str) -> str:
+    return posixpath.join(configs.IMAGE_SOURCE_DIR,
+                          *os.path.relpath(path, configs.REPO_ROOT).split(os.sep))
+
   return dataclasses.replace(
-      config, metadata_path=None,
-      beam_setup_file=posixpath.join(configs.IMAGE_SOURCE_DIR, 'setup.py'))
+      config, metadata_path=None, beam_setup_file=in_image(configs.BEAM_SETUP_FILE),
+      schema_file=in_image(config.schema_file))
 
 
 def compile_pipeline(config: configs.PipelineConfig, output_file: str) -> str:

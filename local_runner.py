@@ -6,7 +6,9 @@ Every default lives in pipeline/configs.py; flags and POSTER_* environment varia
 """
 import argparse
 import dataclasses
+import json
 import os
+import sys
 
 from absl import logging
 
@@ -17,12 +19,16 @@ runtime_env.require_legacy_keras()
 import tensorflow as tf  # pylint: disable=g-import-not-at-top
 from tfx import v1 as tfx  # pylint: disable=g-import-not-at-top
 
+from components.data_gate import executor as data_gate  # pylint: disable=g-import-not-at-top
+from components.data_gate import findings as data_findings  # pylint: disable=g-import-not-at-top
 from components.poster_example_gen import report as ingest_report  # pylint: disable=g-import-not-at-top
+from components.poster_example_gen import vocabulary as genre_vocabulary  # pylint: disable=g-import-not-at-top
 from pipeline import configs  # pylint: disable=g-import-not-at-top
 from pipeline import data_source  # pylint: disable=g-import-not-at-top
 from pipeline import pipeline  # pylint: disable=g-import-not-at-top
 from pipeline import run_summary  # pylint: disable=g-import-not-at-top
 from reports import build as slice_report  # pylint: disable=g-import-not-at-top
+from reports import evaluation  # pylint: disable=g-import-not-at-top
 
 
 def _parse_args() -> argparse.Namespace:
@@ -37,6 +43,11 @@ def _parse_args() -> argparse.Namespace:
   parser.add_argument('--serving-model-dir', help='Where blessed models are pushed.')
   parser.add_argument('--model-name', help='Trainer model (see trainer_module.MODELS).')
   parser.add_argument('--epochs', type=int)
+  parser.add_argument('--seed', type=int,
+                      help='Seed of the Trainer (default: $POSTER_SEED or 0).')
+  parser.add_argument('--allow-anomalies', action='store_true', default=None,
+                      help='Go on when the data break the committed schema or drift beyond '
+                      'its thresholds (the anomalies are still recorded). Default: stop.')
   parser.add_argument('--min-genre-count', type=int,
                       help='Genres with fewer posters are left out of the vocabulary.')
   parser.add_argument('--beam-direct-running-mode',
@@ -60,11 +71,23 @@ def _print_summary(config: configs.PipelineConfig) -> None:
         print(line)
       print(f'Full report: {os.path.join(uri, ingest_report.REPORT_FILE)}')
   for run in runs:
+    for uri in run.output_uris.get('drift', []):
+      with tf.io.gfile.GFile(os.path.join(uri, data_gate.VERDICT_FILE)) as f:
+        verdict = json.load(f)
+      print()
+      for line in (data_findings.verdict_lines(
+          [data_findings.Finding(**f) for f in verdict['anomalies']],
+          verdict['allowed_by_opt_out']) + data_findings.drift_lines(verdict['drift_distances'])):
+        print(line)
+  examples_uri = next(uri for run in runs for uri in run.output_uris.get('examples', []))
+  for run in runs:
     if run.node_id == pipeline.TEST_EVALUATOR_ID:
       continue  # reports on `test`; its blessing gates nothing
-    for uri in run.output_uris.get('blessing', []):
-      verdict = 'BLESSED' if tf.io.gfile.exists(os.path.join(uri, 'BLESSED')) else 'NOT BLESSED'
-      print(f'\nPush gate ({run.node_id} on eval): {verdict}')
+    for uri in run.output_uris.get('evaluation', []):
+      print()
+      gate = evaluation.load_gate(uri, genre_vocabulary.read_vocabulary(examples_uri))
+      for line in evaluation.gate_lines(gate):
+        print(line)
   versions = (sorted(tf.io.gfile.listdir(config.serving_model_dir))
               if tf.io.gfile.isdir(config.serving_model_dir) else [])
   print(f"Serving directory: {config.serving_model_dir} "
@@ -72,6 +95,13 @@ def _print_summary(config: configs.PipelineConfig) -> None:
   for run in runs:
     for uri in run.output_uris.get('report', []):
       print(f'\nSlice report ({run.node_id}): {os.path.join(uri, slice_report.REPORT_FILE)}')
+
+
+def _cause(error: BaseException, kind: type):
+  """`error` or the first exception of `kind` it was raised from, else None."""
+  while error is not None and not isinstance(error, kind):
+    error = error.__cause__ or error.__context__
+  return error
 
 
 def main() -> None:
@@ -84,13 +114,21 @@ def main() -> None:
       serving_model_dir=args.serving_model_dir,
       model_name=args.model_name,
       epochs=args.epochs,
+      seed=args.seed,
+      allow_anomalies=args.allow_anomalies,
       min_genre_count=args.min_genre_count,
       beam_direct_running_mode=args.beam_direct_running_mode,
       beam_direct_num_workers=args.beam_direct_num_workers,
       enable_cache=False if args.no_cache else None)
   config = dataclasses.replace(
       config, data_root=data_source.resolve_data_root(config.data_root, config.labels_file))
-  tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
+  try:
+    tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
+  except Exception as error:  # pylint: disable=broad-except
+    violation = _cause(error, data_gate.DataContractViolation)
+    if violation is None:
+      raise
+    sys.exit(f'\n{violation}')
   _print_summary(config)
 
 

@@ -158,7 +158,7 @@ def run_fn(fn_args: FnArgs) -> None:
     raise ValueError(
         f'The data carry {len(vocabulary)} genres but the pipeline was built for '
         f"{config['num_genres']}: rebuild the pipeline from the same labels file.")
-  tf.keras.utils.set_random_seed(int(config.get('seed', 0)))
+  tf.keras.utils.set_random_seed(int(config['seed']))
   context = TrainingContext(fn_args=fn_args, config=config,
                             tft_output=tft.TFTransformOutput(fn_args.transform_graph_path),
                             num_genres=len(vocabulary))

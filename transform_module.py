@@ -7,6 +7,7 @@ pipeline runs Transform with `materialize=False`: the Trainer applies this graph
 of its ~30 KB JPEG.
 
 `custom_config` (from pipeline/configs.py):
+  num_genres: the vocabulary size, the length of every `labels` vector.
   image_height, image_width: output size.
   resize_policy: 'pad' keeps the aspect ratio and pads (posters are about 2:3, so a 3:2
     height:width target pads little), 'stretch' resizes to the target, distorting odd
@@ -128,8 +129,10 @@ def preprocessing_fn(inputs: Dict[str, Any], custom_config: Dict[str, Any]) -> D
   """tf.Transform entry point.
 
   `labels` is already the multi-hot vector in vocabulary order written by PosterExampleGen,
-  so the vocabulary never needs to be known here. At serving time the model feeds only
-  `image`; tf.Transform prunes the label branch.
+  so the vocabulary never needs to be known here, only its size: the committed schema gives
+  `labels` no fixed length (it differs between runs), so it arrives sparse and is made dense
+  [batch, num_genres] here. At serving time the model feeds only `image`; tf.Transform
+  prunes the label branch.
   """
   height = int(custom_config['image_height'])
   width = int(custom_config['image_width'])
@@ -140,5 +143,6 @@ def preprocessing_fn(inputs: Dict[str, Any], custom_config: Dict[str, Any]) -> D
       fn_output_signature=tf.TensorSpec([height, width, 3], tf.float32))
   return {
       IMAGE_XF: normalize(images, custom_config['normalization']),
-      LABELS_XF: tf.cast(inputs[features.LABELS], tf.float32),
+      LABELS_XF: tf.cast(tf.reshape(tf.sparse.to_dense(inputs[features.LABELS]),
+                                    [-1, int(custom_config['num_genres'])]), tf.float32),
   }

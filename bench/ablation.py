@@ -89,7 +89,7 @@ def _parse_args() -> argparse.Namespace:
   return parser.parse_args()
 
 
-def _embeddings(run_dir: str, variant: str) -> Tuple[Dict[str, np.ndarray], Tuple[str, ...]]:
+def embeddings(run_dir: str, variant: str) -> Tuple[Dict[str, np.ndarray], Tuple[str, ...]]:
   """{'<split>', '<split>_mirrored', '<split>_labels'} arrays, computed once and cached."""
   cache = os.path.join(run_dir, f'embeddings_{variant}.npz')
   runs = {run.node_id: run for run in run_summary.latest_run(
@@ -119,9 +119,10 @@ def _embeddings(run_dir: str, variant: str) -> Tuple[Dict[str, np.ndarray], Tupl
   return arrays, genres
 
 
-def _train_and_score(variant: Variant, arrays: Dict[str, np.ndarray],
-                     genres: Tuple[str, ...]) -> Dict[str, Dict[str, float]]:
-  tf.keras.utils.set_random_seed(0)
+def train_and_predict(variant: Variant, arrays: Dict[str, np.ndarray],
+                      seed: int = 0) -> Dict[str, np.ndarray]:
+  """Trains the head as the Trainer does; its scores on `eval` and `test`."""
+  tf.keras.utils.set_random_seed(seed)
   train, train_labels = arrays['train'], arrays['train_labels']
   mirrored: Optional[np.ndarray] = arrays['train_mirrored']
   if variant.oversample:
@@ -144,15 +145,22 @@ def _train_and_score(variant: Variant, arrays: Dict[str, np.ndarray],
                           learning_rate=preset.learning_rate, epochs=preset.epochs,
                           early_stopping_patience=configs.HEAD_EARLY_STOPPING_PATIENCE,
                           loss=variant.loss))
-  eval_scores = transfer.predict_views(head, views('eval'))
-  rule = thresholds.tune_rule(arrays['eval_labels'], eval_scores, configs.THRESHOLD_POLICY,
+  return {split: transfer.predict_views(head, views(split)) for split in ('eval', 'test')}
+
+
+def _train_and_score(variant: Variant, arrays: Dict[str, np.ndarray],
+                     genres: Tuple[str, ...]) -> Dict[str, Dict[str, float]]:
+  scores = train_and_predict(variant, arrays)
+  rule = thresholds.tune_rule(arrays['eval_labels'], scores['eval'], configs.THRESHOLD_POLICY,
                               configs.MIN_GENRES, configs.MAX_GENRES)
-  result = {}
-  for split in ('eval', 'test'):
-    scores = eval_scores if split == 'eval' else transfer.predict_views(head, views(split))
-    result[split] = metrics.evaluate(arrays[f'{split}_labels'], scores, rule.apply(scores),
-                                     genres, quality.MIN_SUPPORT).headline()
-  return result
+  return {split: metrics.evaluate(arrays[f'{split}_labels'], scores[split],
+                                  rule.apply(scores[split]), genres,
+                                  quality.MIN_SUPPORT).headline()
+          for split in ('eval', 'test')}
+
+
+def default_variant() -> Variant:
+  return variants()[0]
 
 
 def render_markdown(results: Dict[str, Dict[str, Dict[str, float]]], command: str,
@@ -178,7 +186,7 @@ def render_markdown(results: Dict[str, Dict[str, Dict[str, float]]], command: st
 def main() -> None:
   args = _parse_args()
   variant = trainer_module.BACKBONE_VARIANTS[args.model_name]
-  arrays, genres = _embeddings(args.run_dir, variant)
+  arrays, genres = embeddings(args.run_dir, variant)
   results = {}
   for configuration in variants():
     results[configuration.name] = _train_and_score(configuration, arrays, genres)

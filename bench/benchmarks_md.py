@@ -5,8 +5,14 @@ import platform
 
 
 def machine() -> str:
-  """What every benchmark figure names as its machine."""
-  return f'{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}'
+  """What every benchmark figure names as its machine: cores and CPU model (figures compare
+  only on the same CPU: TensorFlow's oneDNN path, for one, is on by default only on some)."""
+  model = platform.processor() or platform.machine()
+  if os.path.exists('/proc/cpuinfo'):
+    with open('/proc/cpuinfo') as f:
+      model = next((line.split(':', 1)[1].strip() for line in f
+                    if line.startswith('model name')), model)
+  return f'{os.cpu_count()} CPUs, {model}'
 
 
 def write_section(markdown_path: str, section: str, begin_marker: str,

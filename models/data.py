@@ -9,7 +9,7 @@ yields only the first record of each poster, in file order.
 """
 import dataclasses
 import os
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -27,10 +27,12 @@ def examples_dir(file_patterns: List[str]) -> str:
   return os.path.dirname(os.path.dirname(file_patterns[0]))
 
 
-def raw_parse_spec(num_genres: int, with_labels: bool = True) -> Dict[str, tf.io.FixedLenFeature]:
-  spec = {features.IMAGE: tf.io.FixedLenFeature([1], tf.string)}
+def raw_parse_spec(with_labels: bool = True) -> Dict[str, Any]:
+  """What the Transform graph reads, typed as the committed schema declares it: `labels` has
+  no fixed length there (it is the run's vocabulary size), so it parses as a VarLenFeature."""
+  spec: Dict[str, Any] = {features.IMAGE: tf.io.FixedLenFeature([1], tf.string)}
   if with_labels:
-    spec[features.LABELS] = tf.io.FixedLenFeature([num_genres], tf.int64)
+    spec[features.LABELS] = tf.io.VarLenFeature(tf.int64)
   return spec
 
 
@@ -93,7 +95,7 @@ def make_dataset(file_patterns: List[str], tft_output: tft.TFTransformOutput, nu
   if shuffle:
     dataset = dataset.shuffle(_SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
   transform_layer = tft_output.transform_features_layer()
-  spec = raw_parse_spec(num_genres)
+  spec = raw_parse_spec()
 
   def transform(serialized: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
     transformed = transform_layer(tf.io.parse_example(serialized, spec))

@@ -195,13 +195,13 @@ def export_model(model: tf.keras.Model, tft_output: tft.TFTransformOutput,
 
   @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name='examples')])
   def serve_tf_examples(serialized):
-    parsed = tf.io.parse_example(serialized, data.raw_parse_spec(num_genres, with_labels=False))
+    parsed = tf.io.parse_example(serialized, data.raw_parse_spec(with_labels=False))
     scores = model(model.tft_layer(parsed)[transform_module.IMAGE_XF], training=False)
     return outputs_for(scores, tf.ones([tf.shape(scores)[0]], tf.bool))
 
   @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name='examples')])
   def transform_features(serialized):
-    return model.tft_layer(tf.io.parse_example(serialized, data.raw_parse_spec(num_genres)))
+    return model.tft_layer(tf.io.parse_example(serialized, data.raw_parse_spec()))
 
   with tempfile.TemporaryDirectory() as vocabulary_dir:
     # Saving copies the file into the SavedModel's assets/.

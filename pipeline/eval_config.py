@@ -9,15 +9,32 @@ as multi-output (no single `prediction_key`), so that:
   - precision, recall and F1 are computed on `predicted` (binarized at 0.5, i.e. exactly the
     served decisions), so they are the numbers at the thresholds the model ships with.
 Per-genre metrics binarize by class id; macro averages need `class_weights` (every genre
-weighs 1). The gate applies to macro AUC-PR on `scores` only, on the overall slice: a per-genre
-or per-slice floor would let one rare genre with a handful of posters veto every model.
+weighs 1).
+
+The push gate (`gate=`), all on AUC-PR of `scores`, on the overall slice of `eval`:
+  - macro: at least a floor, and no drop beyond a tolerance vs the latest blessed model;
+  - every judged genre: above its chance level (`ap_over_chance` > 0: its AUC-PR exceeds its
+    prevalence on `eval`, the AUC-PR of a constant score; pipeline/gate_metric.py), and no
+    drop beyond its tolerance vs the latest blessed model. A genre's tolerance is
+    `genre_drop_scale / sqrt(n)`, n its expected `eval` positives: the AP of a fixed eval set
+    moves between retrains about as 1 / sqrt(positives) (bench/gate_tolerance.py).
+Each judged genre is a MetricsSpec of its own (binarized on its class id alone), because a
+threshold applies to every class of its spec and tolerances differ per genre. Per-class
+thresholds are not slices: they stay on the overall slice. The gate stays unsliced because
+TFMA applies a MetricConfig threshold to every slice, and a slice of a dozen posters would
+veto good models. TFMA skips change thresholds while there is no blessed model yet.
 """
-from typing import Dict, List, Optional
+import dataclasses
+import math
+from typing import List, Mapping, Optional, Sequence
 
 import tensorflow_model_analysis as tfma
 
 from components.poster_example_gen import features
+from components.poster_example_gen.vocabulary import GenreVocabulary
 from models import export
+from pipeline import gate_metric
+from pipeline.configs import GateConfig
 import transform_module
 
 GATED_METRIC = 'AUCPrecisionRecall'
@@ -42,25 +59,75 @@ def slicing_specs() -> List[tfma.SlicingSpec]:
           + [tfma.SlicingSpec(feature_keys=list(names)) for names in CROSS_SLICES])
 
 
-def _gated(gate: Dict[str, float]) -> tfma.MetricThreshold:
+@dataclasses.dataclass(frozen=True)
+class JudgedGenre:
+  """A genre the gate judges on its own."""
+  class_id: int
+  genre: str
+  # Its labelled posters times the eval split's share: the content-hash split makes that
+  # its expected number of `eval` positives.
+  expected_eval_positives: float
+
+  def tolerance(self, gate: GateConfig) -> float:
+    """How far its AUC-PR may fall below the blessed model's."""
+    return gate.genre_drop_scale / math.sqrt(self.expected_eval_positives)
+
+
+def judged_genres(vocabulary: GenreVocabulary, split_buckets: Mapping[str, int],
+                  min_posters: int) -> List[JudgedGenre]:
+  """The genres with at least `min_posters` labelled posters, in class-id order."""
+  eval_share = split_buckets['eval'] / sum(split_buckets.values())
+  return [JudgedGenre(class_id=i, genre=genre,
+                      expected_eval_positives=vocabulary.counts[genre] * eval_share)
+          for i, genre in enumerate(vocabulary.genres)
+          if vocabulary.counts[genre] >= min_posters]
+
+
+def _classes(class_ids: Sequence[int]) -> tfma.BinarizationOptions:
+  return tfma.BinarizationOptions(class_ids={'values': list(class_ids)})
+
+
+def _no_drop_beyond(tolerance: float) -> tfma.GenericChangeThreshold:
+  # TFMA compares `change >= bound`: the epsilon keeps an exact tie with the baseline passing
+  # through float rounding.
+  return tfma.GenericChangeThreshold(direction=tfma.MetricDirection.HIGHER_IS_BETTER,
+                                     absolute={'value': -tolerance - 1e-10})
+
+
+def _macro_gate(gate: GateConfig) -> tfma.MetricThreshold:
   return tfma.MetricThreshold(
-      value_threshold=tfma.GenericValueThreshold(
-          lower_bound={'value': gate['min_macro_pr_auc']}),
-      change_threshold=tfma.GenericChangeThreshold(
-          direction=tfma.MetricDirection.HIGHER_IS_BETTER,
-          absolute={'value': -gate['max_macro_pr_auc_regression'] - 1e-10}))
+      value_threshold=tfma.GenericValueThreshold(lower_bound={'value': gate.min_macro_pr_auc}),
+      change_threshold=_no_drop_beyond(gate.max_macro_pr_auc_regression))
 
 
-def build_eval_config(num_genres: int, gate: Optional[Dict[str, float]] = None,
-                      sliced: bool = True) -> tfma.EvalConfig:
-  """`gate`: {'min_macro_pr_auc': floor, 'max_macro_pr_auc_regression': allowed drop vs the
-  latest blessed model}. Without it, metrics are computed and nothing is gated (reporting).
+def _genre_gate_specs(judged: Sequence[JudgedGenre],
+                      gate: GateConfig) -> List[tfma.MetricsSpec]:
+  return [tfma.MetricsSpec(
+      metrics=[
+          tfma.MetricConfig(class_name=GATED_METRIC, threshold=tfma.MetricThreshold(
+              change_threshold=_no_drop_beyond(genre.tolerance(gate)))),
+          tfma.MetricConfig(
+              class_name=gate_metric.APOverChance.__name__, module=gate_metric.__name__,
+              threshold=tfma.MetricThreshold(value_threshold=tfma.GenericValueThreshold(
+                  lower_bound={'value': 0.0}))),
+      ],
+      output_names=[export.SCORES],
+      binarize=_classes([genre.class_id]))
+          for genre in judged]
+
+
+def build_eval_config(num_genres: int, gate: Optional[GateConfig] = None,
+                      judged: Sequence[JudgedGenre] = (), sliced: bool = True) -> tfma.EvalConfig:
+  """`gate`: the push gate's criteria, applied to the macro average and to each genre of
+  `judged`. Without it, metrics are computed and nothing is gated (reporting).
   `sliced`: every slice of `slicing_specs()` and the plots; without, the overall slice's
-  metrics only (all the gate needs: slices and plots cost most of an evaluation's time).
-  Keep the gate unsliced: TFMA applies a MetricConfig threshold to every slice, so a sliced
-  gate fails on any small slice (seen: `n_genres = 3` vetoed a model)."""
+  metrics only (all the gate needs: slices and plots cost most of an evaluation's time)."""
+  if judged and gate is None:
+    raise ValueError('Judged genres need the gate criteria.')
   class_ids = list(range(num_genres))
-  per_genre = tfma.BinarizationOptions(class_ids={'values': class_ids})
+  judged_ids = {genre.class_id for genre in judged}
+  if not judged_ids <= set(class_ids):
+    raise ValueError(f'Judged class ids {sorted(judged_ids)} outside {num_genres} genres.')
   # No `binarize` on the macro specs: with it, a threshold would also apply to every genre.
   macro = tfma.AggregationOptions(macro_average=True,
                                   class_weights={i: 1.0 for i in class_ids})
@@ -68,7 +135,7 @@ def build_eval_config(num_genres: int, gate: Optional[Dict[str, float]] = None,
   for name in SCORE_METRICS:
     config = tfma.MetricConfig(class_name=name)
     if gate is not None and name == GATED_METRIC:
-      config.threshold.CopyFrom(_gated(gate))
+      config.threshold.CopyFrom(_macro_gate(gate))
     macro_score_metrics.append(config)
   plots = [
       tfma.MetricConfig(class_name='ConfusionMatrixPlot',
@@ -76,6 +143,17 @@ def build_eval_config(num_genres: int, gate: Optional[Dict[str, float]] = None,
       tfma.MetricConfig(class_name='CalibrationPlot',
                         config=f'"num_buckets": {CALIBRATION_BUCKETS}'),
   ] if sliced else []
+
+  # The judged genres' AUC-PR comes from their gate specs; every other per-genre score metric
+  # from one spec over all genres.
+  unjudged_ids = [i for i in class_ids if i not in judged_ids]
+  score_specs = [tfma.MetricsSpec(
+      metrics=[tfma.MetricConfig(class_name=n) for n in SCORE_METRICS if n != GATED_METRIC]
+      + plots, output_names=[export.SCORES], binarize=_classes(class_ids))]
+  if unjudged_ids:
+    score_specs.append(tfma.MetricsSpec(
+        metrics=[tfma.MetricConfig(class_name=GATED_METRIC)], output_names=[export.SCORES],
+        binarize=_classes(unjudged_ids)))
   return tfma.EvalConfig(
       model_specs=[tfma.ModelSpec(
           signature_name=export.TF_EXAMPLE_SIGNATURE,
@@ -88,11 +166,11 @@ def build_eval_config(num_genres: int, gate: Optional[Dict[str, float]] = None,
       metrics_specs=[
           tfma.MetricsSpec(metrics=[tfma.MetricConfig(class_name='ExampleCount')],
                            output_names=[export.SCORES]),
-          tfma.MetricsSpec(
-              metrics=[tfma.MetricConfig(class_name=n) for n in SCORE_METRICS] + plots,
-              output_names=[export.SCORES], binarize=per_genre),
+          *score_specs,
+          *(_genre_gate_specs(judged, gate) if judged else []),
           tfma.MetricsSpec(metrics=[tfma.MetricConfig(class_name=n) for n in DECISION_METRICS],
-                           output_names=[export.PREDICTED], binarize=per_genre),
+                           output_names=[export.PREDICTED],
+                           binarize=_classes(class_ids)),
           tfma.MetricsSpec(metrics=macro_score_metrics, output_names=[export.SCORES],
                            aggregate=macro),
           tfma.MetricsSpec(metrics=[tfma.MetricConfig(class_name=n) for n in DECISION_METRICS],

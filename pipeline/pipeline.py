@@ -1,9 +1,11 @@
 """The poster-genre TFX pipeline: one definition, wired here, run by any runner.
 
-    PosterExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator
+    PosterExampleGen -> StatisticsGen -> ExampleValidator (vs the committed schema,
+                        ImportSchemaGen) -> DataGate (anomalies or drift stop the run)
                      -> Transform (graph only: decode, resize, normalize)
                      -> RareGenreOversampler (train split of the raw examples)
-                     -> Trainer -> Evaluator (eval: gate vs latest blessed) -> Pusher
+                     -> Trainer -> Evaluator (eval: per-genre and macro gate vs the latest
+                                  blessed model) -> Pusher
                                 -> Evaluator (test: reporting only) -> SliceReport
 
 The oversampler repeats raw examples (~30 KB of JPEG each) and Transform does not
@@ -14,6 +16,7 @@ import os
 
 from tfx import v1 as tfx
 
+from components.data_gate.component import DataGate
 from components.oversampler.component import RareGenreOversampler
 from components.poster_example_gen.component import PosterExampleGen
 from components.poster_example_gen.vocabulary import vocabulary_of_labels_file
@@ -21,39 +24,64 @@ from components.slice_report.component import SliceReport
 from pipeline import cloud
 from pipeline.configs import PipelineConfig
 from pipeline.eval_config import build_eval_config
+from pipeline.eval_config import judged_genres
 
 
 # The Evaluator on `test` reports only; the one on `eval` (default id 'Evaluator') gates.
 TEST_EVALUATOR_ID = 'TestEvaluator'
+DATA_GATE_ID = 'DataGate'
 
 
 def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
   """Builds the pipeline from `config`; `config.data_root` must already be a directory.
 
   Every runner (local_runner.py, kubeflow_v2_runner.py) builds its pipeline here. Building reads
-  the labels file under `config.data_root` (a local path or gs:// URI) for the vocabulary size.
+  the labels file under `config.data_root` (a local path or gs:// URI) for the vocabulary and
+  the genres the push gate judges.
   """
   example_gen = PosterExampleGen(
       input_base=config.data_root,
       split_buckets=dict(config.split_buckets),
       min_genre_count=config.min_genre_count,
+      min_poster_side=config.min_poster_side,
       labels_file=config.labels_file,
       images_dir=config.images_dir,
       image_extension=config.image_extension)
 
   statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs['examples'])
 
-  schema_gen = tfx.components.SchemaGen(
-      statistics=statistics_gen.outputs['statistics'], infer_feature_shape=True)
+  # The curated data contract, never re-inferred from the data it is meant to check.
+  schema_gen = tfx.components.ImportSchemaGen(schema_file=config.schema_file)
 
   example_validator = tfx.components.ExampleValidator(
       statistics=statistics_gen.outputs['statistics'], schema=schema_gen.outputs['schema'])
+
+  # Drift is measured against the statistics of the last run whose data passed the gate.
+  accepted_statistics = tfx.dsl.Resolver(
+      strategy_class=tfx.dsl.experimental.LatestArtifactStrategy,
+      statistics=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ExampleStatistics,
+                                 producer_component_id=DATA_GATE_ID,
+                                 output_key='accepted_statistics'),
+  ).with_id('accepted_statistics_resolver')
+
+  data_gate = DataGate(
+      statistics=statistics_gen.outputs['statistics'],
+      schema=schema_gen.outputs['schema'],
+      anomalies=example_validator.outputs['anomalies'],
+      baseline_statistics=accepted_statistics.outputs['statistics'],
+      allow_anomalies=config.allow_anomalies).with_id(DATA_GATE_ID)
+
+  # The vocabulary PosterExampleGen will choose, known up front for per-genre metrics and the
+  # judged genres; the Trainer checks that the data carry the same number of genres.
+  vocabulary = vocabulary_of_labels_file(
+      os.path.join(config.data_root, config.labels_file), config.min_genre_count)
+  num_genres = len(vocabulary.genres)
 
   transform = tfx.components.Transform(
       examples=example_gen.outputs['examples'],
       schema=schema_gen.outputs['schema'],
       module_file=config.transform_module_file,
-      custom_config=config.transform_config,
+      custom_config=config.transform_config(num_genres),
       materialize=False,
       disable_statistics=True)
 
@@ -62,11 +90,9 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
       split='train',
       max_copies=config.oversample_max_copies,
       max_growth=config.oversample_max_growth)
-
-  # The vocabulary PosterExampleGen will choose, known up front for per-genre metrics; the
-  # Trainer checks that the data carry the same number of genres.
-  num_genres = len(vocabulary_of_labels_file(
-      os.path.join(config.data_root, config.labels_file), config.min_genre_count).genres)
+  # Nothing that costs minutes starts before the data passed the gate.
+  transform.add_upstream_node(data_gate)
+  oversampler.add_upstream_node(data_gate)
 
   # Trains in the pipeline's task, or on Vertex AI Training when configured (pipeline/cloud.py).
   trainer = cloud.trainer_component(config)(
@@ -89,7 +115,10 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
       examples=example_gen.outputs['examples'],
       model=trainer.outputs['model'],
       baseline_model=latest_blessed_model.outputs['model'],
-      eval_config=build_eval_config(num_genres, gate=config.gate, sliced=False),
+      eval_config=build_eval_config(
+          num_genres, gate=config.gate,
+          judged=judged_genres(vocabulary, config.split_buckets,
+                              config.gate.min_genre_posters), sliced=False),
       example_splits=['eval'])
 
   # With the same baseline as the gate, so that the report shows every test metric beside
@@ -121,9 +150,9 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
   return tfx.dsl.Pipeline(
       pipeline_name=config.pipeline_name,
       pipeline_root=config.pipeline_root,
-      components=[example_gen, statistics_gen, schema_gen, example_validator, transform,
-                  oversampler, trainer, latest_blessed_model, evaluator, test_evaluator,
-                  slice_report, pusher],
+      components=[example_gen, statistics_gen, schema_gen, example_validator,
+                  accepted_statistics, data_gate, transform, oversampler, trainer,
+                  latest_blessed_model, evaluator, test_evaluator, slice_report, pusher],
       enable_cache=config.enable_cache,
       metadata_connection_config=metadata_config,
       beam_pipeline_args=config.beam_pipeline_args)

@@ -50,7 +50,7 @@ def gather(evaluation_uri: str, examples_uri: str, split: str = 'test',
   `examples_uri`; `gate_uri`: the gating Evaluator's output, for the push decision."""
   genres = list(genre_vocabulary.read_vocabulary(examples_uri))
   result = evaluation.load_evaluation(evaluation_uri, genres)
-  gate = evaluation.load_gate(gate_uri) if gate_uri else None
+  gate = evaluation.load_gate(gate_uri, genres) if gate_uri else None
 
   posters = batch_predict.read_split(examples_uri, split)
   train = batch_predict.read_split(examples_uri, 'train', with_images=False)

@@ -14,6 +14,11 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import tensorflow as tf
 import tensorflow_model_analysis as tfma
+from tensorflow_model_analysis.metrics import metric_specs
+from tensorflow_model_analysis.metrics import metric_types
+from tensorflow_model_analysis.writers import eval_config_writer
+
+from pipeline import gate_metric
 
 EVAL_CONFIG_FILE = 'eval_config.json'
 CANDIDATE, BASELINE = 'candidate', 'baseline'
@@ -64,19 +69,39 @@ class CalibrationBucket:
   total_prediction: float
 
 
+# The gate's criteria, as a check names what refused a model.
+FLOOR, NO_DROP = 'floor', 'drop'
+MACRO_SUBJECT = 'macro average'
+GATED_METRIC_NAME = 'auc_precision_recall'
+PREVALENCE_NAME = 'mean_label'
+
+
 @dataclasses.dataclass(frozen=True)
-class GateFailure:
+class GateCheck:
+  """One gated metric: a genre's AUC-PR, or the macro average's, and how it fared."""
+  subject: str  # a genre, or MACRO_SUBJECT
   metric: str
-  value: float
-  threshold: str
+  candidate: float
+  baseline: Optional[float]  # None on the first run: no blessed model to compare with
+  floor: Optional[float]  # the value the candidate must reach (a genre's: its chance level)
+  allowed_drop: Optional[float]  # how far below the baseline the candidate may fall
+  refused_by: Tuple[str, ...]  # FLOOR and/or NO_DROP when this check refused the model
+
+  @property
+  def change(self) -> Optional[float]:
+    return None if self.baseline is None else self.candidate - self.baseline
 
 
 @dataclasses.dataclass(frozen=True)
 class Gate:
   """The push gate's decision, from the gating Evaluator's validation result."""
   blessed: bool
-  failures: List[GateFailure]
+  checks: List[GateCheck]
   rubber_stamp: bool  # First model: nothing to compare with, so change thresholds skipped.
+
+  @property
+  def refusals(self) -> List[GateCheck]:
+    return [check for check in self.checks if check.refused_by]
 
 
 @dataclasses.dataclass
@@ -209,41 +234,83 @@ def load_evaluation(uri: str, genres: Sequence[str]) -> Evaluation:
                     calibration=calibration)
 
 
-def _describe_threshold(threshold) -> str:
-  if threshold.HasField('value_threshold'):
-    bounds = threshold.value_threshold
-    parts = []
-    if bounds.HasField('lower_bound'):
-      parts.append(f'value >= {bounds.lower_bound.value:g}')
-    if bounds.HasField('upper_bound'):
-      parts.append(f'value <= {bounds.upper_bound.value:g}')
-    return ' and '.join(parts)
-  if threshold.HasField('change_threshold'):
-    change = threshold.change_threshold
-    direction = tfma.MetricDirection.Name(change.direction).lower().replace('_', ' ')
-    limits = [f'absolute change >= {change.absolute.value:.3g}'
-              if change.HasField('absolute') else '',
-              f'relative change >= {change.relative.value:.3g}'
-              if change.HasField('relative') else '']
-    return f'{" and ".join(l for l in limits if l)} ({direction}) vs the baseline'
-  return str(threshold)
+def _number_or_nan(value) -> float:
+  return value.double_value.value if value.HasField('double_value') else math.nan
 
 
-def load_gate(uri: str) -> Gate:
-  """The gating Evaluator's decision: blessed iff its validation passed (as in TFX)."""
+def load_gate(uri: str, genres: Sequence[str]) -> Gate:
+  """The gating Evaluator's decision (blessed iff its validation passed, as in TFX) and every
+  check behind it, one per judged genre and one for the macro average, on the overall slice:
+  the candidate's and the baseline's AUC-PR, the floor (a genre's: its chance level, i.e. its
+  prevalence), the allowed drop, and which criterion refused the model.
+
+  `genres`: the vocabulary, in class-id order, to name per-genre checks.
+  """
+  eval_config = eval_config_writer.load_eval_run(uri)[0]
+  thresholds = metric_specs.metric_thresholds_from_metrics_specs(
+      eval_config.metrics_specs, eval_config=eval_config)
   result = tfma.load_validation_result(uri)
-  failures = []
+  refused: Dict[metric_types.MetricKey, List[str]] = {}
   for per_slice in result.metric_validations_per_slice:
-    slice_name = ' × '.join(f'{k} = {v}' for k, v in _slice_features(per_slice.slice_key))
     for failure in per_slice.failures:
-      key = failure.metric_key
-      name = key.name + (' (macro)' if key.aggregation_type.macro_average else '')
-      name += ' change' if key.is_diff else ''
-      if slice_name:
-        name += f' on {slice_name}'
-      value = (failure.metric_value.double_value.value
-               if failure.metric_value.HasField('double_value') else math.nan)
-      failures.append(GateFailure(metric=name, value=value,
-                                  threshold=_describe_threshold(failure.metric_threshold)))
-  return Gate(blessed=result.validation_ok, failures=failures,
+      criterion = FLOOR if failure.metric_threshold.HasField('value_threshold') else NO_DROP
+      key = metric_types.MetricKey.from_proto(failure.metric_key)
+      refused.setdefault(key._replace(is_diff=False), []).append(criterion)
+  values: Dict[metric_types.MetricKey, float] = {}
+  for metrics in tfma.load_metrics(uri):
+    if not _slice_features(metrics.slice_key):
+      values.update({metric_types.MetricKey.from_proto(entry.key): _number_or_nan(entry.value)
+                     for entry in metrics.metric_keys_and_values})
+  baseline_name = (None if result.rubber_stamp else next(
+      (spec.name for spec in eval_config.model_specs if spec.is_baseline), None))
+
+  checks: Dict[str, Dict] = {}
+  for key, key_thresholds in thresholds.items():
+    if baseline_name is not None and key.model_name == baseline_name:
+      continue
+    own = key._replace(is_diff=False)
+    # Every check is shown on AUC-PR; the chance criterion is its own metric, AUC-PR minus
+    # the prevalence, so its floor is shown as the prevalence.
+    ap = own._replace(name=GATED_METRIC_NAME)
+    subject = (genres[own.sub_key.class_id] if own.sub_key and own.sub_key.class_id is not None
+               else MACRO_SUBJECT)
+    check = checks.setdefault(subject, dict(
+        subject=subject, metric=GATED_METRIC_NAME, candidate=values.get(ap, math.nan),
+        baseline=(values.get(ap._replace(model_name=baseline_name))
+                  if baseline_name is not None else None),
+        floor=None, allowed_drop=None, refused_by=()))
+    check['refused_by'] = tuple(sorted(set(check['refused_by']) | set(refused.get(own, []))))
+    for _, threshold in key_thresholds:
+      if isinstance(threshold, tfma.GenericChangeThreshold):
+        check['allowed_drop'] = round(-threshold.absolute.value, 9)
+      elif own.name == gate_metric.AP_OVER_CHANCE_NAME:
+        check['floor'] = values.get(own._replace(name=PREVALENCE_NAME), math.nan)
+      else:
+        check['floor'] = threshold.lower_bound.value
+  ordered = sorted(checks.values(), key=lambda c: (c['subject'] != MACRO_SUBJECT,
+                                                   c['subject']))
+  return Gate(blessed=result.validation_ok, checks=[GateCheck(**c) for c in ordered],
               rubber_stamp=result.rubber_stamp)
+
+
+def gate_lines(gate: Gate) -> List[str]:
+  """The gate's verdict as plain text: what the local runner prints after a run."""
+  judged = [c.subject for c in gate.checks if c.subject != MACRO_SUBJECT]
+  lines = [f"Push gate (Evaluator on eval): {'BLESSED' if gate.blessed else 'NOT BLESSED'}"
+           + (' - first model, no baseline: change checks skipped.' if gate.rubber_stamp
+              else ''),
+           f'  judged genres ({len(judged)}): {", ".join(judged) or "none"}',
+           f"  {'subject':<16} {'candidate':>9} {'baseline':>9} {'change':>8} {'floor':>7} "
+           f"{'may drop':>8}  verdict"]
+
+  def number(value, width, sign=''):
+    return f'{value:{sign}{width}.4f}' if value is not None else f'{"-":>{width}}'
+
+  for check in gate.checks:
+    verdict = ('REFUSED: ' + ' and '.join(
+        'below its floor' if c == FLOOR else 'dropped beyond the tolerance'
+        for c in check.refused_by)) if check.refused_by else 'ok'
+    lines.append(f'  {check.subject:<16} {number(check.candidate, 9)} '
+                 f'{number(check.baseline, 9)} {number(check.change, 8, "+")} '
+                 f'{number(check.floor, 7)} {number(check.allowed_drop, 8)}  {verdict}')
+  return lines

@@ -24,6 +24,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bott
 .gate{padding:10px 14px;border-radius:6px;margin:14px 0;font-weight:600}
 .gate.blessed{background:#e4f5e8;border:1px solid #7cc48c}.gate.not-blessed{background:#fde8e8;border:1px solid #e08585}
 .gate.unknown{background:#f1f3f5;border:1px solid #c5ccd4}.gate ul{margin:6px 0 0;font-weight:400}
+.gate table{font-weight:400;margin-top:6px}.gate tr.refused td{color:#b00020;font-weight:600}
 table{border-collapse:collapse;margin:6px 0}th,td{padding:3px 9px;text-align:right;border-bottom:1px solid #eceff3;white-space:nowrap}
 th{background:#f5f7f9;position:sticky;top:0}th:first-child,td:first-child{text-align:left}
 table.sortable th{cursor:pointer;user-select:none}table.sortable th:hover{background:#e8edf2}
@@ -120,6 +121,30 @@ def _header(data) -> str:
           f'<br>Evaluation: <code>{_esc(result.uri)}</code></div>')
 
 
+def _gate_table(gate) -> str:
+  """Every check of the gate: per judged genre and for the macro average."""
+  def cell(value, sign=''):
+    return f'<td>{_fmt(value, 4) if not sign or value is None else f"{value:+.4f}"}</td>'
+
+  rows = []
+  for check in gate.checks:
+    verdict = ('refused: ' + ' and '.join(
+        'below its floor' if c == evaluation.FLOOR else 'dropped beyond the tolerance'
+        for c in check.refused_by)) if check.refused_by else 'ok'
+    rows.append(
+        f'<tr data-gate-subject="{_esc(check.subject)}"'
+        f'{" class=refused" if check.refused_by else ""}><td>{_esc(check.subject)}</td>'
+        f'{cell(check.candidate)}{cell(check.baseline)}{cell(check.change, "+")}'
+        f'{cell(check.floor)}{cell(check.allowed_drop)}<td>{verdict}</td></tr>')
+  judged = sum(check.subject != evaluation.MACRO_SUBJECT for check in gate.checks)
+  return (f'<p class="meta">AUC-PR on <code>eval</code>: the macro average and each of the '
+          f'{judged} judged genres must reach its floor (a genre\'s: its chance level, the AP '
+          f'of a constant score) and may not fall below the blessed model\'s by more than its '
+          f'tolerance.</p><table id="gate-table"><tr><th>judged</th><th>candidate</th>'
+          f'<th>baseline</th><th>change</th><th>floor</th><th>may drop</th><th>verdict</th>'
+          f'</tr>{"".join(rows)}</table>')
+
+
 def _gate(data) -> str:
   gate = data.gate
   if gate is None:
@@ -129,12 +154,11 @@ def _gate(data) -> str:
     first = (' Change thresholds skipped: no blessed baseline yet.'
              if gate.rubber_stamp else '')
     return (f'<div class="gate blessed" id="gate" data-blessed="true">Gate: BLESSED '
-            f'(eligible to be pushed).{first}{source}</div>')
-  failures = ''.join(
-      f'<li><b>{_esc(f.metric)}</b> = {_fmt(f.value, 4)}; required: {_esc(f.threshold)}</li>'
-      for f in gate.failures)
+            f'(eligible to be pushed).{first}{_gate_table(gate)}{source}</div>')
+  refusals = ''.join(f'<li><b>{_esc(c.subject)}</b> {_esc(c.metric)} = {_fmt(c.candidate, 4)}'
+                     f'</li>' for c in gate.refusals)
   return (f'<div class="gate not-blessed" id="gate" data-blessed="false">Gate: NOT BLESSED '
-          f'(not pushed)<ul>{failures}</ul>{source}</div>')
+          f'(not pushed), refused by<ul>{refusals}</ul>{_gate_table(gate)}{source}</div>')
 
 
 def _headline(data) -> str:

@@ -29,7 +29,10 @@ BAD_ROWS = (
     ('ttdupa', ['Drama', 'Comedy']),
     ('ttdupb', ['Drama', 'Comedy']),
     ('ttdupb', ['Drama', 'Comedy']),
+    ('tttiny', ['Drama']),
 )
+# An image file that no CSV row names.
+UNLABELLED_IMAGE = 'ttnorow'
 
 Run = Tuple[configs.PipelineConfig, object, Dict[str, run_summary.ComponentRun]]
 
@@ -47,7 +50,9 @@ def build_dataset(root: str) -> str:
   twin = synthetic.poster_bytes(seed=7)
   for name, data in [('ttempty', b''), ('tttruncated', real_bytes[:len(real_bytes) // 3]),
                      ('ttnotimage', b'<html>not a poster</html>'), ('ttconflict', twin[:-1]),
-                     ('ttdupa', twin), ('ttdupb', twin)]:
+                     ('ttdupa', twin), ('ttdupb', twin),
+                     ('tttiny', synthetic.poster_bytes(width=1, height=1)),
+                     (UNLABELLED_IMAGE, synthetic.poster_bytes(seed=8))]:
     with open(os.path.join(images_dir, name + '.jpg'), 'wb') as f:
       f.write(data)
   return root

@@ -7,13 +7,13 @@ from pipeline import configs
 def test_default_model_is_efficientnet_lite0_with_imagenet_input_convention():
   config = configs.PipelineConfig()
   assert config.model_name == 'efficientnet_lite0'
-  transform = config.transform_config
+  transform = config.transform_config(num_genres=3)
   assert (transform['image_height'], transform['image_width']) == (288, 192)
   assert transform['normalization'] == 'symmetric'
 
 
 def test_simple_cnn_keeps_the_notebooks_unit_scaling():
-  transform = configs.PipelineConfig(model_name='simple_cnn').transform_config
+  transform = configs.PipelineConfig(model_name='simple_cnn').transform_config(num_genres=3)
   assert transform['normalization'] == 'unit'
 
 
@@ -22,7 +22,7 @@ def test_explicit_values_win_over_the_preset_even_when_zero():
                                   image_width=32)
   trainer = config.trainer_config(num_genres=3)
   assert trainer['learning_rate'] == 0.0 and trainer['epochs'] == 1
-  assert config.transform_config['image_height'] == 48
+  assert config.transform_config(num_genres=3)['image_height'] == 48
 
 
 def test_unknown_model_is_refused_clearly():

@@ -1,9 +1,15 @@
 """EvalConfig: what the reports slice on, what the gate checks, and on which model output."""
+import pytest
+
 from components.poster_example_gen import features
+from components.poster_example_gen import vocabulary
 from models import export
+from pipeline import configs
 from pipeline import eval_config
 
-GATE = {'min_macro_pr_auc': 0.1, 'max_macro_pr_auc_regression': 0.0}
+GATE = configs.GateConfig(min_macro_pr_auc=0.1, max_macro_pr_auc_regression=0.01,
+                          genre_drop_scale=0.9, min_genre_posters=300)
+SPLITS = {'train': 8, 'eval': 1, 'test': 1}
 
 
 def _metrics(config):
@@ -31,9 +37,68 @@ def test_decisions_are_measured_on_predicted_and_ranking_on_scores():
   assert not any(threshold for *_, threshold in metrics)
 
 
-def test_the_gate_is_macro_auc_pr_on_scores_on_the_overall_slice_only():
-  config = eval_config.build_eval_config(5, gate=GATE, sliced=False)
+def _vocabulary():
+  return vocabulary.select_vocabulary(
+      {'Drama': 500, 'Comedy': 400, 'Western': 40, 'News': 299}, ['Drama', 'Comedy', 'Western',
+                                                                  'News'],
+      min_count=10, labelled_posters=1000)
+
+
+def test_judged_genres_have_enough_posters_and_a_tolerance_shrinking_with_them():
+  judged = eval_config.judged_genres(_vocabulary(), SPLITS, min_posters=300)
+  assert [(g.class_id, g.genre, g.expected_eval_positives) for g in judged] == [
+      (0, 'Drama', 50.0), (1, 'Comedy', 40.0)]
+  assert judged[0].tolerance(GATE) == pytest.approx(0.9 / 50 ** 0.5)
+  assert judged[1].tolerance(GATE) > judged[0].tolerance(GATE)
+
+
+def _thresholds(config):
+  """{(output, metric, class ids or 'macro'): threshold} of every gated metric."""
+  found = {}
+  for spec in config.metrics_specs:
+    for metric in spec.metrics:
+      if metric.HasField('threshold'):
+        subject = (tuple(spec.binarize.class_ids.values) if spec.HasField('binarize')
+                   else 'macro')
+        found[(tuple(spec.output_names), metric.class_name, subject)] = (
+            metric.module, metric.threshold)
+  return found
+
+
+def test_the_gate_judges_each_genre_and_the_macro_average_on_the_overall_slice_only():
+  judged = eval_config.judged_genres(_vocabulary(), SPLITS, min_posters=300)
+  config = eval_config.build_eval_config(4, gate=GATE, judged=judged, sliced=False)
   assert [tuple(spec.feature_keys) for spec in config.slicing_specs] == [()]
-  gated = [m for m in _metrics(config) if m[-1]]
-  assert gated == [((export.SCORES,), 'AUCPrecisionRecall', False, True, True)]
   assert not any('Plot' in name for _, name, *_ in _metrics(config))
+  thresholds = _thresholds(config)
+  scores = (export.SCORES,)
+  assert set(thresholds) == {
+      (scores, 'AUCPrecisionRecall', 'macro'),
+      (scores, 'AUCPrecisionRecall', (0,)), (scores, 'APOverChance', (0,)),
+      (scores, 'AUCPrecisionRecall', (1,)), (scores, 'APOverChance', (1,))}
+  _, macro = thresholds[(scores, 'AUCPrecisionRecall', 'macro')]
+  assert macro.value_threshold.lower_bound.value == 0.1
+  assert macro.change_threshold.absolute.value == pytest.approx(-0.01)
+  for genre in judged:
+    _, drop = thresholds[(scores, 'AUCPrecisionRecall', (genre.class_id,))]
+    assert drop.change_threshold.absolute.value == pytest.approx(-genre.tolerance(GATE))
+    assert not drop.HasField('value_threshold')
+    module, chance = thresholds[(scores, 'APOverChance', (genre.class_id,))]
+    assert module == 'pipeline.gate_metric'
+    assert chance.value_threshold.lower_bound.value == 0.0
+
+
+def test_unjudged_genres_keep_their_reported_auc_pr_without_a_threshold():
+  judged = eval_config.judged_genres(_vocabulary(), SPLITS, min_posters=300)
+  config = eval_config.build_eval_config(4, gate=GATE, judged=judged, sliced=False)
+  unthresholded = [tuple(spec.binarize.class_ids.values) for spec in config.metrics_specs
+                   for m in spec.metrics
+                   if m.class_name == 'AUCPrecisionRecall' and not m.HasField('threshold')
+                   and spec.HasField('binarize')]
+  assert unthresholded == [(2, 3)]
+
+
+def test_judged_genres_need_the_gate():
+  with pytest.raises(ValueError, match='gate'):
+    eval_config.build_eval_config(
+        4, judged=eval_config.judged_genres(_vocabulary(), SPLITS, min_posters=300))

@@ -14,7 +14,8 @@ def _build(kept_per_split):
       csv_row('tt1', ['Drama']), csv_row('tt2', ['Drama', 'Comedy']), csv_row('tt3', ['N/A']),
       csv_row('tt1', ['Drama']),
   ]))
-  vocab = vocabulary.select_vocabulary({'Drama': 2, 'Comedy': 1}, table.genres, min_count=2)
+  vocab = vocabulary.select_vocabulary({'Drama': 2, 'Comedy': 1}, table.genres, min_count=2,
+                                       labelled_posters=2)
   return report.build_report(
       labels_path='train.csv', table=table,
       exclusions=table.exclusions + [labels.RowExclusion('tt2', 'missing_image', 'gone')],

@@ -32,8 +32,8 @@ from tests import tf_serving_rest
 import transform_module
 
 GENRES = ['Action', 'Comedy', 'Drama', 'Horror', 'Romance']
-CONFIG = {'image_height': 96, 'image_width': 64, 'resize_policy': 'pad',
-          'normalization': 'symmetric'}
+CONFIG = {'num_genres': len(GENRES), 'image_height': 96, 'image_width': 64,
+          'resize_policy': 'pad', 'normalization': 'symmetric'}
 MODEL_NAME = 'poster-genres'
 
 
@@ -53,7 +53,7 @@ def _corrupt(jpeg):
 @pytest.fixture(scope='module')
 def model_dir(tmp_path_factory):
   root = tmp_path_factory.mktemp('signature')
-  spec = data.raw_parse_spec(len(GENRES))
+  spec = data.raw_parse_spec()
   with tft_beam.Context(temp_dir=tempfile.mkdtemp(dir=root)):
     with beam.Pipeline() as pipeline:
       raw = pipeline | beam.Create([{'image': [b''], 'labels': [0] * len(GENRES)}])

@@ -40,13 +40,22 @@ def _data(gate, baseline=None, slices=None):
       mistakes=[mistakes.GenreMistakes('Drama', [wrong], [])])
 
 
-def test_failed_gate_names_the_threshold_and_the_page_is_self_contained():
-  gate = evaluation.Gate(blessed=False, rubber_stamp=False, failures=[evaluation.GateFailure(
-      'auc_precision_recall (macro) change', -0.02, 'absolute change >= 0 vs the baseline')])
-  rendered = page.render(_data(gate))
+def test_failed_gate_shows_the_genre_table_names_the_refusal_and_is_self_contained():
+  checks = [
+      evaluation.GateCheck('macro average', 'auc_precision_recall', 0.40, 0.41, 0.1, 0.01, ()),
+      evaluation.GateCheck('Comedy', 'auc_precision_recall', 0.62, 0.60, 0.3, 0.05, ()),
+      evaluation.GateCheck('Drama', 'auc_precision_recall', 0.20, 0.52, 0.45, 0.05,
+                           (evaluation.FLOOR, evaluation.NO_DROP))]
+  rendered = page.render(_data(evaluation.Gate(blessed=False, rubber_stamp=False,
+                                               checks=checks)))
   top = rendered.index('id="gate"')
-  assert top < rendered.index('id="genre-table"')
-  assert 'NOT BLESSED' in rendered and 'auc_precision_recall (macro) change' in rendered
+  assert top < rendered.index('id="gate-table"') < rendered.index('id="genre-table"')
+  assert 'NOT BLESSED' in rendered
+  assert '<li><b>Drama</b> auc_precision_recall = 0.2000</li>' in rendered
+  assert ('<tr data-gate-subject="Drama" class=refused><td>Drama</td><td>0.2000</td>'
+          '<td>0.5200</td><td>-0.3200</td><td>0.4500</td><td>0.0500</td><td>refused: below '
+          'its floor and dropped beyond the tolerance</td></tr>') in rendered
+  assert '<tr data-gate-subject="Comedy"><td>Comedy</td>' in rendered
   for remote in ('http://', 'https://', '//cdn', '<link', 'src="http'):
     assert remote not in rendered.replace('http://www.w3.org/2000/svg', '')
   assert rendered.count('<svg') == len(GENRES) + 1

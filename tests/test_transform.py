@@ -6,7 +6,7 @@ import tensorflow as tf
 import transform_module
 from tests.synthetic import poster_bytes
 
-CONFIG = {'image_height': 48, 'image_width': 32, 'resize_policy': 'pad',
+CONFIG = {'num_genres': 3, 'image_height': 48, 'image_width': 32, 'resize_policy': 'pad',
           'normalization': 'unit'}
 POSTERS = [('RGB', 'JPEG'), ('L', 'JPEG'), ('CMYK', 'JPEG'), ('RGBA', 'PNG'), ('RGB', 'PNG'),
            ('P', 'PNG')]
@@ -16,7 +16,8 @@ def _transform(images, config=CONFIG, labels=None):
   labels = labels if labels is not None else [[1, 0, 1]] * len(images)
   return transform_module.preprocessing_fn(
       {'image': tf.constant([[b] for b in images]),
-       'labels': tf.constant(labels, dtype=tf.int64)}, config)
+       # As the committed schema types it: no fixed length, so sparse.
+       'labels': tf.sparse.from_dense(tf.constant(labels, dtype=tf.int64))}, config)
 
 
 def test_every_colour_mode_and_format_becomes_rgb_of_the_configured_size():

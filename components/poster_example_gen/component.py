@@ -41,6 +41,7 @@ class PosterExampleGenSpec(standard_component_specs.FileBasedExampleGenSpec):
       executor.IMAGES_DIR_KEY: ExecutionParameter(type=str),
       executor.IMAGE_EXTENSION_KEY: ExecutionParameter(type=str),
       executor.MIN_GENRE_COUNT_KEY: ExecutionParameter(type=int),
+      executor.MIN_POSTER_SIDE_KEY: ExecutionParameter(type=int),
   }
   OUTPUTS = {
       **standard_component_specs.FileBasedExampleGenSpec.OUTPUTS,
@@ -72,6 +73,7 @@ class PosterExampleGen(example_gen_component.FileBasedExampleGen):
                input_base: str,
                split_buckets: Dict[str, int],
                min_genre_count: int,
+               min_poster_side: int,
                labels_file: str = DEFAULT_LABELS_FILE,
                images_dir: str = DEFAULT_IMAGES_DIR,
                image_extension: str = DEFAULT_IMAGE_EXTENSION,
@@ -80,6 +82,7 @@ class PosterExampleGen(example_gen_component.FileBasedExampleGen):
       input_base: Dataset root in the Kaggle layout (local path or gs:// URI).
       split_buckets: Split name -> relative size, e.g. {'train': 8, 'eval': 1, 'test': 1}.
       min_genre_count: Genres with fewer usable posters are left out of the vocabulary.
+      min_poster_side: Posters smaller than this (px) on either side are excluded.
       labels_file: Labels CSV, relative to input_base.
       images_dir: Directory of `<Id><image_extension>` posters, relative to input_base.
       image_extension: File name suffix of the posters.
@@ -97,6 +100,7 @@ class PosterExampleGen(example_gen_component.FileBasedExampleGen):
         images_dir=images_dir,
         image_extension=image_extension,
         min_genre_count=min_genre_count,
+        min_poster_side=min_poster_side,
         examples=types.Channel(type=standard_artifacts.Examples),
         ingest_report=types.Channel(type=IngestReport))
     # FileBasedExampleGen.__init__ builds its own spec class; skip to the base component.

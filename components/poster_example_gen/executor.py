@@ -35,6 +35,7 @@ from components.poster_example_gen.examples import build_example
 IMAGES_DIR_KEY = 'images_dir'
 IMAGE_EXTENSION_KEY = 'image_extension'
 MIN_GENRE_COUNT_KEY = 'min_genre_count'
+MIN_POSTER_SIDE_KEY = 'min_poster_side'
 INGEST_REPORT_KEY = 'ingest_report'
 
 # Injected by Do() for GenerateExamplesByBeam, like the base class's `_beam_pipeline_args`.
@@ -65,10 +66,11 @@ class _KeptPoster:
 class _LoadPoster(beam.DoFn):
   """Reads and checks one poster's image; unusable images go to the `excluded` output."""
 
-  def __init__(self, images_dir: str, extension: str):
+  def __init__(self, images_dir: str, extension: str, min_side: int):
     super().__init__()
     self._images_dir = images_dir
     self._extension = extension
+    self._min_side = min_side
     self._kept = beam.metrics.Metrics.counter('PosterExampleGen', 'images_ok')
     self._rejected = beam.metrics.Metrics.counter('PosterExampleGen', 'images_rejected')
 
@@ -79,7 +81,7 @@ class _LoadPoster(beam.DoFn):
         raise images.PosterImageError(images.MISSING_IMAGE, f'{path} does not exist')
       with tf.io.gfile.GFile(path, 'rb') as f:
         data = f.read()
-      info = images.inspect_image(data)
+      info = images.inspect_image(data, self._min_side)
     except images.PosterImageError as error:
       logging.warning('Excluding poster %s (%s): %s', poster.poster_id, path, error)
       self._rejected.inc()
@@ -118,15 +120,24 @@ def _duplicate_groups(sha_and_ids: Tuple[str, Iterable[str]]) -> Iterator[List[s
     yield poster_ids
 
 
+def unlabelled_image_ids(images_dir: str, extension: str, table: labels.LabelTable) -> List[str]:
+  """Ids of image files that no CSV row names: not ingested, but counted and listed."""
+  named = {p.poster_id for p in table.posters} | {e.poster_id for e in table.exclusions}
+  found = (os.path.basename(path)[:-len(extension)]
+           for path in tf.io.gfile.glob(os.path.join(images_dir, '*' + extension)))
+  return sorted(poster_id for poster_id in found if poster_id not in named)
+
+
 def _write_report(_, *, report_dir, labels_path, table, exclusions, vocabulary, kept_per_split,
-                  positives, duplicate_groups, split_order):
+                  positives, duplicate_groups, split_order, unlabelled_images):
   positives_per_split: Dict[str, Dict[str, int]] = {}
   for (split, genre), count in positives:
     positives_per_split.setdefault(split, {})[genre] = count
   report = ingest_report.build_report(
       labels_path=labels_path, table=table, exclusions=exclusions, vocabulary=vocabulary,
       kept_per_split=kept_per_split, positives_per_split=positives_per_split,
-      duplicate_image_groups=duplicate_groups, split_order=split_order)
+      duplicate_image_groups=duplicate_groups, split_order=split_order,
+      unlabelled_images=unlabelled_images)
   ingest_report.write_report(report_dir, report)
 
 
@@ -160,13 +171,20 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
         table.posters, table.genres, exec_properties[MIN_GENRE_COUNT_KEY])
     logging.info('Parsed %s: %d rows, %d labelled posters, vocabulary %s.',
                  labels_path, table.csv_rows, len(table.posters), vocabulary.genres)
+    image_extension = exec_properties[IMAGE_EXTENSION_KEY]
+    unlabelled = unlabelled_image_ids(images_dir, image_extension, table)
+    if unlabelled:
+      logging.warning('%d image file(s) in %s have no row in %s and are not ingested '
+                      '(e.g. %s).', len(unlabelled), images_dir, labels_path,
+                      ', '.join(unlabelled[:5]))
 
     loaded = (
         pipeline
         | 'LabelledPosters' >> beam.Create(table.posters)
         | 'SpreadPosters' >> beam.Reshuffle()
         | 'LoadImages' >> beam.ParDo(
-            _LoadPoster(images_dir, exec_properties[IMAGE_EXTENSION_KEY])).with_outputs(
+            _LoadPoster(images_dir, image_extension,
+                        exec_properties[MIN_POSTER_SIDE_KEY])).with_outputs(
                 _EXCLUDED, main='posters'))
     built = (
         loaded.posters
@@ -214,7 +232,8 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
             kept_per_split=beam.pvalue.AsSingleton(kept_per_split),
             positives=beam.pvalue.AsList(positives),
             duplicate_groups=beam.pvalue.AsList(duplicate_groups),
-            split_order=split_order))
+            split_order=split_order,
+            unlabelled_images=unlabelled))
     return example_splits
 
   def Do(self, input_dict, output_dict, exec_properties) -> None:

@@ -22,6 +22,7 @@ EMPTY_IMAGE = 'empty_image'
 TRUNCATED_IMAGE = 'truncated_image'
 UNDECODABLE_IMAGE = 'undecodable_image'
 UNSUPPORTED_IMAGE_FORMAT = 'unsupported_image_format'
+TOO_SMALL_IMAGE = 'too_small_image'
 
 # Brightness is measured on a thumbnail: the bucket does not need full resolution.
 _BRIGHTNESS_THUMBNAIL = (64, 64)
@@ -51,8 +52,12 @@ class ImageInfo:
     return self.width / self.height
 
 
-def inspect_image(data: bytes) -> ImageInfo:
-  """Fully decodes `data`; raises PosterImageError when it is not a usable poster."""
+def inspect_image(data: bytes, min_side: int = 1) -> ImageInfo:
+  """Fully decodes `data`; raises PosterImageError when it is not a usable poster.
+
+  `min_side`: posters narrower or lower than this (in pixels) are refused as too small: a
+  1x1 or icon-sized image resized to the model's input carries no genre.
+  """
   if not data:
     raise PosterImageError(EMPTY_IMAGE, 'the file has zero bytes')
   with warnings.catch_warnings():
@@ -78,6 +83,9 @@ def inspect_image(data: bytes) -> ImageInfo:
   width, height = image.size
   if width < 1 or height < 1:
     raise PosterImageError(UNDECODABLE_IMAGE, f'image has size {width}x{height}')
+  if min(width, height) < min_side:
+    raise PosterImageError(TOO_SMALL_IMAGE,
+                           f'{width}x{height} px, under the minimum of {min_side} px a side')
   thumbnail = image.convert('RGB').convert('L')
   thumbnail.thumbnail(_BRIGHTNESS_THUMBNAIL)
   return ImageInfo(

@@ -27,8 +27,13 @@ def build_report(*, labels_path: str, table: LabelTable, exclusions: Iterable[Ro
                  vocabulary: GenreVocabulary, kept_per_split: Mapping[str, int],
                  positives_per_split: Mapping[str, Mapping[str, int]],
                  duplicate_image_groups: Iterable[Sequence[str]],
-                 split_order: Sequence[str]) -> Dict[str, Any]:
-  """Assembles the report; raises UnaccountedRowsError if any CSV row is unaccounted for."""
+                 split_order: Sequence[str],
+                 unlabelled_images: Sequence[str] = ()) -> Dict[str, Any]:
+  """Assembles the report; raises UnaccountedRowsError if any CSV row is unaccounted for.
+
+  `unlabelled_images`: ids of image files that no CSV row names. They are not rows, so they
+  stay out of the row accounting, but the report counts and lists them.
+  """
   excluded_rows = collections.Counter()
   excluded_ids = collections.defaultdict(list)
   for exclusion in sorted(exclusions, key=lambda e: (e.reason, e.poster_id)):
@@ -61,6 +66,8 @@ def build_report(*, labels_path: str, table: LabelTable, exclusions: Iterable[Ro
                   for g in vocabulary.genres}
           for split in split_order},
       'duplicate_image_groups': sorted(sorted(group) for group in duplicate_image_groups),
+      'unlabelled_images': len(unlabelled_images),
+      'unlabelled_image_examples': list(unlabelled_images[:MAX_LISTED_IDS]),
   }
 
 
@@ -81,6 +88,9 @@ def summary_lines(report: Mapping[str, Any]) -> List[str]:
   if report['genre_list_mismatches']:
     lines.append(f"Genre list-string disagreed with the 0/1 columns on "
                  f"{report['genre_list_mismatches']} row(s); the columns were used.")
+  if report['unlabelled_images']:
+    lines.append(f"Image files with no CSV row (not ingested): {report['unlabelled_images']} "
+                 f"(e.g. {', '.join(report['unlabelled_image_examples'][:5])})")
   for group in report['duplicate_image_groups']:
     lines.append(f"Byte-identical posters (kept together in one split): {', '.join(group)}")
   return lines

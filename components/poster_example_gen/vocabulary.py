@@ -26,10 +26,12 @@ class GenreVocabulary:
   # Labelled posters per candidate genre.
   counts: Dict[str, int]
   min_count: int
+  # Labelled posters the counts come from: a genre's prevalence is counts[genre] / this.
+  labelled_posters: int
 
 
 def select_vocabulary(genre_counts: Mapping[str, int], candidate_genres: Sequence[str],
-                      min_count: int) -> GenreVocabulary:
+                      min_count: int, labelled_posters: int) -> GenreVocabulary:
   """Keeps the candidate genres with at least `min_count` posters, in candidate order.
 
   Too-rare genres are dropped rather than learned badly: with a handful of posters a genre
@@ -47,7 +49,8 @@ def select_vocabulary(genre_counts: Mapping[str, int], candidate_genres: Sequenc
         f'No genre has at least {min_count} posters (counts: {counts}); '
         'lower the minimum genre count or check the labels.')
   dropped = {g: counts[g] for g in candidate_genres if counts[g] < min_count}
-  return GenreVocabulary(genres=kept, dropped=dropped, counts=counts, min_count=min_count)
+  return GenreVocabulary(genres=kept, dropped=dropped, counts=counts, min_count=min_count,
+                         labelled_posters=labelled_posters)
 
 
 def vocabulary_from_labels(posters: Iterable[LabelledPoster], candidate_genres: Sequence[str],
@@ -58,8 +61,9 @@ def vocabulary_from_labels(posters: Iterable[LabelledPoster], candidate_genres: 
   function of the labels file only, so the pipeline builder can compute the same vocabulary
   before anything runs (the Evaluator's per-genre metrics need its size up front).
   """
+  posters = list(posters)
   counts = collections.Counter(g for poster in posters for g in poster.genres)
-  return select_vocabulary(counts, candidate_genres, min_count)
+  return select_vocabulary(counts, candidate_genres, min_count, labelled_posters=len(posters))
 
 
 def vocabulary_of_labels_file(labels_path: str, min_count: int) -> GenreVocabulary:

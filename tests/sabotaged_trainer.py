@@ -1,0 +1,43 @@
+"""A Trainer module whose model has lost one genre: that genre's score is replaced by noise.
+
+The push-gate tests train it as the candidate that must be refused. It wraps the real
+trainer_module.run_fn: the model trains as usual, then its SABOTAGED_GENRE output (and the
+eval scores its decision rule is tuned on) become uniform noise, so every other genre is
+exactly as good as before and only one genre's AUC-PR collapses to its chance level.
+"""
+import numpy as np
+import tensorflow as tf
+
+from components.poster_example_gen import vocabulary as genre_vocabulary
+from models import data
+import trainer_module
+
+SABOTAGED_GENRE = 'Drama'
+
+
+def _with_noise(model: tf.keras.Model, genre: int, num_genres: int) -> tf.keras.Model:
+  images = tf.keras.Input(shape=model.input_shape[1:], name='image')
+  scores = model(images)
+  mask = tf.one_hot(genre, num_genres)
+  noisy = tf.keras.layers.Lambda(
+      lambda s: s * (1.0 - mask) + tf.random.uniform(tf.shape(s)) * mask, name='noise')(scores)
+  return tf.keras.Model(images, noisy, name=f'{model.name}_without_{SABOTAGED_GENRE}')
+
+
+def run_fn(fn_args) -> None:
+  genres = genre_vocabulary.read_vocabulary(data.examples_dir(fn_args.train_files))
+  genre = genres.index(SABOTAGED_GENRE)
+  name = fn_args.custom_config['model_name']
+  train = trainer_module.MODELS[name]
+
+  def sabotaged(context):
+    model, labels, scores = train(context)
+    scores = scores.copy()
+    scores[:, genre] = np.random.default_rng(0).random(len(scores))
+    return _with_noise(model, genre, len(genres)), labels, scores
+
+  trainer_module.MODELS[name] = sabotaged
+  try:
+    trainer_module.run_fn(fn_args)
+  finally:
+    trainer_module.MODELS[name] = train
