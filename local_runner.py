@@ -63,7 +63,10 @@ def _print_summary(config: configs.PipelineConfig) -> None:
       tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path))
   print('\nComponents of this run:')
   for run in runs:
-    print(f'  {run.node_id:<28} {run.state:<9} {run.seconds:8.1f} s')
+    note = ('  (no accepted statistics yet: drift not measured)'
+            if run.node_id == pipeline.ACCEPTED_STATISTICS_RESOLVER_ID and run.state == 'FAILED'
+            else '')
+    print(f'  {run.node_id:<28} {run.state:<9} {run.seconds:8.1f} s{note}')
   for run in runs:
     for uri in run.output_uris.get('ingest_report', []):
       print()

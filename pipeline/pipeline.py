@@ -30,6 +30,8 @@ from pipeline.eval_config import judged_genres
 # The Evaluator on `test` reports only; the one on `eval` (default id 'Evaluator') gates.
 TEST_EVALUATOR_ID = 'TestEvaluator'
 DATA_GATE_ID = 'DataGate'
+# TFX records a FAILED resolution for it while no run's data have passed the DataGate yet.
+ACCEPTED_STATISTICS_RESOLVER_ID = 'accepted_statistics_resolver'
 
 
 def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
@@ -62,7 +64,7 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
       statistics=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ExampleStatistics,
                                  producer_component_id=DATA_GATE_ID,
                                  output_key='accepted_statistics'),
-  ).with_id('accepted_statistics_resolver')
+  ).with_id(ACCEPTED_STATISTICS_RESOLVER_ID)
 
   data_gate = DataGate(
       statistics=statistics_gen.outputs['statistics'],

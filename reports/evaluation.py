@@ -97,7 +97,8 @@ class Gate:
   """The push gate's decision, from the gating Evaluator's validation result."""
   blessed: bool
   checks: List[GateCheck]
-  rubber_stamp: bool  # First model: nothing to compare with, so change thresholds skipped.
+  # No blessed model to compare with yet: TFX drops the change criteria, only floors apply.
+  first_model: bool
 
   @property
   def refusals(self) -> List[GateCheck]:
@@ -261,8 +262,9 @@ def load_gate(uri: str, genres: Sequence[str]) -> Gate:
     if not _slice_features(metrics.slice_key):
       values.update({metric_types.MetricKey.from_proto(entry.key): _number_or_nan(entry.value)
                      for entry in metrics.metric_keys_and_values})
-  baseline_name = (None if result.rubber_stamp else next(
-      (spec.name for spec in eval_config.model_specs if spec.is_baseline), None))
+  # TFX names a baseline model in the evaluated config only when one was resolved.
+  baseline_name = next((spec.name for spec in eval_config.model_specs if spec.is_baseline),
+                       None)
 
   checks: Dict[str, Dict] = {}
   for key, key_thresholds in thresholds.items():
@@ -290,14 +292,14 @@ def load_gate(uri: str, genres: Sequence[str]) -> Gate:
   ordered = sorted(checks.values(), key=lambda c: (c['subject'] != MACRO_SUBJECT,
                                                    c['subject']))
   return Gate(blessed=result.validation_ok, checks=[GateCheck(**c) for c in ordered],
-              rubber_stamp=result.rubber_stamp)
+              first_model=baseline_name is None)
 
 
 def gate_lines(gate: Gate) -> List[str]:
   """The gate's verdict as plain text: what the local runner prints after a run."""
   judged = [c.subject for c in gate.checks if c.subject != MACRO_SUBJECT]
   lines = [f"Push gate (Evaluator on eval): {'BLESSED' if gate.blessed else 'NOT BLESSED'}"
-           + (' - first model, no baseline: change checks skipped.' if gate.rubber_stamp
+           + (' - first model, no baseline: only the floors apply.' if gate.first_model
               else ''),
            f'  judged genres ({len(judged)}): {", ".join(judged) or "none"}',
            f"  {'subject':<16} {'candidate':>9} {'baseline':>9} {'change':>8} {'floor':>7} "

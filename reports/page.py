@@ -151,8 +151,8 @@ def _gate(data) -> str:
     return ('<div class="gate unknown">Gate: unknown (no gating evaluation given)</div>')
   source = f'<div class="meta">Gating evaluation: <code>{_esc(data.gate_uri)}</code></div>'
   if gate.blessed:
-    first = (' Change thresholds skipped: no blessed baseline yet.'
-             if gate.rubber_stamp else '')
+    first = (' First model, no blessed baseline yet: only the floors apply.'
+             if gate.first_model else '')
     return (f'<div class="gate blessed" id="gate" data-blessed="true">Gate: BLESSED '
             f'(eligible to be pushed).{first}{_gate_table(gate)}{source}</div>')
   refusals = ''.join(f'<li><b>{_esc(c.subject)}</b> {_esc(c.metric)} = {_fmt(c.candidate, 4)}'

@@ -15,12 +15,15 @@ import trainer_module
 SABOTAGED_GENRE = 'Drama'
 
 
+def _noise_in_one_genre(scores: tf.Tensor, genre: int, num_genres: int) -> tf.Tensor:
+  mask = tf.one_hot(genre, num_genres)
+  return scores * (1.0 - mask) + tf.random.uniform(tf.shape(scores)) * mask
+
+
 def _with_noise(model: tf.keras.Model, genre: int, num_genres: int) -> tf.keras.Model:
   images = tf.keras.Input(shape=model.input_shape[1:], name='image')
-  scores = model(images)
-  mask = tf.one_hot(genre, num_genres)
-  noisy = tf.keras.layers.Lambda(
-      lambda s: s * (1.0 - mask) + tf.random.uniform(tf.shape(s)) * mask, name='noise')(scores)
+  noisy = tf.keras.layers.Lambda(_noise_in_one_genre, name='noise', arguments={
+      'genre': genre, 'num_genres': num_genres})(model(images))
   return tf.keras.Model(images, noisy, name=f'{model.name}_without_{SABOTAGED_GENRE}')
 
 

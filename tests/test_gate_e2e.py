@@ -51,16 +51,17 @@ def test_retrain_is_blessed_and_a_lost_genre_is_refused_by_name(tmp_path):
       config.metadata_path)
 
   first = _run(config, connection)
-  assert first.blessed and first.rubber_stamp
+  assert first.blessed and first.first_model
   assert sorted(c.subject for c in first.checks) == sorted(GENRES + [evaluation.MACRO_SUBJECT])
   # Without a baseline only the floors apply: every genre beat its chance level.
   assert all(c.floor is not None and c.candidate > c.floor for c in first.checks)
+  assert all(c.baseline is None and c.allowed_drop is None for c in first.checks)
   assert len(os.listdir(config.serving_model_dir)) == 1
 
   retrain = _run(dataclasses.replace(config, seed=1), connection)
   print('\n'.join(evaluation.gate_lines(retrain)))
-  assert retrain.blessed and not retrain.rubber_stamp
-  assert all(c.baseline is not None for c in retrain.checks)
+  assert retrain.blessed and not retrain.first_model
+  assert all(c.baseline is not None and c.allowed_drop is not None for c in retrain.checks)
   assert len(os.listdir(config.serving_model_dir)) == 2
   before = _snapshot(config.serving_model_dir)
 

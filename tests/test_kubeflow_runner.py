@@ -254,6 +254,8 @@ def test_container_config_leaves_metadata_to_the_orchestrator(tmp_path, data_roo
   assert config.metadata_path is None
   assert pipeline.create_pipeline(config).metadata_connection_config is None
   assert config.beam_setup_file == f'{configs.IMAGE_SOURCE_DIR}/setup.py'
+  # The committed schema is read inside the image, where the Dockerfile copies the checkout.
+  assert config.schema_file == f'{configs.IMAGE_SOURCE_DIR}/pipeline/schema/schema.pbtxt'
 
 
 def test_compiling_without_an_image_is_a_clear_error(tmp_path, data_root):

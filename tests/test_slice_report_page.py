@@ -46,7 +46,7 @@ def test_failed_gate_shows_the_genre_table_names_the_refusal_and_is_self_contain
       evaluation.GateCheck('Comedy', 'auc_precision_recall', 0.62, 0.60, 0.3, 0.05, ()),
       evaluation.GateCheck('Drama', 'auc_precision_recall', 0.20, 0.52, 0.45, 0.05,
                            (evaluation.FLOOR, evaluation.NO_DROP))]
-  rendered = page.render(_data(evaluation.Gate(blessed=False, rubber_stamp=False,
+  rendered = page.render(_data(evaluation.Gate(blessed=False, first_model=False,
                                                checks=checks)))
   top = rendered.index('id="gate"')
   assert top < rendered.index('id="gate-table"') < rendered.index('id="genre-table"')
