@@ -1,11 +1,24 @@
 """Exports the trained model as one SavedModel with the serving contract.
 
 Signatures:
-  serving_default      image_bytes: string [N] raw JPEG/PNG bytes (what TF Serving gets)
-                       -> scores float [N, G], classes string [N, G], predicted int32 [N, G]
-  serving_tf_example   examples: serialized tf.Example [N] -> the same outputs (for TFMA)
+  serving_default      image_bytes: string [N] raw poster files (what TF Serving gets)
+                       -> scores, classes, predicted and status per poster
+                       (models/serving_contract.py documents the contract)
+  serving_tf_example   examples: serialized tf.Example [N] -> scores, classes, predicted
+                       (for TFMA; its posters passed ingest's checks)
   transform_features   examples: serialized tf.Example [N] -> transformed features, incl.
                        the float multi-hot labels (TFMA's preprocessing function)
+
+`serving_default` guards every poster on its own, inside the graph, so that no batch fails
+for its content (TF Serving's server-side batching merges different clients' requests into
+one call): the leading bytes sort out empty files, non-images and formats the model does not
+read; the header gives the size a JPEG or PNG decodes to (a large JPEG at a reduced DCT
+scale, transform_module.decode), and one beyond MAX_DECODED_PIXELS is refused before it is
+decoded; the rest go one by one through the Transform graph (the same decode, resize and
+normalization the model was trained with) in a tf.data pipeline whose `ignore_errors` drops a
+poster that fails to decode, which then counts as truncated (no end-of-image marker) or
+corrupt. Only the decoded posters reach the network, so a good poster's scores do not depend
+on its batch.
 
 The genre names and the decision rule (models/thresholds.py: per-genre thresholds, at least
 `min_genres`, at most `max_genres` per poster) are part of the graph, so `predicted` and every
@@ -25,11 +38,104 @@ from components.poster_example_gen import vocabulary as genre_vocabulary
 from models import data
 from models import thresholds as decision_rule
 from models import warmup
-# The contract's names, importable without TensorFlow by clients (models/serving_contract.py).
+# The contract, importable without TensorFlow by clients (models/serving_contract.py).
+from models import serving_contract
 from models.serving_contract import (  # pylint: disable=g-multiple-import
-    CLASSES, IMAGE_BYTES_INPUT, PREDICTED, SCORES, SERVING_SIGNATURE, TF_EXAMPLE_SIGNATURE,
-    TRANSFORM_SIGNATURE)
+    CLASSES, IMAGE_BYTES_INPUT, PREDICTED, SCORES, SERVING_SIGNATURE, STATUS,
+    TF_EXAMPLE_SIGNATURE, TRANSFORM_SIGNATURE)
 import transform_module
+
+# Leading bytes of image formats that are recognized but not read: (offset, bytes) pairs that
+# must all match. The status says "unsupported format" rather than "not an image".
+_OTHER_IMAGE_SIGNATURES = (
+    ((0, b'GIF8'),),
+    ((0, b'BM'),),
+    ((0, b'RIFF'), (8, b'WEBP')),
+    ((0, b'II*\x00'),),
+    ((0, b'MM\x00*'),),
+)
+# How a complete file ends: a JPEG with its end-of-image marker, a PNG with its IEND chunk
+# (a zero length, "IEND", then a 4-byte checksum).
+_JPEG_END = b'\xff\xd9'
+_PNG_END = b'IEND'
+
+
+def _status_code(name: str) -> int:
+  return serving_contract.STATUSES.index(name)
+
+
+def _starts_with(image_bytes: tf.Tensor, signature) -> tf.Tensor:
+  # Padding behind makes every offset valid for strings shorter than it.
+  padded = tf.strings.join([image_bytes, b'\0' * 16])
+  matches = [tf.strings.substr(padded, offset, len(value)) == value
+             for offset, value in signature]
+  return tf.reduce_all(tf.stack(matches), axis=0)
+
+
+def _ends_complete(image_bytes: tf.Tensor) -> tf.Tensor:
+  """Whether each JPEG/PNG ends with its format's end marker (element-wise)."""
+  # Padding in front makes the negative offsets valid for strings shorter than them.
+  padded = tf.strings.join([b'\0' * 8, image_bytes])
+  return tf.where(transform_module.is_jpeg(image_bytes),
+                  tf.strings.substr(padded, -2, 2) == _JPEG_END,
+                  tf.strings.substr(padded, -8, 4) == _PNG_END)
+
+
+def sniff_status(image_bytes: tf.Tensor) -> tf.Tensor:
+  """int32 [N]: the status code of every poster that cannot be a JPEG or PNG, and for the
+  others the code they get if they fail to decode (truncated or corrupt)."""
+  other_image = tf.reduce_any(tf.stack([_starts_with(image_bytes, signature)
+                                        for signature in _OTHER_IMAGE_SIGNATURES]), axis=0)
+  readable = tf.logical_or(transform_module.is_jpeg(image_bytes),
+                           transform_module.is_png(image_bytes))
+  code = tf.where(_ends_complete(image_bytes), _status_code(serving_contract.CORRUPT),
+                  _status_code(serving_contract.TRUNCATED))
+  code = tf.where(readable, code, tf.where(other_image,
+                                           _status_code(serving_contract.UNSUPPORTED_FORMAT),
+                                           _status_code(serving_contract.NOT_AN_IMAGE)))
+  return tf.where(tf.strings.length(image_bytes) == 0, _status_code(serving_contract.EMPTY),
+                  code)
+
+
+def guarded_images(image_bytes: tf.Tensor, transform_one, image_shape: Sequence[int]):
+  """(status code int32 [N], rows int32 [K], images float [K, *image_shape]): the posters
+  that decoded, by row, and every poster's status. Never fails for the posters' content.
+
+  `transform_one(poster bytes scalar) -> image` is the Transform graph on one poster.
+  """
+  status = sniff_status(image_bytes)
+  height, width = image_shape[0], image_shape[1]
+  # Posters that may be a JPEG or PNG: their status is a failure until they decode.
+  may_decode = tf.logical_or(tf.equal(status, _status_code(serving_contract.TRUNCATED)),
+                             tf.equal(status, _status_code(serving_contract.CORRUPT)))
+  candidates = tf.cast(tf.where(may_decode)[:, 0], tf.int32)
+
+  def decode_one(row, poster):
+    size = transform_module.decoded_size(poster, height, width)
+    too_large = tf.reduce_prod(size) > serving_contract.MAX_DECODED_PIXELS
+    image = tf.cond(too_large, lambda: tf.zeros(image_shape, tf.float32),
+                    lambda: transform_one(poster))
+    return row, too_large, image
+
+  decoded = (tf.data.Dataset.from_tensor_slices((candidates, tf.gather(image_bytes, candidates)))
+             .map(decode_one).ignore_errors())
+  # All survivors in one batch; the empty batch after it answers when none survive.
+  nothing = (tf.zeros([0], tf.int32), tf.zeros([0], tf.bool),
+             tf.zeros([0, *image_shape], tf.float32))
+  decoded = decoded.batch(tf.cast(tf.maximum(tf.size(candidates), 1), tf.int64)).concatenate(
+      tf.data.Dataset.from_tensors(nothing))
+  options = tf.data.Options()
+  # A fresh pipeline per call: its graph rewrites would cost more than they save.
+  options.experimental_optimization.apply_default_optimizations = False
+  options.autotune.enabled = False
+  rows, too_large, images = tf.data.Dataset.get_single_element(
+      decoded.with_options(options).take(1))
+  status = tf.tensor_scatter_nd_update(
+      status, rows[:, tf.newaxis],
+      tf.where(too_large, _status_code(serving_contract.TOO_LARGE),
+               _status_code(serving_contract.OK)))
+  keep = tf.logical_not(too_large)
+  return status, tf.boolean_mask(rows, keep), tf.boolean_mask(images, keep)
 
 
 def apply_rule(scores: tf.Tensor, thresholds: tf.Tensor, min_genres: int,
@@ -57,25 +163,41 @@ def export_model(model: tf.keras.Model, tft_output: tft.TFTransformOutput,
   model.genre_names = tf.constant(list(vocabulary), dtype=tf.string)
   model.decision_thresholds = tf.constant(list(thresholds), dtype=tf.float32)
 
-  def outputs_for(raw_features):
-    images = model.tft_layer(raw_features)[transform_module.IMAGE_XF]
-    scores = model(images, training=False)
+  image_shape = tft_output.transformed_feature_spec()[transform_module.IMAGE_XF].shape
+
+  def transform_one(poster):
+    """The Transform graph on one poster's bytes (a scalar)."""
+    raw_features = {features.IMAGE: tf.reshape(poster, [1, 1])}
+    return model.tft_layer(raw_features)[transform_module.IMAGE_XF][0]
+
+  def outputs_for(scores, decided):
+    """The contract's outputs from scores [N, G]; no genre where `decided` [N] is False."""
     batch = tf.shape(scores)[0]
+    predicted = apply_rule(scores, model.decision_thresholds, rule.min_genres,
+                           rule.max_genres)
     return {
         SCORES: scores,
         CLASSES: tf.tile(model.genre_names[tf.newaxis, :], [batch, 1]),
-        PREDICTED: apply_rule(scores, model.decision_thresholds, rule.min_genres,
-                              rule.max_genres),
+        PREDICTED: predicted * tf.cast(decided, tf.int32)[:, tf.newaxis],
     }
 
   @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=IMAGE_BYTES_INPUT)])
   def serve_image_bytes(image_bytes):
-    return outputs_for({features.IMAGE: tf.reshape(image_bytes, [-1, 1])})
+    status, rows, images = guarded_images(image_bytes, transform_one, image_shape)
+    batch = tf.shape(image_bytes)[0]
+    # The network sees only the decoded posters (none at all when nothing decoded).
+    scores = tf.cond(tf.size(rows) > 0, lambda: model(images, training=False),
+                     lambda: tf.zeros([0, num_genres], tf.float32))
+    scores = tf.scatter_nd(rows[:, tf.newaxis], scores, [batch, num_genres])
+    ok = tf.equal(status, _status_code(serving_contract.OK))
+    return {**outputs_for(scores, ok),
+            STATUS: tf.gather(tf.constant(serving_contract.STATUSES), status)}
 
   @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name='examples')])
   def serve_tf_examples(serialized):
-    return outputs_for(tf.io.parse_example(
-        serialized, data.raw_parse_spec(with_labels=False)))
+    parsed = tf.io.parse_example(serialized, data.raw_parse_spec(with_labels=False))
+    scores = model(model.tft_layer(parsed)[transform_module.IMAGE_XF], training=False)
+    return outputs_for(scores, tf.ones([tf.shape(scores)[0]], tf.bool))
 
   @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name='examples')])
   def transform_features(serialized):

@@ -4,9 +4,11 @@ TF Serving replays `<version>/assets.extra/tf_serving_warmup_requests` (a TFReco
 `PredictionLog` protos) when it loads a version, before the version takes traffic, so the
 first real request does not pay for graph initialisation and kernel set-up. The records are
 built from real posters — single-poster requests and one batched request — because a
-request that differs in shape or content from real traffic warms the wrong paths. A
-warmup request that fails stops TF Serving from loading the version at all, so every poster
-is checked before it is written.
+request that differs in shape or content from real traffic warms the wrong paths. The
+batched request also carries one empty poster, so the per-poster status path (a poster the
+model answers without decoding, models/serving_contract.py) is warm too. A warmup request
+that fails stops TF Serving from loading the version at all, so every real poster is checked
+before it is written.
 """
 import os
 from typing import List, Sequence
@@ -24,11 +26,13 @@ WARMUP_DIR = 'assets.extra'
 WARMUP_FILE = 'tf_serving_warmup_requests'
 # Enough posters for a batched request and a few single ones; TF Serving stops at 1000.
 NUM_WARMUP_POSTERS = 8
+# The bad poster in the batched request: the contract answers it with status "empty".
+BAD_WARMUP_POSTER = b''
 
 
 def build_requests(posters: Sequence[bytes], signature_name: str,
                    input_name: str) -> List[prediction_log_pb2.PredictionLog]:
-  """One single-poster request per poster, then one request with all of them batched.
+  """One single-poster request per poster, then one with all of them and BAD_WARMUP_POSTER.
 
   The model name is left empty: TF Serving runs warmup against the version it is loading,
   whatever name the deployment gives the model.
@@ -40,9 +44,7 @@ def build_requests(posters: Sequence[bytes], signature_name: str,
       images.inspect_image(poster)
     except images.PosterImageError as error:
       raise ValueError(f'Warmup poster {index} is not a usable poster: {error}') from error
-  batches = [[poster] for poster in posters]
-  if len(posters) > 1:
-    batches.append(list(posters))
+  batches = [[poster] for poster in posters] + [[*posters, BAD_WARMUP_POSTER]]
   records = []
   for batch in batches:
     request = predict_pb2.PredictRequest(

@@ -85,7 +85,7 @@ FINE_TUNE_LEARNING_RATE = 1e-4
 # every poster gets at least MIN_GENRES genres and, if MAX_GENRES is set, at most that many.
 THRESHOLD_POLICY = 'per_genre'
 MIN_GENRES = 1
-MAX_GENRES: Optional[int] = None
+MAX_GENRES: Optional[int] = 3
 
 # Evaluator gate, on the `eval` split (pipeline/eval_config.py; README "The push gate").
 # Macro-averaged AUC-PR must reach the floor (the genre prior scores the mean genre

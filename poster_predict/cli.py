@@ -2,8 +2,12 @@
 
     postergenre-predict poster.jpg more.png some_dir/            # newest pushed SavedModel
     postergenre-predict --model path/to/saved_model posters/      # a given SavedModel
-    postergenre-predict --server http://localhost:8501 posters/   # a TF Serving model server
+    postergenre-predict --server localhost:8501 posters/          # a TF Serving model server
     postergenre-predict --json --top-k 5 posters/
+
+Without --model or --server, the model is the newest version in $POSTER_SERVING_MODEL_DIR,
+else in tfx_pipeline_output/serving_model/poster-genres under the current directory (where
+a default pipeline run from this directory pushes it).
 
 Prints, per poster, the genres the model predicts (its eval-tuned decision rule) with their
 probabilities; `--top-k K` prints the K most probable genres instead, marking the predicted
@@ -14,7 +18,7 @@ nothing could be tried (bad arguments, model or server unavailable).
 import argparse
 import os
 import sys
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import tqdm
 
@@ -22,9 +26,13 @@ from pipeline import configs
 from poster_predict import output
 from poster_predict import posters as poster_files
 from poster_predict import prediction
+from poster_predict import rest_client
 
 # TF Serving's batching (serving/batching_parameters.txt) takes at most this many per request.
 DEFAULT_BATCH_SIZE = 32
+# Where a default pipeline run pushes models, relative to the directory it runs from.
+_DEFAULT_SERVING_DIR = os.path.relpath(configs.PipelineConfig().serving_model_dir,
+                                       configs.REPO_ROOT)
 
 
 def _parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
@@ -34,9 +42,10 @@ def _parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
   where = parser.add_mutually_exclusive_group()
   where.add_argument(
       '--model', help='SavedModel directory, or a directory of numbered versions (the newest '
-      'is used). Default: the newest model pushed to $POSTER_SERVING_MODEL_DIR or '
-      f'{configs.PipelineConfig().serving_model_dir}.')
-  where.add_argument('--server', help='TF Serving REST address, e.g. http://localhost:8501.')
+      'is used). Default: $POSTER_SERVING_MODEL_DIR, else '
+      f'{_DEFAULT_SERVING_DIR} under the current directory.')
+  where.add_argument('--server', help='TF Serving REST address: host:port (e.g. '
+                     'localhost:8501) or http(s)://host:port.')
   parser.add_argument('--model-name', default=configs.PIPELINE_NAME,
                       help='Model name on the server (default: %(default)s).')
   parser.add_argument('--model-version', type=int,
@@ -53,18 +62,42 @@ def _parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.error('--batch-size must be at least 1')
   if args.top_k is not None and args.top_k < 1:
     parser.error('--top-k must be at least 1')
+  if args.server:
+    try:
+      rest_client.server_url(args.server)
+    except ValueError as error:
+      parser.error(f'--server: {error}')
   return args
+
+
+def default_model_dir() -> Tuple[str, str]:
+  """(directory, where that choice came from) of the model used without --model/--server.
+
+  Relative to the current directory, not to this package: installed, the package lives in
+  site-packages, far from any pipeline output.
+  """
+  if os.environ.get('POSTER_SERVING_MODEL_DIR'):
+    return os.environ['POSTER_SERVING_MODEL_DIR'], '$POSTER_SERVING_MODEL_DIR'
+  return (os.path.join(os.getcwd(), _DEFAULT_SERVING_DIR),
+          'the default serving directory under the current directory')
 
 
 def _backend(args: argparse.Namespace) -> prediction.Backend:
   if args.server:
-    from poster_predict import rest_client  # pylint: disable=g-import-not-at-top
     return rest_client.RestClient(args.server, args.model_name, args.model_version,
                                   args.timeout)
   # Imported only here: it loads TensorFlow, which talking to a server does not need.
   from poster_predict import local_model  # pylint: disable=g-import-not-at-top
-  return local_model.LocalModel(
-      args.model or configs.PipelineConfig.from_env().serving_model_dir)
+  if args.model:
+    return local_model.LocalModel(args.model)
+  model_dir, origin = default_model_dir()
+  try:
+    return local_model.LocalModel(model_dir)
+  except FileNotFoundError as error:
+    raise FileNotFoundError(
+        f'looked for the newest pushed model in {model_dir} ({origin}): {error}. Run the '
+        'pipeline from this directory, set POSTER_SERVING_MODEL_DIR, or pass --model DIR or '
+        '--server HOST:PORT.') from error
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -13,6 +13,7 @@ runtime_env.require_legacy_keras()
 import tensorflow as tf  # pylint: disable=g-import-not-at-top
 
 from models import export  # pylint: disable=g-import-not-at-top
+from models import serving_contract  # pylint: disable=g-import-not-at-top
 from poster_predict import prediction  # pylint: disable=g-import-not-at-top
 
 SAVED_MODEL_FILE = 'saved_model.pb'
@@ -27,13 +28,13 @@ def newest_version(model_dir: str) -> str:
   if tf.io.gfile.exists(os.path.join(model_dir, SAVED_MODEL_FILE)):
     return model_dir
   if not tf.io.gfile.isdir(model_dir):
-    raise FileNotFoundError(f'No model directory {model_dir}.')
+    raise FileNotFoundError(f'there is no directory {model_dir}')
   versions = [name.rstrip('/') for name in tf.io.gfile.listdir(model_dir)]
   versions = [name for name in versions if name.isdigit() and tf.io.gfile.exists(
       os.path.join(model_dir, name, SAVED_MODEL_FILE))]
   if not versions:
     raise FileNotFoundError(f'{model_dir} is neither a SavedModel nor a directory of '
-                            'numbered SavedModel versions.')
+                            'numbered SavedModel versions')
   return os.path.join(model_dir, max(versions, key=int))
 
 
@@ -53,5 +54,9 @@ class LocalModel:
     scores = outputs[export.SCORES].numpy().tolist()
     classes = [[name.decode() for name in row] for row in outputs[export.CLASSES].numpy()]
     predicted = outputs[export.PREDICTED].numpy().tolist()
-    return [prediction.ModelOutput(tuple(s), tuple(c), tuple(p))
-            for s, c, p in zip(scores, classes, predicted)]
+    if export.STATUS in outputs:
+      statuses = [status.decode() for status in outputs[export.STATUS].numpy()]
+    else:  # A model exported before the status output: it fails the batch instead.
+      statuses = [serving_contract.OK] * len(scores)
+    return [prediction.ModelOutput(tuple(s), tuple(c), tuple(p), status)
+            for s, c, p, status in zip(scores, classes, predicted, statuses)]

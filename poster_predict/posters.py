@@ -1,14 +1,12 @@
-"""Finds poster files on the command line and reads them, checking each one client-side.
+"""Finds poster files on the command line and reads them.
 
-Every poster is fully decoded with the same check that ingest applies
-(components/poster_example_gen/images.py) before it is sent: a file the model cannot decode
-would otherwise fail the whole batch it travels in, far from its name.
+Files are sent as they are: the model itself says, poster by poster, which ones it cannot
+read and why (the `status` output, models/serving_contract.py), so there is no second,
+client-side opinion to disagree with it.
 """
 import dataclasses
 import os
 from typing import Iterable, List, Tuple, Union
-
-from components.poster_example_gen import images
 
 # Directories are searched for these; files named explicitly are tried whatever their name.
 POSTER_EXTENSIONS = ('.jpg', '.jpeg', '.png')
@@ -47,14 +45,9 @@ def find_poster_files(paths: Iterable[str]) -> Tuple[List[str], List[Problem]]:
 
 
 def read_poster(path: str) -> Union[Poster, Problem]:
-  """The file's bytes if it is a complete JPEG or PNG poster, else what is wrong with it."""
+  """The file's bytes, or why it cannot be read."""
   try:
     with open(path, 'rb') as f:
-      data = f.read()
+      return Poster(path, f.read())
   except OSError as error:
     return Problem(path, f'cannot read file: {error.strerror or error}')
-  try:
-    images.inspect_image(data)
-  except images.PosterImageError as error:
-    return Problem(path, str(error))
-  return Poster(path, data)

@@ -1,12 +1,15 @@
 """Batches posters through a backend and turns model outputs into per-poster genres.
 
 A backend (local_model.LocalModel, rest_client.RestClient) maps a batch of poster bytes to
-the serving signature's outputs, one `ModelOutput` per poster. If a batch fails, each of its
-posters is retried alone, so one poster the model rejects costs only itself.
+the serving signature's outputs, one `ModelOutput` per poster. The model answers every
+poster on its own, with a status for the ones it cannot read (models/serving_contract.py);
+a model exported before it did so fails a batch with a bad poster instead, so a failed batch
+is retried one poster at a time and one poster the model rejects still costs only itself.
 """
 import dataclasses
 from typing import Callable, Iterator, List, Protocol, Sequence, Tuple, Union
 
+from models import serving_contract
 from poster_predict import posters as poster_files
 
 
@@ -25,6 +28,7 @@ class ModelOutput:
   scores: Tuple[float, ...]
   classes: Tuple[str, ...]
   predicted: Tuple[int, ...]
+  status: str = serving_contract.OK  # Models exported before the status output read as ok.
 
 
 class Backend(Protocol):
@@ -55,7 +59,14 @@ class PosterPrediction:
     return self.ranked[:k]
 
 
-def to_prediction(source: str, output: ModelOutput) -> PosterPrediction:
+Result = Union[PosterPrediction, poster_files.Problem]
+
+
+def to_result(source: str, output: ModelOutput) -> Result:
+  """The poster's genres, or a Problem naming why the model could not read it."""
+  if output.status != serving_contract.OK:
+    message = serving_contract.STATUS_MESSAGES.get(output.status, 'unknown status')
+    return poster_files.Problem(source, f'{output.status}: {message}')
   if not len(output.scores) == len(output.classes) == len(output.predicted):
     raise BackendError(
         f'{source}: the model answered {len(output.scores)} scores, {len(output.classes)} '
@@ -63,9 +74,6 @@ def to_prediction(source: str, output: ModelOutput) -> PosterPrediction:
   ranked = sorted(zip(output.classes, output.scores, output.predicted), key=lambda x: -x[1])
   return PosterPrediction(source, tuple(
       GenreScore(genre, float(score), bool(decision)) for genre, score, decision in ranked))
-
-
-Result = Union[PosterPrediction, poster_files.Problem]
 
 
 def predict_posters(backend: Backend,
@@ -79,12 +87,12 @@ def predict_posters(backend: Backend,
     return [result for poster in batch for result in predict_posters(backend, [poster])]
   if len(outputs) != len(batch):
     raise BackendError(f'{len(batch)} posters sent, {len(outputs)} answers received.')
-  return [to_prediction(poster.source, output) for poster, output in zip(batch, outputs)]
+  return [to_result(poster.source, output) for poster, output in zip(batch, outputs)]
 
 
 def predict_files(backend: Backend, paths: Sequence[str], batch_size: int,
                   on_done: Callable[[int], None] = lambda n: None) -> Iterator[Result]:
-  """Reads, checks and predicts each file; yields one result per file, in order.
+  """Reads and predicts each file; yields one result per file, in order.
 
   `on_done(n)` is called as each group of n files is finished (progress reporting).
   Unreadable files and posters the model rejects are yielded as Problems; only a

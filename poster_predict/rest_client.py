@@ -6,11 +6,13 @@ of the `image_bytes` batch):
     POST <server>/v1/models/<name>[/versions/<version>]:predict
     {"signature_name": "serving_default", "instances": [{"b64": "<base64 poster>"}, ...]}
 
-Answer: {"predictions": [{"scores": [...], "classes": [...], "predicted": [...]}, ...]}, one
-object per poster; on failure, a non-200 status with {"error": "<message>"}.
+Answer: {"predictions": [{"scores": [...], "classes": [...], "predicted": [...],
+"status": "ok"}, ...]}, one object per poster; on failure, a non-200 status with
+{"error": "<message>"}.
 """
 import base64
 from typing import Any, Dict, List, Optional, Sequence
+import urllib.parse
 
 import requests
 
@@ -18,8 +20,18 @@ from models import serving_contract
 from poster_predict import prediction
 
 
+def server_url(address: str) -> str:
+  """A REST address as given (`host:port` or `http(s)://host:port`) -> its base URL."""
+  url = address if '://' in address else f'http://{address}'
+  parsed = urllib.parse.urlsplit(url)
+  if parsed.scheme not in ('http', 'https') or not parsed.hostname:
+    raise ValueError(f'{address!r} is not a REST address: give host:port, e.g. '
+                     'localhost:8501, or http(s)://host:port')
+  return url.rstrip('/')
+
+
 def predict_url(server: str, model_name: str, version: Optional[int] = None) -> str:
-  base = f'{server.rstrip("/")}/v1/models/{model_name}'
+  base = f'{server_url(server)}/v1/models/{model_name}'
   return f'{base}/versions/{version}:predict' if version is not None else f'{base}:predict'
 
 
@@ -33,7 +45,9 @@ def parse_predictions(answer: Dict[str, Any]) -> List[prediction.ModelOutput]:
     return [prediction.ModelOutput(
         scores=tuple(float(score) for score in row[serving_contract.SCORES]),
         classes=tuple(row[serving_contract.CLASSES]),
-        predicted=tuple(int(decision) for decision in row[serving_contract.PREDICTED]))
+        predicted=tuple(int(decision) for decision in row[serving_contract.PREDICTED]),
+        # Models exported before the status output answer without it.
+        status=str(row.get(serving_contract.STATUS, serving_contract.OK)))
             for row in answer['predictions']]
   except (KeyError, TypeError, ValueError) as error:
     raise prediction.BackendError(

@@ -106,3 +106,28 @@ def learnable_dataset(root: str, n_posters: int, seed: int = 0) -> str:
     rows.append(csv_row(poster_id, chosen))
     images[poster_id] = buffer.getvalue()
   return write_dataset(root, rows, images)
+
+
+def uniform_jpeg(width: int, height: int) -> bytes:
+  """A valid mid-grey grayscale baseline JPEG of any size, built without holding its pixels.
+
+  Huffman tables with one 1-bit code each make every 8x8 block "DC unchanged, end of
+  block", two 0 bits, so a 20000x20000 poster is 1.6 MB of zero bytes after the headers
+  (no 0xFF byte, so no byte stuffing). For testing how large posters are decoded.
+  """
+  def segment(marker: int, payload: bytes) -> bytes:
+    return bytes([0xFF, marker]) + (len(payload) + 2).to_bytes(2, 'big') + payload
+
+  one_code_table = bytes([1] + [0] * 15) + b'\x00'  # One code of length 1, for symbol 0.
+  blocks = -(-width // 8) * -(-height // 8)
+  full_bytes, spare_bits = divmod(2 * blocks, 8)
+  scan = b'\x00' * full_bytes + (bytes([0xFF >> spare_bits]) if spare_bits else b'')
+  return b''.join([
+      b'\xff\xd8',
+      segment(0xDB, b'\x00' + b'\x01' * 64),  # Quantization table 0: all ones.
+      segment(0xC0, b'\x08' + height.to_bytes(2, 'big') + width.to_bytes(2, 'big')
+              + b'\x01\x01\x11\x00'),  # Baseline, one component.
+      segment(0xC4, b'\x00' + one_code_table),  # DC table 0.
+      segment(0xC4, b'\x10' + one_code_table),  # AC table 0.
+      segment(0xDA, b'\x01\x01\x00\x00\x3f\x00'),
+      scan, b'\xff\xd9'])

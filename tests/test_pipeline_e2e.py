@@ -177,7 +177,8 @@ def test_pushed_model_answers_raw_bytes_with_the_serving_contract(e2e_pipeline_r
       batch.append(f.read())
   batch.append(synthetic.poster_bytes(mode='L', image_format='PNG'))
   outputs = serve(image_bytes=tf.constant(batch))
-  assert set(outputs) == {'scores', 'classes', 'predicted'}
+  assert set(outputs) == {'scores', 'classes', 'predicted', 'status'}
+  assert outputs['status'].numpy().tolist() == [b'ok'] * len(batch)
   assert outputs['scores'].dtype == tf.float32
   assert outputs['scores'].shape == (len(batch), len(vocab))
   assert outputs['classes'].dtype == tf.string

@@ -4,6 +4,7 @@ import os
 
 import pytest
 
+from models import serving_contract
 from poster_predict import output
 from poster_predict import posters as poster_files
 from poster_predict import prediction
@@ -33,25 +34,21 @@ def test_directories_are_searched_for_posters_and_missing_paths_reported(tmp_pat
       poster_files.Problem(f'{root}/empty', 'no .jpg/.jpeg/.png files in directory')]
 
 
-@pytest.mark.parametrize('data, reason', [
-    (b'', 'empty_image'), (b'<html>', 'undecodable_image'),
-    (synthetic.poster_bytes(width=200, height=300)[:2000], 'truncated_image'),
-    (synthetic.poster_bytes(image_format='GIF'), 'unsupported_image_format')])
-def test_unusable_files_are_problems_that_say_why(tmp_path, data, reason):
-  path = _write(str(tmp_path / 'bad.jpg'), data)
-  result = poster_files.read_poster(path)
-  assert isinstance(result, poster_files.Problem)
-  assert result.source == path and result.message.startswith(reason)
-
-
-def test_good_posters_are_read_whole(tmp_path):
+def test_files_are_read_whole_and_unreadable_ones_say_why(tmp_path):
   data = synthetic.poster_bytes(mode='L', image_format='PNG')
   assert poster_files.read_poster(_write(str(tmp_path / 'p.png'), data)) == poster_files.Poster(
       str(tmp_path / 'p.png'), data)
+  # Whatever is in a file is the model's to judge (its status output), even nothing.
+  assert poster_files.read_poster(_write(str(tmp_path / 'e.jpg'), b'')) == poster_files.Poster(
+      str(tmp_path / 'e.jpg'), b'')
+  os.makedirs(tmp_path / 'dir.jpg')
+  problem = poster_files.read_poster(str(tmp_path / 'dir.jpg'))
+  assert isinstance(problem, poster_files.Problem)
+  assert problem.message.startswith('cannot read file: ')
 
 
 def _prediction():
-  return prediction.to_prediction('p.jpg', prediction.ModelOutput(
+  return prediction.to_result('p.jpg', prediction.ModelOutput(
       scores=(0.1, 0.7, 0.4, 0.05), classes=('Action', 'Drama', 'Comedy', 'War'),
       predicted=(0, 1, 1, 0)))
 
@@ -65,7 +62,34 @@ def test_predictions_rank_every_genre_and_keep_the_models_decisions():
 
 def test_a_row_outside_the_contract_stops_the_run():
   with pytest.raises(prediction.BackendError, match='2 scores, 1 classes'):
-    prediction.to_prediction('p.jpg', prediction.ModelOutput((0.1, 0.2), ('A',), (0, 1)))
+    prediction.to_result('p.jpg', prediction.ModelOutput((0.1, 0.2), ('A',), (0, 1)))
+
+
+@pytest.mark.parametrize('status', ['empty', 'not_an_image', 'truncated', 'too_large'])
+def test_a_poster_the_model_could_not_read_is_a_problem_that_says_why(status):
+  result = prediction.to_result('q.jpg', prediction.ModelOutput(
+      (0.0, 0.0), ('A', 'B'), (0, 0), status))
+  assert result == poster_files.Problem(
+      'q.jpg', f'{status}: {serving_contract.STATUS_MESSAGES[status]}')
+
+
+class _Backend:
+  """Answers like a model exported before the status output: a bad poster fails its batch."""
+  description = 'test backend'
+
+  def predict(self, batch):
+    if b'bad' in batch:
+      raise prediction.PredictionError('Unknown image file format')
+    return [prediction.ModelOutput((0.9,), ('Drama',), (1,)) for _ in batch]
+
+
+def test_a_batch_refused_as_a_whole_is_retried_poster_by_poster():
+  posters = [poster_files.Poster(name, name.encode()) for name in ('good', 'bad', 'good2')]
+  results = prediction.predict_posters(_Backend(), posters)
+  assert [type(r) for r in results] == [prediction.PosterPrediction, poster_files.Problem,
+                                        prediction.PosterPrediction]
+  assert results[1] == poster_files.Problem(
+      'bad', 'the model rejected it: Unknown image file format')
 
 
 def test_text_lines_show_predicted_genres_or_the_marked_top_k():
@@ -85,6 +109,21 @@ def test_json_lists_every_file_once():
       'errors': [{'file': 'q.jpg', 'error': 'empty_image'}]}
 
 
+@pytest.mark.parametrize('address, url', [
+    ('localhost:8501', 'http://localhost:8501'), ('http://h:8501/', 'http://h:8501'),
+    ('https://serving.example.com', 'https://serving.example.com'),
+    ('10.0.0.7:8501', 'http://10.0.0.7:8501')])
+def test_server_addresses_with_or_without_a_scheme(address, url):
+  assert rest_client.server_url(address) == url
+  assert rest_client.predict_url(address, 'm') == f'{url}/v1/models/m:predict'
+
+
+@pytest.mark.parametrize('address', ['ftp://host:21', ':8501', 'http://'])
+def test_a_server_address_that_is_no_rest_address_says_what_to_give(address):
+  with pytest.raises(ValueError, match='host:port'):
+    rest_client.server_url(address)
+
+
 def test_rest_requests_follow_tf_servings_api():
   assert (rest_client.predict_url('http://host:8501/', 'poster-genres')
           == 'http://host:8501/v1/models/poster-genres:predict')
@@ -98,6 +137,15 @@ def test_rest_requests_follow_tf_servings_api():
 def test_an_answer_outside_the_contract_is_a_clear_error():
   with pytest.raises(prediction.BackendError, match='outside the serving contract'):
     rest_client.parse_predictions({'outputs': {'scores': [[0.1]]}})
+
+
+def test_answers_carry_each_posters_status():
+  answer = {'predictions': [
+      {'scores': [0.2], 'classes': ['A'], 'predicted': [1], 'status': 'ok'},
+      {'scores': [0.0], 'classes': ['A'], 'predicted': [0], 'status': 'truncated'},
+      {'scores': [0.3], 'classes': ['A'], 'predicted': [1]}]}  # Exported before the status.
+  assert [output.status for output in rest_client.parse_predictions(answer)] == [
+      'ok', 'truncated', 'ok']
 
 
 def test_newest_version_is_the_highest_numbered_saved_model(tmp_path):

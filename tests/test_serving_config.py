@@ -1,8 +1,17 @@
-"""The TF Serving deployment files (serving/) agree with each other and with the pipeline."""
+"""The TF Serving deployment files (serving/) agree with each other and with the pipeline,
+and the Kubernetes objects validate offline against Kubernetes' own schemas."""
+import glob
 import os
 import re
+import shutil
+import subprocess
 
+from google.protobuf import descriptor_pb2
+from google.protobuf import descriptor_pool
+from google.protobuf import message_factory
 from google.protobuf import text_format
+import kubernetes_validate
+import pytest
 from tensorflow_serving.config import model_server_config_pb2
 import yaml
 
@@ -10,6 +19,8 @@ from pipeline import configs
 from poster_predict import cli
 
 SERVING_DIR = os.path.join(configs.REPO_ROOT, 'serving')
+# The Kubernetes release whose schemas the manifests are validated against.
+KUBERNETES_VERSION = '1.32'
 
 
 def _read(name):
@@ -25,6 +36,34 @@ def _deployment_container():
   deployment = yaml.safe_load(_read('kubernetes/deployment.yaml'))
   (container,) = deployment['spec']['template']['spec']['containers']
   return deployment, container
+
+
+def _flag(args, name):
+  (value,) = [arg.split('=', 1)[1] for arg in args if arg.startswith(f'--{name}=')]
+  return value
+
+
+def _monitoring_config_class():
+  """tensorflow_serving/config/monitoring_config.proto (TF Serving 2.16.1), which the pip
+  package of TF Serving's APIs does not ship."""
+  proto = descriptor_pb2.FileDescriptorProto(
+      name='monitoring_config.proto', package='tensorflow.serving', syntax='proto3')
+  prometheus = proto.message_type.add(name='PrometheusConfig')
+  prometheus.field.add(name='enable', number=1,
+                       type=descriptor_pb2.FieldDescriptorProto.TYPE_BOOL,
+                       label=descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL)
+  prometheus.field.add(name='path', number=2,
+                       type=descriptor_pb2.FieldDescriptorProto.TYPE_STRING,
+                       label=descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL)
+  monitoring = proto.message_type.add(name='MonitoringConfig')
+  monitoring.field.add(name='prometheus_config', number=1,
+                       type=descriptor_pb2.FieldDescriptorProto.TYPE_MESSAGE,
+                       type_name='.tensorflow.serving.PrometheusConfig',
+                       label=descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL)
+  pool = descriptor_pool.DescriptorPool()
+  pool.Add(proto)
+  return message_factory.MessageFactory(pool).GetPrototype(
+      pool.FindMessageTypeByName('tensorflow.serving.MonitoringConfig'))
 
 
 def test_models_config_parses_as_tf_serving_reads_it():
@@ -48,7 +87,98 @@ def test_compose_and_kubernetes_run_the_same_pinned_server_with_the_same_flags()
   assert any(volume.endswith(f':{base_path}:ro') for volume in compose['volumes'])
   assert {'mountPath': base_path, 'name': 'models', 'readOnly': True} in container[
       'volumeMounts']
-  assert deployment['spec']['replicas'] >= 1
+  assert compose['environment'] == {
+      variable['name']: variable['value'] for variable in container['env']} == {
+          'TF_ENABLE_ONEDNN_OPTS': '1'}
+  # Replicas belong to the HorizontalPodAutoscaler alone; a count here would fight it.
+  assert 'replicas' not in deployment['spec']
+
+
+def test_every_thread_count_matches_the_cpu_limit():
+  compose = yaml.safe_load(_read('docker-compose.yml'))['services']['tf-serving']
+  _, container = _deployment_container()
+  cpus = int(container['resources']['limits']['cpu'])
+  assert int(container['resources']['requests']['cpu']) == cpus == int(compose['cpus'])
+  assert int(_flag(container['args'], 'tensorflow_intra_op_parallelism')) == cpus
+  assert int(_flag(container['args'], 'tensorflow_inter_op_parallelism')) == cpus
+  num_batch_threads = int(re.search(r'num_batch_threads\s*{\s*value:\s*(\d+)\s*}',
+                                    _read('batching_parameters.txt')).group(1))
+  assert num_batch_threads == cpus
+
+
+def test_probes_give_a_slow_start_time_and_then_watch_the_server():
+  _, container = _deployment_container()
+  startup = container['startupProbe']
+  # Loading and warming up a version can take minutes on 2 CPUs; liveness waits for it.
+  assert startup['periodSeconds'] * startup['failureThreshold'] >= 300
+  assert startup['tcpSocket']['port'] == container['livenessProbe']['tcpSocket']['port']
+  assert 'initialDelaySeconds' not in container['livenessProbe']
+
+
+def test_prometheus_metrics_are_on_where_the_pods_say():
+  monitoring = text_format.Parse(_read('monitoring.config'), _monitoring_config_class()())
+  assert monitoring.prometheus_config.enable
+  deployment, container = _deployment_container()
+  assert (_flag(container['args'], 'monitoring_config_file')
+          == '/config/monitoring.config')
+  annotations = deployment['spec']['template']['metadata']['annotations']
+  assert annotations['prometheus.io/path'] == monitoring.prometheus_config.path
+  assert int(annotations['prometheus.io/port']) == 8501
+
+
+def _objects(paths_or_text):
+  return [document for document in yaml.safe_load_all(paths_or_text) if document]
+
+
+def _manifests():
+  return [document for path in sorted(glob.glob(os.path.join(SERVING_DIR, 'kubernetes', '*')))
+          for document in _objects(open(path).read())]
+
+
+def _validate(objects):
+  for document in objects:
+    kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
+
+
+def _selects_the_pods(objects):
+  by_kind = {document['kind']: document for document in objects}
+  pods = by_kind['Deployment']['spec']['template']['metadata']['labels']
+  selectors = [by_kind['Deployment']['spec']['selector']['matchLabels'],
+               by_kind['PodDisruptionBudget']['spec']['selector']['matchLabels'],
+               by_kind['Service']['spec']['selector']]
+  for selector in selectors:
+    assert selector and selector.items() <= pods.items()
+  target = by_kind['HorizontalPodAutoscaler']['spec']['scaleTargetRef']
+  assert (target['kind'], target['name']) == ('Deployment',
+                                              by_kind['Deployment']['metadata']['name'])
+
+
+def test_each_kubernetes_manifest_is_valid_on_its_own():
+  objects = _manifests()
+  assert sorted(document['kind'] for document in objects) == [
+      'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Service']
+  _validate(objects)
+  _selects_the_pods(objects)
+
+
+def test_a_manifest_without_a_selector_is_refused():
+  deployment, _ = _deployment_container()
+  del deployment['spec']['selector']
+  with pytest.raises(kubernetes_validate.ValidationError, match='selector'):
+    kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
+
+
+@pytest.mark.skipif(shutil.which('kubectl') is None,
+                    reason='kubectl (Debian package kubectl) renders the kustomization')
+def test_the_kustomization_renders_valid_objects():
+  rendered = subprocess.run(['kubectl', 'kustomize', SERVING_DIR], check=True,
+                            capture_output=True, text=True).stdout
+  objects = _objects(rendered)
+  _validate(objects)
+  _selects_the_pods(objects)
+  (config_map,) = [o for o in objects if o['kind'] == 'ConfigMap']
+  for name in ('models.config', 'batching_parameters.txt', 'monitoring.config'):
+    assert config_map['data'][name] == _read(name)
 
 
 def test_kubernetes_readiness_waits_for_the_model_and_resources_are_set():
@@ -64,9 +194,11 @@ def test_kubernetes_readiness_waits_for_the_model_and_resources_are_set():
   assert {port['port'] for port in service['spec']['ports']} == {8500, 8501}
   kustomization = yaml.safe_load(_read('kustomization.yaml'))
   (config_map,) = kustomization['configMapGenerator']
-  assert sorted(config_map['files']) == ['batching_parameters.txt', 'models.config']
-  assert set(kustomization['resources']) == {'kubernetes/deployment.yaml',
-                                             'kubernetes/service.yaml'}
+  assert sorted(config_map['files']) == ['batching_parameters.txt', 'models.config',
+                                         'monitoring.config']
+  assert sorted(kustomization['resources']) == sorted(
+      os.path.relpath(path, SERVING_DIR)
+      for path in glob.glob(os.path.join(SERVING_DIR, 'kubernetes', '*.yaml')))
 
 
 def test_a_cli_request_fits_the_servers_batches():

@@ -4,10 +4,12 @@
 would call it: REST bodies decoded by tests/tf_serving_rest.py, warmup records replayed
 against `serving_default`.
 """
+import io
 import json
 import os
 
 import numpy as np
+from PIL import Image
 import pytest
 import tensorflow as tf
 import tensorflow_transform as tft
@@ -19,9 +21,8 @@ from models import thresholds
 from models import warmup
 from poster_predict import cli
 from poster_predict import local_model
-from poster_predict import posters as poster_files
-from poster_predict import prediction
 from poster_predict import rest_client
+from tests import synthetic
 from tests import tf_serving_rest
 
 pytestmark = pytest.mark.e2e
@@ -81,7 +82,7 @@ def test_rest_row_and_columnar_bodies_run_the_serving_signature(serve, test_spli
   direct = serve(image_bytes=tf.constant(batch))
   for body in (row_body, json.loads(json.dumps(columnar_body))):
     outputs = serve(**tf_serving_rest.signature_inputs(json.loads(json.dumps(body)), serve))
-    assert set(outputs) == {'scores', 'classes', 'predicted'}
+    assert set(outputs) == {'scores', 'classes', 'predicted', 'status'}
     np.testing.assert_allclose(outputs['scores'].numpy(), direct['scores'].numpy(), atol=1e-6)
     assert outputs['classes'].numpy().tolist() == direct['classes'].numpy().tolist()
     assert outputs['scores'].shape == (len(batch), len(test_split.genres))
@@ -105,6 +106,11 @@ def test_pushed_model_ships_warmup_requests_that_replay(pushed_model_dir, serve,
     assert set(inputs) == {'image_bytes'}
     outputs = serve(**inputs)
     assert outputs['scores'].shape == (len(inputs['image_bytes']), len(test_split.genres))
+    # The batched request ends with warmup's empty poster.
+    expected = [b'ok'] * len(inputs['image_bytes'])
+    if len(expected) > 1:
+      expected[-1] = b'empty'
+    assert outputs['status'].numpy().tolist() == expected
 
 
 def test_export_writes_warmup_that_replays_and_vocabulary(e2e_pipeline_run, test_split,
@@ -123,7 +129,7 @@ def test_export_writes_warmup_that_replays_and_vocabulary(e2e_pipeline_run, test
                       warmup_images=posters)
   loaded = tf.saved_model.load(str(tmp_path / 'warm')).signatures['serving_default']
   records = warmup.read_warmup_file(str(tmp_path / 'warm'))
-  assert [len(warmup.request_tensors(r)['image_bytes']) for r in records] == [1, 1, 1, 3]
+  assert [len(warmup.request_tensors(r)['image_bytes']) for r in records] == [1, 1, 1, 4]
   for record in records:
     assert loaded(**warmup.request_tensors(record))['predicted'].shape[1] == len(genres)
   assert vocabulary.read_vocabulary(str(tmp_path / 'warm' / 'assets')) == genres
@@ -139,22 +145,32 @@ def rest_url(pushed_model_dir):
     yield url
 
 
-@pytest.mark.parametrize('bad', ['notimage', 'empty', 'truncated'])
-def test_a_bad_poster_fails_its_batch_and_the_client_isolates_it(serve, pushed_model_dir,
-                                                                 rest_url, test_split, bad):
-  good = test_split.images[:2]
-  batch = [good[0], _bad_bytes(good[0])[bad], good[1]]
-  with pytest.raises(tf.errors.InvalidArgumentError):
-    serve(image_bytes=tf.constant(batch))
-  # Past the client-side check (as if the file had passed it), per-poster retries isolate it.
-  posters = [poster_files.Poster(f'{name}.jpg', data)
-             for name, data in zip(['a', bad, 'b'], batch)]
+def _png(jpeg):
+  """The same poster as a PNG."""
+  buffer = io.BytesIO()
+  Image.open(io.BytesIO(jpeg)).save(buffer, format='PNG')
+  return buffer.getvalue()
+
+
+def test_one_batch_of_good_and_bad_posters_gets_one_answer_per_poster(serve, pushed_model_dir,
+                                                                      rest_url, test_split):
+  good = test_split.images[:3]
+  batch = [(good[0], 'ok'), (b'<html>not a poster</html>', 'not_an_image'),
+           (good[1][:len(good[1]) // 3], 'truncated'), (_png(good[2]), 'ok'),
+           (synthetic.uniform_jpeg(20000, 20000), 'ok'), (good[1], 'ok')]
+  posters = [poster for poster, _ in batch]
+  alone = [serve(image_bytes=tf.constant([poster]))['scores'].numpy()[0] for poster in posters]
   for backend in (local_model.LocalModel(pushed_model_dir),
                   rest_client.RestClient(rest_url, MODEL_NAME)):
-    results = prediction.predict_posters(backend, posters)
-    assert [type(r) for r in results] == [prediction.PosterPrediction, poster_files.Problem,
-                                          prediction.PosterPrediction]
-    assert results[1].source == f'{bad}.jpg' and 'rejected' in results[1].message
+    answers = backend.predict(posters)
+    assert [answer.status for answer in answers] == [status for _, status in batch]
+    for answer, (_, status), scores in zip(answers, batch, alone):
+      assert list(answer.classes) == list(test_split.genres)
+      if status == 'ok':
+        np.testing.assert_allclose(answer.scores, scores, rtol=0, atol=1e-6)
+        assert 1 <= sum(answer.predicted) <= 3
+      else:
+        assert not any(answer.predicted) and not any(answer.scores)
 
 
 def _run_cli(capsys, argv):
@@ -195,7 +211,7 @@ def test_cli_json_locally_and_through_rest_agree(pushed_model_dir, rest_url, pos
       str(poster_dir / name) for name in os.listdir(poster_dir))
   assert local['errors'] == served['errors'] == [
       {'file': bad_files['truncated'], 'error': local['errors'][0]['error']}]
-  assert 'truncated_image' in local['errors'][0]['error']
+  assert local['errors'][0]['error'].startswith('truncated: ')
   for mine, theirs in zip(local['predictions'], served['predictions'], strict=True):
     assert mine['file'] == theirs['file'] and len(mine['genres']) == 3
     assert [g['genre'] for g in mine['genres']] == [g['genre'] for g in theirs['genres']]

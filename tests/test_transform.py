@@ -4,6 +4,7 @@ import pytest
 import tensorflow as tf
 
 import transform_module
+from tests import synthetic
 from tests.synthetic import poster_bytes
 
 CONFIG = {'num_genres': 3, 'image_height': 48, 'image_width': 32, 'resize_policy': 'pad',
@@ -67,3 +68,33 @@ def test_unknown_conventions_are_rejected():
     _transform([poster_bytes()], {**CONFIG, 'normalization': 'imagenet'})
   with pytest.raises(ValueError, match='resize_policy'):
     _transform([poster_bytes()], {**CONFIG, 'resize_policy': 'squash'})
+
+
+@pytest.mark.parametrize('width, height, expected', [
+    (60, 90, (90, 60)),          # 1/2 (45x30) would not cover 48x32: full scale.
+    (200, 300, (75, 50)),        # 1/4 still covers 48x32; 1/8 (38x25) would not.
+    (20000, 20000, (2500, 2500)),  # The deepest DCT scale, 1/8.
+])
+def test_a_large_jpeg_decodes_at_the_smallest_scale_that_covers_the_output(width, height,
+                                                                         expected):
+  jpeg = (poster_bytes(width=width, height=height) if width < 1000
+          else synthetic.uniform_jpeg(width, height))
+  height_out, width_out = CONFIG['image_height'], CONFIG['image_width']
+  size = transform_module.decoded_size(tf.constant(jpeg), height_out, width_out).numpy()
+  ratio = round(height / int(size[0]))
+  assert tuple(size) == expected
+  decoded = transform_module.decode(tf.constant(jpeg), height_out, width_out)
+  assert tuple(decoded.shape[:2]) == expected
+  np.testing.assert_array_equal(
+      decoded.numpy(), tf.io.decode_jpeg(jpeg, channels=3, ratio=ratio).numpy())
+
+
+def test_posters_no_larger_than_twice_the_output_decode_exactly_as_decode_image():
+  # The training data's posters are this small: their pixels are what they always were.
+  for mode, image_format in POSTERS:
+    data = poster_bytes(width=60, height=90, mode=mode, image_format=image_format)
+    np.testing.assert_array_equal(
+        transform_module.decode(tf.constant(data), 48, 32).numpy(),
+        tf.io.decode_image(data, channels=3, expand_animations=False).numpy())
+  png = poster_bytes(width=61, height=93, image_format='PNG')
+  assert transform_module.decoded_size(tf.constant(png), 48, 32).numpy().tolist() == [93, 61]

@@ -18,7 +18,7 @@ def test_one_request_per_poster_then_one_batch_of_all():
   records = _build(posters)
   batches = [warmup.request_tensors(record)[serving_contract.IMAGE_BYTES_INPUT].numpy().tolist()
              for record in records]
-  assert batches == [[p] for p in posters] + [posters]
+  assert batches == [[p] for p in posters] + [posters + [warmup.BAD_WARMUP_POSTER]]
   for record in records:
     assert record.WhichOneof('log_type') == 'predict_log'
     assert record.predict_log.request.model_spec.signature_name == 'serving_default'
