@@ -143,6 +143,19 @@ def preprocessing_fn(inputs: Dict[str, Any], custom_config: Dict[str, Any]) -> D
       fn_output_signature=tf.TensorSpec([height, width, 3], tf.float32))
   return {
       IMAGE_XF: normalize(images, custom_config['normalization']),
-      LABELS_XF: tf.cast(tf.reshape(tf.sparse.to_dense(inputs[features.LABELS]),
-                                    [-1, int(custom_config['num_genres'])]), tf.float32),
+      LABELS_XF: dense_labels(inputs[features.LABELS], int(custom_config['num_genres'])),
   }
+
+
+def dense_labels(labels: tf.SparseTensor, num_genres: int) -> tf.Tensor:
+  """Sparse multi-hot labels -> float [batch, num_genres].
+
+  Widening the sparse shape (rather than reshaping the dense values) also accepts the
+  one-value placeholder that tf.Transform feeds for `labels` when a caller, such as the
+  serving signatures, gives only the image.
+  """
+  widened = tf.sparse.reset_shape(labels, tf.stack(
+      [labels.dense_shape[0], tf.constant(num_genres, tf.int64)]))
+  dense = tf.sparse.to_dense(widened)
+  dense.set_shape([None, num_genres])
+  return tf.cast(dense, tf.float32)

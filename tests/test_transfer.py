@@ -48,7 +48,7 @@ class _IdentityTransform:
 
   def transform_features_layer(self):
     import transform_module  # pylint: disable=g-import-not-at-top
-    config = {'image_height': 24, 'image_width': 16, 'resize_policy': 'pad',
+    config = {'num_genres': 2, 'image_height': 24, 'image_width': 16, 'resize_policy': 'pad',
               'normalization': 'symmetric'}
     return lambda raw: transform_module.preprocessing_fn(raw, config)
 
