@@ -32,7 +32,8 @@ def infer(config: configs.PipelineConfig, work_dir: str) -> str:
   """Runs PosterExampleGen -> StatisticsGen -> SchemaGen; returns the inferred schema's path."""
   example_gen = PosterExampleGen(
       input_base=config.data_root, split_buckets=dict(config.split_buckets),
-      min_genre_count=config.min_genre_count, labels_file=config.labels_file,
+      min_genre_count=config.min_genre_count, min_poster_side=config.min_poster_side,
+      labels_file=config.labels_file,
       images_dir=config.images_dir, image_extension=config.image_extension)
   statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs['examples'])
   schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs['statistics'],
@@ -65,8 +66,10 @@ def domain_differences(committed, candidate) -> List[str]:
   lines.extend(f'{name}: committed, absent from the data' for name in committed_features)
   committed_domains = {d.name: set(d.value) for d in committed.string_domain}
   for domain in candidate.string_domain:
+    if domain.name not in committed_domains:
+      continue  # Inference gives ids and digests of a small dataset a domain too.
     seen = set(domain.value)
-    allowed = committed_domains.get(domain.name, set())
+    allowed = committed_domains[domain.name]
     if seen - allowed:
       lines.append(f'{domain.name}: values outside the committed domain: '
                    f'{sorted(seen - allowed)}')

@@ -11,6 +11,7 @@ from components.data_gate import findings
 from components.poster_example_gen import images
 from components.poster_example_gen.examples import build_example
 from pipeline import configs
+from pipeline import schema_candidate
 from tests import synthetic
 
 VOCABULARY = ('Action', 'Comedy', 'Drama', 'Horror')
@@ -92,3 +93,16 @@ def test_verdict_names_each_finding_and_the_way_out():
   assert findings.as_json(found, {}, allowed=True)['passed']
   assert not findings.as_json(found, {}, allowed=False)['passed']
   assert findings.as_json([], {}, allowed=False)['passed']
+
+
+def test_schema_review_lists_what_the_inferred_schema_sees_differently():
+  committed = _schema()
+  inferred = tfdv.load_schema_text(configs.SCHEMA_FILE)
+  tfdv.get_domain(inferred, 'colour_mode').value.append('CMYK')
+  inferred.feature.add(name='director', type=1)
+  inferred.feature.remove(tfdv.get_feature(inferred, 'mean_brightness'))
+  assert schema_candidate.domain_differences(committed, inferred) == [
+      'director: not in the committed schema',
+      'mean_brightness: committed, absent from the data',
+      "colour_mode: values outside the committed domain: ['CMYK']"]
+  assert schema_candidate.domain_differences(committed, committed) == []
