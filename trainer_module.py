@@ -9,6 +9,8 @@
   head_*, loss, flip, unfreeze_top_blocks, fine_tune_*: models on a frozen backbone
     (models/transfer.py, models/losses.py).
   threshold_policy, min_genres, max_genres: the decision rule (models/thresholds.py).
+  seed: seeds initialisation, dropout and shuffling (a retrain with another seed is how the
+    push gate's tolerances were measured).
 
 Training data are the raw oversampled examples; the Transform graph is applied on the fly
 (models/data.py). Early stopping watches PR-AUC on `eval`; the decision rule is tuned on

@@ -66,22 +66,20 @@ class Executor(base_executor.BaseExecutor):
       schema_anomalies = anomalies_util.load_anomalies_binary(os.path.join(
           artifact_utils.get_split_uri([anomalies], split), ANOMALIES_FILE))
       found.extend(data_findings.findings_of(split, schema_anomalies))
-      drift_anomalies = None
-      if split in baseline_splits:
-        compared = tfdv.validate_statistics(
-            stats_artifact_utils.load_statistics(statistics, split).proto(), schema,
-            previous_statistics=stats_artifact_utils.load_statistics(baseline, split).proto())
-        drift_anomalies = data_findings.drift_only(compared)
-        found.extend(data_findings.findings_of(split, drift_anomalies))
-        distances[split] = data_findings.drift_distances(compared)
-      else:
+      if split not in baseline_splits:
         logging.info('No baseline statistics for split %s: drift not measured (first run).',
                      split)
-      if drift_anomalies is not None:
-        split_dir = artifact_utils.get_split_uri([drift], split)
-        tf.io.gfile.makedirs(split_dir)
-        with tf.io.gfile.GFile(os.path.join(split_dir, ANOMALIES_FILE), 'wb') as f:
-          f.write(drift_anomalies.SerializeToString())
+        continue
+      compared = tfdv.validate_statistics(
+          stats_artifact_utils.load_statistics(statistics, split).proto(), schema,
+          previous_statistics=stats_artifact_utils.load_statistics(baseline, split).proto())
+      drift_anomalies = data_findings.drift_only(compared)
+      found.extend(data_findings.findings_of(split, drift_anomalies))
+      distances[split] = data_findings.drift_distances(compared)
+      split_dir = artifact_utils.get_split_uri([drift], split)
+      tf.io.gfile.makedirs(split_dir)
+      with tf.io.gfile.GFile(os.path.join(split_dir, ANOMALIES_FILE), 'wb') as f:
+        f.write(drift_anomalies.SerializeToString())
 
     verdict = data_findings.as_json(found, distances, allowed)
     tf.io.gfile.makedirs(drift.uri)
