@@ -6,7 +6,6 @@ Every default lives in pipeline/configs.py; flags and POSTER_* environment varia
 """
 import argparse
 import dataclasses
-import json
 import os
 import sys
 
@@ -75,12 +74,8 @@ def _print_summary(config: configs.PipelineConfig) -> None:
       print(f'Full report: {os.path.join(uri, ingest_report.REPORT_FILE)}')
   for run in runs:
     for uri in run.output_uris.get('drift', []):
-      with tf.io.gfile.GFile(os.path.join(uri, data_gate.VERDICT_FILE)) as f:
-        verdict = json.load(f)
       print()
-      for line in (data_findings.verdict_lines(
-          [data_findings.Finding(**f) for f in verdict['anomalies']],
-          verdict['allowed_by_opt_out']) + data_findings.drift_lines(verdict['drift_distances'])):
+      for line in data_findings.summary_lines(data_gate.read_verdict(uri)):
         print(line)
   examples_uri = next(uri for run in runs for uri in run.output_uris.get('examples', []))
   for run in runs:
@@ -98,13 +93,6 @@ def _print_summary(config: configs.PipelineConfig) -> None:
   for run in runs:
     for uri in run.output_uris.get('report', []):
       print(f'\nSlice report ({run.node_id}): {os.path.join(uri, slice_report.REPORT_FILE)}')
-
-
-def _cause(error: BaseException, kind: type):
-  """`error` or the first exception of `kind` it was raised from, else None."""
-  while error is not None and not isinstance(error, kind):
-    error = error.__cause__ or error.__context__
-  return error
 
 
 def main() -> None:
@@ -128,7 +116,7 @@ def main() -> None:
   try:
     tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
   except Exception as error:  # pylint: disable=broad-except
-    violation = _cause(error, data_gate.DataContractViolation)
+    violation = data_gate.violation_in(error)
     if violation is None:
       raise
     sys.exit(f'\n{violation}')

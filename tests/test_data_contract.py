@@ -106,3 +106,11 @@ def test_schema_review_lists_what_the_inferred_schema_sees_differently():
       'mean_brightness: committed, absent from the data',
       "colour_mode: values outside the committed domain: ['CMYK']"]
   assert schema_candidate.domain_differences(committed, committed) == []
+
+
+def test_a_recorded_verdict_reads_back_as_the_lines_the_runner_prints():
+  found = [findings.Finding('train', 'genres', 'COMPARATOR_L_INFTY_HIGH', 'High Linfty')]
+  distances = {'train': {'genres': {'l_infty': 0.21}}}
+  lines = findings.summary_lines(findings.as_json(found, distances, allowed=True))
+  assert lines == findings.verdict_lines(found, allowed=True) + [
+      'Drift vs the last accepted run, train: genres L-inf 0.210']

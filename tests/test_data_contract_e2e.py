@@ -44,12 +44,6 @@ def _config(tmp_path, data_root):
       image_height=48, image_width=32, epochs=1)
 
 
-def _cause(error):
-  while error is not None and not isinstance(error, data_gate.DataContractViolation):
-    error = error.__cause__ or error.__context__
-  return error
-
-
 def test_local_runner_stops_a_grayscale_drop_and_names_the_anomaly(tmp_path):
   data_root = _drop(str(tmp_path / 'data'), GRAYSCALE)
   output = tmp_path / 'output'
@@ -83,7 +77,7 @@ def test_banners_stop_the_pipeline_and_the_opt_out_lets_them_through(tmp_path):
   config = _config(tmp_path, _drop(str(tmp_path / 'data'), BANNERS))
   with pytest.raises(Exception) as raised:
     tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
-  violation = _cause(raised.value)
+  violation = data_gate.violation_in(raised.value)
   assert violation is not None, raised.value
   assert 'aspect_ratio: FLOAT_TYPE_BIG_FLOAT' in str(violation)
   runs = {run.node_id: run for run in run_summary.latest_run(

@@ -1,7 +1,7 @@
 """Executor of DataGate: reads ExampleValidator's verdict, measures drift, stops bad data."""
 import json
 import os
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from absl import logging
 import tensorflow as tf
@@ -30,6 +30,20 @@ VERDICT_FILE = 'data_gate.json'
 
 class DataContractViolation(RuntimeError):
   """The data break the committed schema or drifted beyond its thresholds."""
+
+
+def violation_in(error: Optional[BaseException]) -> Optional[DataContractViolation]:
+  """The DataContractViolation that `error` was raised from (orchestrators wrap an
+  executor's exception), or None."""
+  while error is not None and not isinstance(error, DataContractViolation):
+    error = error.__cause__ or error.__context__
+  return error
+
+
+def read_verdict(drift_uri: str) -> dict:
+  """The `data_gate.json` record in a DataGate's `drift` output."""
+  with tf.io.gfile.GFile(os.path.join(drift_uri, VERDICT_FILE)) as f:
+    return json.load(f)
 
 
 def _copy_tree(source: str, destination: str) -> None:

@@ -110,6 +110,13 @@ def drift_lines(distances: Mapping[str, Mapping[str, Mapping[str, float]]]) -> L
           for split, features in sorted(distances.items())]
 
 
+def summary_lines(verdict: Mapping) -> List[str]:
+  """The verdict and the drift of a gate output's `as_json` record, for a terminal."""
+  found = [Finding(**finding) for finding in verdict['anomalies']]
+  return (verdict_lines(found, verdict['allowed_by_opt_out'])
+          + drift_lines(verdict['drift_distances']))
+
+
 def as_json(found: Iterable[Finding],
             distances: Mapping[str, Mapping[str, Dict[str, float]]], allowed: bool) -> dict:
   found = list(found)
