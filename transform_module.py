@@ -132,7 +132,7 @@ def preprocessing_fn(inputs: Dict[str, Any], custom_config: Dict[str, Any]) -> D
   so the vocabulary never needs to be known here, only its size: the committed schema gives
   `labels` no fixed length (it differs between runs), so it arrives sparse and is made dense
   [batch, num_genres] here. At serving time the model feeds only `image`; tf.Transform
-  prunes the label branch.
+  then feeds a placeholder for `labels` (see dense_labels) and the label output goes unused.
   """
   height = int(custom_config['image_height'])
   width = int(custom_config['image_width'])
