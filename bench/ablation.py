@@ -35,7 +35,7 @@ from tfx import v1 as tfx  # pylint: disable=g-import-not-at-top
 from bench import benchmarks_md  # pylint: disable=g-import-not-at-top
 from bench import quality  # pylint: disable=g-import-not-at-top
 from components.oversampler import policy  # pylint: disable=g-import-not-at-top
-from components.poster_example_gen import vocabulary as genre_vocabulary  # pylint: disable=g-import-not-at-top
+from contract import vocabulary as genre_vocabulary  # pylint: disable=g-import-not-at-top
 from models import data  # pylint: disable=g-import-not-at-top
 from models import efficientnet_lite  # pylint: disable=g-import-not-at-top
 from models import metrics  # pylint: disable=g-import-not-at-top
@@ -72,7 +72,7 @@ def variants() -> List[Variant]:
         grid.append(dataclasses.replace(
             default, name=f"{'oversampler' if oversample else 'no oversampler'} + {loss}",
             oversample=oversample, loss=loss))
-  for flip in transfer.FLIP_MODES:
+  for flip in model_config.FLIP_MODES:
     if flip != default.flip:
       grid.append(dataclasses.replace(default, name=f'flip: {flip}', flip=flip))
   grid.append(dataclasses.replace(default, name='linear head', hidden_units=0))

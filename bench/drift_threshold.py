@@ -32,7 +32,7 @@ import tensorflow_data_validation as tfdv  # pylint: disable=g-import-not-at-top
 from tfx import v1 as tfx  # pylint: disable=g-import-not-at-top
 
 from bench import benchmarks_md  # pylint: disable=g-import-not-at-top
-from components.poster_example_gen import features  # pylint: disable=g-import-not-at-top
+from contract import features  # pylint: disable=g-import-not-at-top
 from pipeline import configs  # pylint: disable=g-import-not-at-top
 from pipeline import run_summary  # pylint: disable=g-import-not-at-top
 
@@ -122,7 +122,7 @@ def main() -> None:
       tfx.orchestration.metadata.sqlite_metadata_connection_config(
           os.path.join(args.run_dir, 'metadata.db')))}
   examples_uri = runs['PosterExampleGen'].output_uris['examples'][0]
-  schema = tfdv.load_schema_text(configs.SCHEMA_FILE)
+  schema = tfdv.load_schema_text(configs.PipelineConfig().schema_file)
   limits = thresholds(schema)
   full = {split: read_split(examples_uri, split) for split in SPLITS}
   results = {}

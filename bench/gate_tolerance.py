@@ -29,10 +29,10 @@ sys.path.insert(0, REPO_ROOT)
 
 from bench import ablation  # pylint: disable=g-import-not-at-top
 from bench import benchmarks_md  # pylint: disable=g-import-not-at-top
-from components.poster_example_gen.vocabulary import vocabulary_of_labels_file  # pylint: disable=g-import-not-at-top
+from contract.vocabulary import vocabulary_of_labels_file  # pylint: disable=g-import-not-at-top
 from models import metrics  # pylint: disable=g-import-not-at-top
 from pipeline import configs  # pylint: disable=g-import-not-at-top
-from pipeline import eval_config  # pylint: disable=g-import-not-at-top
+from components.evaluator import eval_config  # pylint: disable=g-import-not-at-top
 import trainer_module  # pylint: disable=g-import-not-at-top
 
 BEGIN_MARKER = '<!-- bench/gate_tolerance.py: begin -->'

@@ -76,7 +76,7 @@ def render_markdown(rows: Dict[str, List[float]], model_dir: str, command: str,
 def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
-  root = os.path.join(REPO_ROOT, 'tfx_pipeline_output', configs.PIPELINE_NAME)
+  root = os.path.join(REPO_ROOT, 'tfx_pipeline_output', configs.PipelineConfig().pipeline_name)
   parser.add_argument('--model-dir', default=None,
                       help='A Trainer model (its Format-Serving directory).')
   parser.add_argument('--examples-dir', default=None, help='Its PosterExampleGen examples.')

@@ -84,7 +84,7 @@ def _quality_dict(quality: metrics.Quality) -> Dict[str, Any]:
 
 def _bench_model(model_name: str, args: argparse.Namespace) -> Dict[str, Any]:
   output = os.path.join(args.output_dir, model_name)
-  config = configs.PipelineConfig(
+  config = configs.PipelineConfig.of(
       model_name=model_name, pipeline_root=os.path.join(output, 'root'),
       metadata_path=os.path.join(output, 'metadata.db'),
       serving_model_dir=os.path.join(output, 'serving'))

@@ -79,7 +79,7 @@ def _load(model_dir: str):
   runtime_env.require_legacy_keras()
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from tensorflow.python.util import _pywrap_util_port  # pylint: disable=g-import-not-at-top
-  from models import serving_contract  # pylint: disable=g-import-not-at-top
+  from contract import serving as serving_contract  # pylint: disable=g-import-not-at-top
   serve = tf.saved_model.load(model_dir).signatures[serving_contract.SERVING_SIGNATURE]
 
   def call(batch: List[bytes]):

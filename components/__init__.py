@@ -11,9 +11,9 @@ def __getattr__(name: str):
   The Kubeflow V2 / Vertex AI launcher imports an artifact's class by its TYPE_NAME. Resolving
   it lazily keeps `import components.<plain-Python core>` free of TFX and Beam.
   """
-  if name == 'IngestReport':
+  if name == 'IngestSummary':
     from components.poster_example_gen import component  # pylint: disable=g-import-not-at-top
-    return component.IngestReport
+    return component.IngestSummary
   if name == 'SliceReportHtml':
     from components.slice_report import component  # pylint: disable=g-import-not-at-top
     return component.SliceReportHtml

@@ -11,8 +11,8 @@ from typing import List, Tuple
 import numpy as np
 import tensorflow as tf
 
-from components.poster_example_gen import features
-from components.poster_example_gen import vocabulary as genre_vocabulary
+from contract import features
+from contract import vocabulary as genre_vocabulary
 from models import export
 
 

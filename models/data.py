@@ -8,7 +8,6 @@ records, so `poster_index` maps each record to its poster, and `make_dataset(kee
 yields only the first record of each poster, in file order.
 """
 import dataclasses
-import os
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
@@ -16,23 +15,18 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from components.poster_example_gen import features
-import transform_module
+from contract import features
 
 _SHUFFLE_BUFFER = 2048
 
 
-def examples_dir(file_patterns: List[str]) -> str:
-  """The Examples artifact directory of `<uri>/Split-<name>/*` file patterns."""
-  return os.path.dirname(os.path.dirname(file_patterns[0]))
-
-
-def raw_parse_spec(with_labels: bool = True) -> Dict[str, Any]:
-  """What the Transform graph reads, typed as the committed schema declares it: `labels` has
-  no fixed length there (it is the run's vocabulary size), so it parses as a VarLenFeature."""
+def raw_parse_spec(num_genres: Optional[int] = None) -> Dict[str, Any]:
+  """The poster bytes the Transform graph reads and, given the vocabulary's size, the labels:
+  the committed schema gives `labels` no fixed length (it is each run's vocabulary size), so
+  only code that knows the vocabulary can parse them dense."""
   spec: Dict[str, Any] = {features.IMAGE: tf.io.FixedLenFeature([1], tf.string)}
-  if with_labels:
-    spec[features.LABELS] = tf.io.VarLenFeature(tf.int64)
+  if num_genres is not None:
+    spec[features.LABELS] = tf.io.FixedLenFeature([num_genres], tf.int64)
   return spec
 
 
@@ -95,11 +89,12 @@ def make_dataset(file_patterns: List[str], tft_output: tft.TFTransformOutput, nu
   if shuffle:
     dataset = dataset.shuffle(_SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
   transform_layer = tft_output.transform_features_layer()
-  spec = raw_parse_spec()
+  spec = raw_parse_spec(num_genres)
 
   def transform(serialized: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
-    transformed = transform_layer(tf.io.parse_example(serialized, spec))
-    return transformed[transform_module.IMAGE_XF], transformed[transform_module.LABELS_XF]
+    parsed = tf.io.parse_example(serialized, spec)
+    images = transform_layer({features.IMAGE: parsed[features.IMAGE]})[features.IMAGE_XF]
+    return images, tf.cast(parsed[features.LABELS], tf.float32)
 
   return (dataset.batch(batch_size)
           .map(transform, num_parallel_calls=tf.data.AUTOTUNE)

@@ -3,18 +3,18 @@
 Signatures:
   serving_default      image_bytes: string [N] raw poster files (what TF Serving gets)
                        -> scores, classes, predicted and status per poster
-                       (models/serving_contract.py documents the contract)
+                       (contract/serving.py documents the contract)
   serving_tf_example   examples: serialized tf.Example [N] -> scores, classes, predicted
                        (for TFMA; its posters passed ingest's checks)
-  transform_features   examples: serialized tf.Example [N] -> transformed features, incl.
-                       the float multi-hot labels (TFMA's preprocessing function)
+  transform_features   examples: serialized tf.Example [N] -> the float multi-hot labels
+                       (TFMA's preprocessing function)
 
 `serving_default` guards every poster on its own, inside the graph, so that no batch fails
 for its content (TF Serving's server-side batching merges different clients' requests into
 one call): the leading bytes sort out empty files, non-images and formats the model does not
 read; the header gives the size a JPEG or PNG decodes to (a large JPEG at a reduced DCT
-scale, transform_module.decode), and one beyond MAX_DECODED_PIXELS is refused before it is
-decoded; the rest go one by one through the Transform graph (the same decode, resize and
+scale, models/preprocessing.py decode), and one beyond MAX_DECODED_PIXELS is refused before
+it is decoded; the rest go one by one through the Transform graph (the same decode, resize and
 normalization the model was trained with) in a tf.data pipeline whose `ignore_errors` drops a
 poster that fails to decode, which then counts as truncated (no end-of-image marker) or
 corrupt. Only the decoded posters reach the network, so a good poster's scores do not depend
@@ -33,17 +33,16 @@ from absl import logging
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from components.poster_example_gen import features
-from components.poster_example_gen import vocabulary as genre_vocabulary
-from models import data
-from models import thresholds as decision_rule
-from models import warmup
-# The contract, importable without TensorFlow by clients (models/serving_contract.py).
-from models import serving_contract
-from models.serving_contract import (  # pylint: disable=g-multiple-import
+from contract import features
+from contract import serving as serving_contract
+from contract import vocabulary as genre_vocabulary
+from contract.serving import (  # pylint: disable=g-multiple-import
     CLASSES, IMAGE_BYTES_INPUT, PREDICTED, SCORES, SERVING_SIGNATURE, STATUS,
     TF_EXAMPLE_SIGNATURE, TRANSFORM_SIGNATURE)
-import transform_module
+from models import data
+from models import preprocessing
+from models import thresholds as decision_rule
+from models import warmup
 
 # Leading bytes of image formats that are recognized but not read: (offset, bytes) pairs that
 # must all match. The status says "unsupported format" rather than "not an image".
@@ -76,7 +75,7 @@ def _ends_complete(image_bytes: tf.Tensor) -> tf.Tensor:
   """Whether each JPEG/PNG ends with its format's end marker (element-wise)."""
   # Padding in front makes the negative offsets valid for strings shorter than them.
   padded = tf.strings.join([b'\0' * 8, image_bytes])
-  return tf.where(transform_module.is_jpeg(image_bytes),
+  return tf.where(preprocessing.is_jpeg(image_bytes),
                   tf.strings.substr(padded, -2, 2) == _JPEG_END,
                   tf.strings.substr(padded, -8, 4) == _PNG_END)
 
@@ -86,8 +85,8 @@ def sniff_status(image_bytes: tf.Tensor) -> tf.Tensor:
   others the code they get if they fail to decode (truncated or corrupt)."""
   other_image = tf.reduce_any(tf.stack([_starts_with(image_bytes, signature)
                                         for signature in _OTHER_IMAGE_SIGNATURES]), axis=0)
-  readable = tf.logical_or(transform_module.is_jpeg(image_bytes),
-                           transform_module.is_png(image_bytes))
+  readable = tf.logical_or(preprocessing.is_jpeg(image_bytes),
+                           preprocessing.is_png(image_bytes))
   code = tf.where(_ends_complete(image_bytes), _status_code(serving_contract.CORRUPT),
                   _status_code(serving_contract.TRUNCATED))
   code = tf.where(readable, code, tf.where(other_image,
@@ -111,7 +110,7 @@ def guarded_images(image_bytes: tf.Tensor, transform_one, image_shape: Sequence[
   candidates = tf.cast(tf.where(may_decode)[:, 0], tf.int32)
 
   def decode_one(row, poster):
-    size = transform_module.decoded_size(poster, height, width)
+    size = preprocessing.decoded_size(poster, height, width)
     too_large = tf.reduce_prod(size) > serving_contract.MAX_DECODED_PIXELS
     image = tf.cond(too_large, lambda: tf.zeros(image_shape, tf.float32),
                     lambda: transform_one(poster))
@@ -163,12 +162,12 @@ def export_model(model: tf.keras.Model, tft_output: tft.TFTransformOutput,
   model.genre_names = tf.constant(list(vocabulary), dtype=tf.string)
   model.decision_thresholds = tf.constant(list(thresholds), dtype=tf.float32)
 
-  image_shape = tft_output.transformed_feature_spec()[transform_module.IMAGE_XF].shape
+  image_shape = tft_output.transformed_feature_spec()[features.IMAGE_XF].shape
 
   def transform_one(poster):
     """The Transform graph on one poster's bytes (a scalar)."""
     raw_features = {features.IMAGE: tf.reshape(poster, [1, 1])}
-    return model.tft_layer(raw_features)[transform_module.IMAGE_XF][0]
+    return model.tft_layer(raw_features)[features.IMAGE_XF][0]
 
   def outputs_for(scores, decided):
     """The contract's outputs from scores [N, G]; no genre where `decided` [N] is False."""
@@ -195,13 +194,17 @@ def export_model(model: tf.keras.Model, tft_output: tft.TFTransformOutput,
 
   @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name='examples')])
   def serve_tf_examples(serialized):
-    parsed = tf.io.parse_example(serialized, data.raw_parse_spec(with_labels=False))
-    scores = model(model.tft_layer(parsed)[transform_module.IMAGE_XF], training=False)
+    parsed = tf.io.parse_example(serialized, data.raw_parse_spec())
+    scores = model(model.tft_layer(parsed)[features.IMAGE_XF], training=False)
     return outputs_for(scores, tf.ones([tf.shape(scores)[0]], tf.bool))
 
   @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name='examples')])
   def transform_features(serialized):
-    return model.tft_layer(tf.io.parse_example(serialized, data.raw_parse_spec()))
+    """The labels TFMA scores against, dense floats. Only the labels: TFMA keeps what this
+    returns in every extract, and the model reads the raw examples itself."""
+    parsed = tf.io.parse_example(serialized, {
+        features.LABELS: data.raw_parse_spec(num_genres)[features.LABELS]})
+    return {features.LABELS_XF: tf.cast(parsed[features.LABELS], tf.float32)}
 
   with tempfile.TemporaryDirectory() as vocabulary_dir:
     # Saving copies the file into the SavedModel's assets/.

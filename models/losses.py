@@ -16,7 +16,8 @@ from typing import Callable
 import numpy as np
 import tensorflow as tf
 
-LOSSES = ('bce', 'pos_weight', 'focal', 'asymmetric')
+from models.config import LOSSES
+
 MAX_POSITIVE_WEIGHT = 10.0
 _EPSILON = 1e-7
 

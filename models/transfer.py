@@ -19,19 +19,26 @@ import tensorflow as tf
 
 from models import losses
 from models import training
-
-FLIP_MODES = ('none', 'train', 'train_and_serve')
+from models.config import TrainerConfig
 
 
 @dataclasses.dataclass(frozen=True)
 class HeadConfig:
-  hidden_units: int = 512  # 0: a linear (logistic-regression) head
-  dropout: float = 0.5
-  learning_rate: float = 1e-3
-  epochs: int = 60
+  """How the genre head trains on embeddings; `of` takes it from the Trainer's settings."""
+  hidden_units: int  # 0: a linear (logistic-regression) head
+  dropout: float
+  learning_rate: float
+  epochs: int
+  early_stopping_patience: int
+  loss: str
+  # Embeddings are small: a larger batch than the backbone's steadies the head's steps.
   batch_size: int = 128
-  early_stopping_patience: int = 8
-  loss: str = 'bce'
+
+  @classmethod
+  def of(cls, config: TrainerConfig) -> 'HeadConfig':
+    return cls(hidden_units=config.head_hidden_units, dropout=config.head_dropout,
+               learning_rate=config.resolved_learning_rate, epochs=config.resolved_epochs,
+               early_stopping_patience=config.head_early_stopping_patience, loss=config.loss)
 
 
 def embed(backbone: tf.keras.Model, images: tf.data.Dataset, flip: bool = False) -> np.ndarray:

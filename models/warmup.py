@@ -6,7 +6,7 @@ first real request does not pay for graph initialisation and kernel set-up. The 
 built from real posters — single-poster requests and one batched request — because a
 request that differs in shape or content from real traffic warms the wrong paths. The
 batched request also carries one empty poster, so the per-poster status path (a poster the
-model answers without decoding, models/serving_contract.py) is warm too. A warmup request
+model answers without decoding, contract/serving.py) is warm too. A warmup request
 that fails stops TF Serving from loading the version at all, so every real poster is checked
 before it is written.
 """
@@ -18,8 +18,8 @@ from tensorflow_serving.apis import model_pb2
 from tensorflow_serving.apis import predict_pb2
 from tensorflow_serving.apis import prediction_log_pb2
 
-from components.poster_example_gen import features
-from components.poster_example_gen import images
+from contract import features
+from contract import images
 
 # Where TF Serving looks for warmup data inside a model version directory.
 WARMUP_DIR = 'assets.extra'

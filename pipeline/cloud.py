@@ -1,7 +1,7 @@
 """Where the Trainer runs: inside the pipeline's own task, or on Vertex AI Training.
 
 With `vertex_training` on, the pipeline uses TFX's `google_cloud_ai_platform` Trainer: the
-same trainer module and inputs, but the executor starts a Vertex AI CustomJob in the pipeline
+same `run_fn` and inputs, but the executor starts a Vertex AI CustomJob in the pipeline
 image (optionally with GPUs) and waits for it. Everything else in the pipeline is unchanged.
 """
 from typing import Any, Dict, Type
@@ -9,29 +9,23 @@ from typing import Any, Dict, Type
 from tfx import v1 as tfx
 from tfx.dsl.components.base import base_component
 
-from pipeline.configs import PipelineConfig
+from pipeline.configs import CloudConfig
 
 
-def trainer_component(config: PipelineConfig) -> Type[base_component.BaseComponent]:
+def trainer_component(config: CloudConfig) -> Type[base_component.BaseComponent]:
   """The Trainer class to instantiate; both take the same arguments."""
   if config.vertex_training:
     return tfx.extensions.google_cloud_ai_platform.Trainer
   return tfx.components.Trainer
 
 
-def vertex_training_config(config: PipelineConfig) -> Dict[str, Any]:
+def vertex_training_config(config: CloudConfig) -> Dict[str, Any]:
   """Keys the cloud Trainer reads from `custom_config`; empty when training stays local.
 
-  The trainer module ignores these keys and reads its own (see trainer_module.py).
+  `run_fn` ignores these keys and reads its own (`TrainerConfig`'s fields).
   """
   if not config.vertex_training:
     return {}
-  missing = [env for env, value in (('POSTER_GCP_PROJECT', config.gcp_project),
-                                    ('POSTER_GCP_REGION', config.gcp_region),
-                                    ('POSTER_PIPELINE_IMAGE', config.pipeline_image))
-             if not value]
-  if missing:
-    raise ValueError(f'Vertex AI Training needs {" and ".join(missing)}.')
   machine_spec = {'machine_type': config.vertex_training_machine_type}
   if config.vertex_training_accelerator_type:
     machine_spec['accelerator_type'] = config.vertex_training_accelerator_type

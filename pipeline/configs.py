@@ -1,361 +1,191 @@
-"""Every knob of the poster-genre pipeline, in one place.
+"""Every knob of the poster-genre pipeline, each declared once, as a dataclass field.
 
-Defaults suit `python local_runner.py` on this repository's machine; each can be overridden
-by an environment variable (named beside it) or, for the local runner, by a flag. Runners
-build a `PipelineConfig` and hand it to `pipeline.create_pipeline`; nothing else reads the
-environment.
+`PipelineConfig` holds the data, output and Beam settings, and whole dataclasses for the
+rest: `TrainerConfig` and `TransformConfig` (models/config.py), `GateConfig`
+(components/evaluator/gate_config.py) and `CloudConfig` (below). Every knob is also a
+`POSTER_<NAME>` environment variable and a `--<name>` flag of the runners
+(`models.config.add_flags`); `PipelineConfig.from_env` builds the whole tree and validates
+it, in the launching process, before anything slow is imported or any component runs.
+Runners hand the config to `pipeline.create_pipeline`; nothing else reads the environment.
+
+No TensorFlow or TFX here, so `--help` and a bad value answer at once.
 """
 import dataclasses
 import os
-from typing import List, Mapping, Optional
+from typing import Any, List, Mapping, Optional
+
+from components.evaluator.gate_config import GateConfig
+from models import config as settings
+from models.config import knob
+from models.config import SettingError
+from models.config import TrainerConfig
+from models.config import TransformConfig
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Where the Dockerfile puts this repository inside the pipeline image (its WORKDIR).
+IMAGE_SOURCE_DIR = '/pipeline'
 
-PIPELINE_NAME = 'poster-genres'
-
-# Dataset root in the Kaggle layout: a local directory, a gs:// URI, or a kagglehub handle
-# such as `raman77768/movie-classifier` (resolved online; see pipeline/data_source.py).
-DATA_ROOT = os.path.normpath(os.path.join(REPO_ROOT, '..', 'shared', 'data',
-                                          'movie-classifier'))
-# Outputs, all gitignored: artifacts, the ML Metadata store, pushed models.
-OUTPUT_DIR = os.path.join(REPO_ROOT, 'tfx_pipeline_output')
-
+# The Kaggle layout under a data root.
 LABELS_FILE = 'Multi_Label_dataset/train.csv'
 IMAGES_DIR = 'Multi_Label_dataset/Images'
 IMAGE_EXTENSION = '.jpg'
-
 # Relative split sizes (hash buckets of the image-content digest): about 80/10/10.
 SPLIT_BUCKETS = {'train': 8, 'eval': 1, 'test': 1}
-# Genres with fewer usable posters are not learned (drops Reality-TV on the Kaggle data).
-MIN_GENRE_COUNT = 10
 
-# Transform (transform_module.py): how a poster becomes model input. Posters are about 2:3
-# (300 px wide); a 3:2 height:width target with aspect-preserving padding barely pads them.
-TRANSFORM_MODULE_FILE = os.path.join(REPO_ROOT, 'transform_module.py')
-RESIZE_POLICY = 'pad'  # 'pad', 'stretch' or 'crop'
-
-
-@dataclasses.dataclass(frozen=True)
-class ModelPreset:
-  """What a model needs from the Transform and its default training length."""
-  image_height: int
-  image_width: int
-  normalization: str  # 'unit' ([0, 1]) or 'symmetric' ((x - 127) / 128, ImageNet Lite)
-  epochs: int
-  learning_rate: float
-
-
-# Trainer models (trainer_module.MODELS). EfficientNet-Lite was trained on ImageNet at 224 px
-# (Lite0) and 260 px (Lite2) squares; 288x192 and 336x224 keep about that many pixels at
-# the posters' 3:2 shape. Their epochs and learning rate are the head's (the backbone is
-# frozen); the simple CNN is the research notebook's, trained from scratch.
-MODEL_PRESETS = {
-    'simple_cnn': ModelPreset(192, 128, 'unit', epochs=15, learning_rate=1e-3),
-    'efficientnet_lite0': ModelPreset(288, 192, 'symmetric', epochs=60, learning_rate=1e-3),
-    'efficientnet_lite2': ModelPreset(336, 224, 'symmetric', epochs=60, learning_rate=1e-3),
-}
-
-# Oversampling of rare genres in the train split only (components/oversampler/policy.py).
-OVERSAMPLE_MAX_COPIES = 4
-OVERSAMPLE_MAX_GROWTH = 3.0
-
-# Trainer (trainer_module.py): the model and its training.
-TRAINER_MODULE_FILE = os.path.join(REPO_ROOT, 'trainer_module.py')
-MODEL_NAME = 'efficientnet_lite0'
-BATCH_SIZE = 32
-EARLY_STOPPING_PATIENCE = 3
-# Models on a frozen backbone (models/transfer.py): the head trained on its embeddings.
-HEAD_HIDDEN_UNITS = 512  # 0: a linear head (logistic regression per genre)
-HEAD_DROPOUT = 0.5
-HEAD_EARLY_STOPPING_PATIENCE = 8
-# Imbalance (models/losses.py): 'bce', 'pos_weight', 'focal' or 'asymmetric'; on top of the
-# oversampler (set OVERSAMPLE_MAX_COPIES = 1 to switch that off). See BENCHMARKS.md.
-LOSS = 'bce'
-# Horizontal flips: 'none', 'train' (mirrored posters as extra training examples) or
-# 'train_and_serve' (also average each poster's scores with its mirror image's). Averaging
-# at serving time did not measurably help on `eval` (bench/ablation.py) and doubles the
-# serving cost, so the mirror images only train.
-FLIP = 'train'
-# Fine-tuning the backbone's top blocks end to end after the head (0: frozen). Meant for GPU
-# runs (e.g. the Vertex AI Trainer); on a CPU it multiplies the training time.
-UNFREEZE_TOP_BLOCKS = 0
-FINE_TUNE_EPOCHS = 5
-FINE_TUNE_LEARNING_RATE = 1e-4
-# Decision rule, tuned on `eval` (models/thresholds.py): 'per_genre' or 'global' thresholds;
-# every poster gets at least MIN_GENRES genres and, if MAX_GENRES is set, at most that many.
-THRESHOLD_POLICY = 'per_genre'
-MIN_GENRES = 1
-MAX_GENRES: Optional[int] = 3
-
-# Evaluator gate, on the `eval` split (pipeline/eval_config.py; README "The push gate").
-# Macro-averaged AUC-PR must reach the floor (the genre prior scores the mean genre
-# frequency, about 0.06) and must not fall below the latest blessed model's by more than the
-# macro tolerance. Every judged genre's AUC-PR must beat its chance level (its prevalence on
-# `eval`, the AP of a constant score) and must not fall below the blessed model's by more
-# than GENRE_DROP_SCALE / sqrt(its expected eval positives). A genre is judged when it has
-# at least GATE_MIN_GENRE_POSTERS labelled posters (about 30 expected on `eval`); on fewer,
-# one poster's rank moves its AP by more than a real loss would. The tolerances come from
-# retraining the default with 5 seeds (bench/gate_tolerance.py, BENCHMARKS.md): they sit
-# above the largest drop seen there (macro 0.015, and 0.015 on a full retrain with seed 1;
-# per genre up to 0.74 / sqrt(n)).
-MIN_MACRO_PR_AUC = 0.10
-MAX_MACRO_PR_AUC_REGRESSION = 0.025
-GENRE_DROP_SCALE = 0.9
-GATE_MIN_GENRE_POSTERS = 300
-
-# Data contract (pipeline/schema/, components/data_gate/): the curated schema every drop is validated
-# against, and whether anomalies stop the run before Transform (the default) or are only
-# reported. Regenerate a candidate for review with `python -m pipeline.schema_candidate`.
-SCHEMA_FILE = os.path.join(REPO_ROOT, 'pipeline', 'schema', 'schema.pbtxt')
-ALLOW_ANOMALIES = False
-# Posters smaller than this on either side are excluded at ingest (too small to show a
-# genre after resizing to the model's input; real posters are at least 89 px wide).
-MIN_POSTER_SIDE = 32
-
-# Beam: the DirectRunner in `in_memory` mode is much faster on a small machine than
-# `multi_processing`, where every worker process re-imports TensorFlow.
-BEAM_DIRECT_RUNNING_MODE = 'in_memory'
-BEAM_DIRECT_NUM_WORKERS = 1
-# Remote Beam workers (Dataflow) install the pipeline package from this file, which also gives
-# them the TF_USE_LEGACY_KERAS start-up hook. Naming it also stops TFX from building and
-# staging an ephemeral TFX sdist for every Beam component, which local runs do not need.
-BEAM_SETUP_FILE = os.path.join(REPO_ROOT, 'setup.py')
-
-
-# --- Orchestration and cloud: Kubeflow / Vertex AI Pipelines, Dataflow, Vertex AI Training ---
-# Only configuration changes between a local run and a cloud run; the pipeline definition is the
-# same. No credentials live here: Google Cloud clients find them in the environment
-# (Application Default Credentials: `gcloud auth application-default login` or the runtime's
-# service account).
-GCP_PROJECT = ''  # POSTER_GCP_PROJECT
-GCP_REGION = 'us-central1'  # POSTER_GCP_REGION
-# The image built from the Dockerfile: runs every Kubeflow / Vertex AI task, the Vertex AI
-# Training job and, by default, the Dataflow workers. POSTER_PIPELINE_IMAGE.
-PIPELINE_IMAGE = ''
-# Where the Dockerfile puts this repository inside that image (its WORKDIR).
-IMAGE_SOURCE_DIR = '/pipeline'
-# Beam runner of every Beam-based component (PosterExampleGen, StatisticsGen, Transform,
-# RareGenreOversampler, Evaluators): 'direct' (in process, the local default) or 'dataflow'.
 BEAM_RUNNERS = ('direct', 'dataflow')
-BEAM_RUNNER = 'direct'  # POSTER_BEAM_RUNNER
-# Dataflow: staging and temp files (default <pipeline root>/beam-tmp, must be gs://), workers.
-DATAFLOW_TEMP_LOCATION = ''  # POSTER_DATAFLOW_TEMP_LOCATION
-DATAFLOW_MACHINE_TYPE = 'n1-standard-4'  # POSTER_DATAFLOW_MACHINE_TYPE
-DATAFLOW_MAX_NUM_WORKERS = 10  # POSTER_DATAFLOW_MAX_NUM_WORKERS
-# How Dataflow workers get this package: 'image' runs them in PIPELINE_IMAGE, which already
-# holds it and every dependency; 'setup_file' installs it from setup.py on each worker.
+DIRECT_RUNNING_MODES = ('in_memory', 'multi_threading', 'multi_processing')
 DATAFLOW_WORKER_SETUPS = ('image', 'setup_file')
-DATAFLOW_WORKER_SETUP = 'image'  # POSTER_DATAFLOW_WORKER_SETUP
-# Service account of the Dataflow workers; empty: the project's Compute Engine default.
-DATAFLOW_SERVICE_ACCOUNT = ''  # POSTER_DATAFLOW_SERVICE_ACCOUNT
-# Train on Vertex AI Training (a CustomJob in PIPELINE_IMAGE) instead of inside the pipeline
-# task; an accelerator type such as NVIDIA_TESLA_T4 adds GPUs, empty trains on CPU.
-VERTEX_TRAINING = False  # POSTER_VERTEX_TRAINING (1/0)
-VERTEX_TRAINING_MACHINE_TYPE = 'n1-standard-8'  # POSTER_VERTEX_TRAINING_MACHINE_TYPE
-VERTEX_TRAINING_ACCELERATOR_TYPE = ''  # POSTER_VERTEX_TRAINING_ACCELERATOR_TYPE
-VERTEX_TRAINING_ACCELERATOR_COUNT = 1  # POSTER_VERTEX_TRAINING_ACCELERATOR_COUNT
-# Service account Vertex AI Pipelines runs the pipeline as; empty: the Compute Engine default.
-VERTEX_PIPELINE_SERVICE_ACCOUNT = ''  # POSTER_VERTEX_PIPELINE_SERVICE_ACCOUNT
 
 
 @dataclasses.dataclass(frozen=True)
-class GateConfig:
-  """The push gate's criteria (see the constants above)."""
-  min_macro_pr_auc: float
-  max_macro_pr_auc_regression: float
-  genre_drop_scale: float
-  min_genre_posters: int
+class CloudConfig:
+  """Cloud settings: Kubeflow / Vertex AI Pipelines, Dataflow, Vertex AI Training.
+
+  Only configuration changes between a local run and a cloud run; the pipeline is the same.
+  No credentials live here: Google Cloud clients find them in the environment (Application
+  Default Credentials: `gcloud auth application-default login` or the runtime's service
+  account).
+  """
+  gcp_project: str = knob('', 'Google Cloud project.')
+  gcp_region: str = knob('us-central1', 'Google Cloud region.')
+  pipeline_image: str = knob(
+      '', 'Image built from the Dockerfile: runs every Kubeflow / Vertex AI task, the Vertex '
+      'AI Training job and, by default, the Dataflow workers.')
+  beam_runner: str = knob('direct', 'Beam runner of every Beam-based component: in process, '
+                          'or Dataflow.', choices=BEAM_RUNNERS)
+  dataflow_temp_location: str = knob('', 'gs:// staging and temp location of Dataflow; '
+                                     'empty: <pipeline root>/beam-tmp.')
+  dataflow_machine_type: str = knob('n1-standard-4', 'Dataflow worker machine type.')
+  dataflow_max_num_workers: int = knob(10, 'Most Dataflow workers.', minimum=1)
+  dataflow_worker_setup: str = knob(
+      'image', 'How Dataflow workers get this package: image runs them in the pipeline '
+      'image, setup_file installs it from setup.py on each worker.',
+      choices=DATAFLOW_WORKER_SETUPS)
+  dataflow_service_account: str = knob('', 'Service account of the Dataflow workers; '
+                                       'empty: the project\'s Compute Engine default.')
+  vertex_training: bool = knob(False, 'Train on Vertex AI Training (a CustomJob in the '
+                               'pipeline image) instead of inside the pipeline task.')
+  vertex_training_machine_type: str = knob('n1-standard-8', 'Vertex AI Training machine.')
+  vertex_training_accelerator_type: str = knob(
+      '', 'Accelerator of Vertex AI Training, such as NVIDIA_TESLA_T4; empty: CPU only.')
+  vertex_training_accelerator_count: int = knob(1, 'Accelerators of Vertex AI Training.',
+                                                minimum=1)
+  vertex_pipeline_service_account: str = knob(
+      '', 'Service account Vertex AI Pipelines runs as; empty: the Compute Engine default.')
+
+  def __post_init__(self):
+    settings.validate(self)
+    needed = ('gcp_project', 'gcp_region', 'pipeline_image')
+    missing = [settings.env_name(name) for name in needed if not getattr(self, name)]
+    if self.vertex_training and missing:
+      raise SettingError(f'Vertex AI Training needs {" and ".join(missing)}.')
 
 
-def _env(name: str, default: str) -> str:
-  return os.environ.get(name, default)
-
-
-def _env_flag(name: str, default: bool) -> bool:
-  value = os.environ.get(name)
-  if value is None:
-    return default
-  if value.strip().lower() not in ('1', 'true', 'yes', '0', 'false', 'no', ''):
-    raise ValueError(f'{name}={value!r}: use 1 or 0.')
-  return value.strip().lower() in ('1', 'true', 'yes')
+def _nested(cls):
+  return dataclasses.field(default_factory=cls)
 
 
 @dataclasses.dataclass(frozen=True)
 class PipelineConfig:
-  """The values one pipeline run is built from."""
-  pipeline_name: str = PIPELINE_NAME
-  data_root: str = DATA_ROOT
-  pipeline_root: str = os.path.join(OUTPUT_DIR, PIPELINE_NAME)
-  # SQLite ML Metadata store for local runs; orchestrators bring their own.
-  metadata_path: Optional[str] = os.path.join(OUTPUT_DIR, 'metadata', PIPELINE_NAME,
-                                              'metadata.db')
+  """Data, outputs and Beam; with the Trainer, Transform, gate and cloud settings."""
+  pipeline_name: str = knob('poster-genres', 'Pipeline name: names its outputs and runs.')
+  # A local directory, a gs:// URI, or a kagglehub handle (pipeline/data_source.py).
+  data_root: str = knob(
+      os.path.normpath(os.path.join(REPO_ROOT, '..', 'shared', 'data', 'movie-classifier')),
+      'Dataset in the Kaggle layout: a directory, a gs:// URI, or a kagglehub handle such as '
+      'raman77768/movie-classifier (downloaded; needs network).')
+  output_dir: str = knob(os.path.join(REPO_ROOT, 'tfx_pipeline_output'),
+                         'Where the pipeline root, metadata and serving directory go unless '
+                         'each is given.')
+  pipeline_root: Optional[str] = knob(None, 'Where artifacts go; none: '
+                                      '<output dir>/<pipeline name>.')
+  # SQLite ML Metadata store of local runs; '' for orchestrators, which bring their own.
+  metadata_path: Optional[str] = knob(None, 'SQLite ML Metadata file of local runs; none: '
+                                      '<output dir>/metadata/<pipeline name>/metadata.db.')
+  serving_model_dir: Optional[str] = knob(
+      None, 'Where blessed models are pushed (<dir>/<version>/); its newest version is the '
+      'baseline the push gate compares with. None: <output dir>/serving_model/<pipeline '
+      'name>.')
+  accepted_statistics_dir: Optional[str] = knob(
+      None, 'Where the data gate keeps the statistics of the last accepted data, the drift '
+      'baseline; none: <pipeline root>/accepted_statistics.')
   labels_file: str = LABELS_FILE
   images_dir: str = IMAGES_DIR
   image_extension: str = IMAGE_EXTENSION
   split_buckets: Mapping[str, int] = dataclasses.field(
       default_factory=lambda: dict(SPLIT_BUCKETS))
-  min_genre_count: int = MIN_GENRE_COUNT
-  transform_module_file: str = TRANSFORM_MODULE_FILE
-  # None: the model's preset (MODEL_PRESETS).
-  image_height: Optional[int] = None
-  image_width: Optional[int] = None
-  resize_policy: str = RESIZE_POLICY
-  normalization: Optional[str] = None
-  oversample_max_copies: int = OVERSAMPLE_MAX_COPIES
-  oversample_max_growth: float = OVERSAMPLE_MAX_GROWTH
-  trainer_module_file: str = TRAINER_MODULE_FILE
-  model_name: str = MODEL_NAME
-  epochs: Optional[int] = None  # None: the model's preset
-  batch_size: int = BATCH_SIZE
-  learning_rate: Optional[float] = None  # None: the model's preset
-  early_stopping_patience: int = EARLY_STOPPING_PATIENCE
-  head_hidden_units: int = HEAD_HIDDEN_UNITS
-  head_dropout: float = HEAD_DROPOUT
-  head_early_stopping_patience: int = HEAD_EARLY_STOPPING_PATIENCE
-  loss: str = LOSS
-  flip: str = FLIP
-  unfreeze_top_blocks: int = UNFREEZE_TOP_BLOCKS
-  fine_tune_epochs: int = FINE_TUNE_EPOCHS
-  fine_tune_learning_rate: float = FINE_TUNE_LEARNING_RATE
-  threshold_policy: str = THRESHOLD_POLICY
-  min_genres: int = MIN_GENRES
-  max_genres: Optional[int] = MAX_GENRES
-  min_macro_pr_auc: float = MIN_MACRO_PR_AUC
-  max_macro_pr_auc_regression: float = MAX_MACRO_PR_AUC_REGRESSION
-  genre_drop_scale: float = GENRE_DROP_SCALE
-  gate_min_genre_posters: int = GATE_MIN_GENRE_POSTERS
-  schema_file: str = SCHEMA_FILE
-  allow_anomalies: bool = ALLOW_ANOMALIES
-  min_poster_side: int = MIN_POSTER_SIDE
-  # Seed of the Trainer's initialisation and shuffling (a retrain with another seed is how
-  # the gate's tolerances were measured).
-  seed: int = 0
-  # Pushed models land in <serving_model_dir>/<version>/, only when blessed.
-  serving_model_dir: str = os.path.join(OUTPUT_DIR, 'serving_model', PIPELINE_NAME)
-  beam_direct_running_mode: str = BEAM_DIRECT_RUNNING_MODE
-  beam_direct_num_workers: int = BEAM_DIRECT_NUM_WORKERS
-  # Extra Beam arguments, e.g. DataflowRunner settings; appended after the direct-runner ones.
+  min_genre_count: int = knob(10, 'Genres with fewer labelled posters are left out of the '
+                              'vocabulary (drops Reality-TV on the Kaggle data).', minimum=1)
+  min_poster_side: int = knob(32, 'Posters smaller on either side are excluded at ingest '
+                              '(real posters are at least 89 px wide).', minimum=1)
+  # The curated data contract every drop is validated against (pipeline/schema/); regenerate a
+  # candidate for review with `python -m pipeline.schema_candidate`.
+  schema_file: str = os.path.join(REPO_ROOT, 'pipeline', 'schema', 'schema.pbtxt')
+  allow_anomalies: bool = knob(False, 'Go on when the data break the committed schema or '
+                               'drift beyond its thresholds (still recorded); default: stop.')
+  oversample_max_copies: int = knob(4, 'Most copies of one train poster the oversampler '
+                                    'makes (1: no oversampling).', minimum=1)
+  oversample_max_growth: float = knob(3.0, 'Most the oversampler grows the train split.',
+                                      minimum=1.0)
+  # In-process Beam: `in_memory` is much faster on a small machine than `multi_processing`,
+  # where every worker process imports TensorFlow again.
+  beam_direct_running_mode: str = knob('in_memory', 'DirectRunner mode.',
+                                       choices=DIRECT_RUNNING_MODES)
+  beam_direct_num_workers: int = knob(1, 'DirectRunner workers.', minimum=1)
+  # Beam installs the package from this file: Dataflow workers, and it stops TFX from
+  # building and staging an ephemeral sdist for every Beam component locally.
+  beam_setup_file: str = os.path.join(REPO_ROOT, 'setup.py')
+  # The Transform's and the Trainer's entry points, by import path: tasks run the code
+  # installed in their image, the same code that built the pipeline.
+  preprocessing_fn: str = 'transform_module.preprocessing_fn'
+  run_fn: str = 'trainer_module.run_fn'
+  # Extra Beam arguments, appended after the runner's own.
   extra_beam_args: List[str] = dataclasses.field(default_factory=list)
-  enable_cache: bool = True
-  # Orchestration and cloud (see the block of constants above).
-  gcp_project: str = GCP_PROJECT
-  gcp_region: str = GCP_REGION
-  pipeline_image: str = PIPELINE_IMAGE
-  beam_runner: str = BEAM_RUNNER
-  # setup.py that Beam installs the package from; inside the image for containerized runs.
-  beam_setup_file: str = BEAM_SETUP_FILE
-  dataflow_temp_location: str = DATAFLOW_TEMP_LOCATION
-  dataflow_machine_type: str = DATAFLOW_MACHINE_TYPE
-  dataflow_max_num_workers: int = DATAFLOW_MAX_NUM_WORKERS
-  dataflow_worker_setup: str = DATAFLOW_WORKER_SETUP
-  dataflow_service_account: str = DATAFLOW_SERVICE_ACCOUNT
-  vertex_training: bool = VERTEX_TRAINING
-  vertex_training_machine_type: str = VERTEX_TRAINING_MACHINE_TYPE
-  vertex_training_accelerator_type: str = VERTEX_TRAINING_ACCELERATOR_TYPE
-  vertex_training_accelerator_count: int = VERTEX_TRAINING_ACCELERATOR_COUNT
-  vertex_pipeline_service_account: str = VERTEX_PIPELINE_SERVICE_ACCOUNT
+  enable_cache: bool = knob(True, 'Reuse cached component results.')
+  trainer: TrainerConfig = _nested(TrainerConfig)
+  transform: TransformConfig = _nested(TransformConfig)
+  gate: GateConfig = _nested(GateConfig)
+  cloud: CloudConfig = _nested(CloudConfig)
+
+  def __post_init__(self):
+    settings.validate(self)
+    derived = {
+        'pipeline_root': os.path.join(self.output_dir, self.pipeline_name),
+        'metadata_path': os.path.join(self.output_dir, 'metadata', self.pipeline_name,
+                                      'metadata.db'),
+        'serving_model_dir': os.path.join(self.output_dir, 'serving_model',
+                                          self.pipeline_name),
+    }
+    for name, value in derived.items():
+      if getattr(self, name) is None:
+        object.__setattr__(self, name, value)
+    if self.accepted_statistics_dir is None:
+      object.__setattr__(self, 'accepted_statistics_dir',
+                         os.path.join(self.pipeline_root, 'accepted_statistics'))
+    if self.cloud.beam_runner == 'dataflow':
+      self._dataflow_args()  # A missing setting is an error now, not a failed job later.
 
   @classmethod
-  def from_env(cls, **overrides) -> 'PipelineConfig':
-    """Defaults, then POSTER_* environment variables, then explicit overrides."""
-    base = cls()
-    output_dir = _env('POSTER_OUTPUT_DIR', OUTPUT_DIR)
-    pipeline_name = _env('POSTER_PIPELINE_NAME', base.pipeline_name)
-    values = dict(
-        pipeline_name=pipeline_name,
-        data_root=_env('POSTER_DATA_ROOT', base.data_root),
-        pipeline_root=_env('POSTER_PIPELINE_ROOT', os.path.join(output_dir, pipeline_name)),
-        metadata_path=_env('POSTER_METADATA_PATH',
-                           os.path.join(output_dir, 'metadata', pipeline_name,
-                                        'metadata.db')),
-        serving_model_dir=_env('POSTER_SERVING_MODEL_DIR',
-                               os.path.join(output_dir, 'serving_model', pipeline_name)),
-        model_name=_env('POSTER_MODEL_NAME', base.model_name),
-        epochs=int(os.environ['POSTER_EPOCHS']) if 'POSTER_EPOCHS' in os.environ else None,
-        loss=_env('POSTER_LOSS', base.loss),
-        flip=_env('POSTER_FLIP', base.flip),
-        seed=int(_env('POSTER_SEED', str(base.seed))),
-        allow_anomalies=_env_flag('POSTER_ALLOW_ANOMALIES', base.allow_anomalies),
-        min_genre_count=int(_env('POSTER_MIN_GENRE_COUNT', str(base.min_genre_count))),
-        beam_direct_running_mode=_env('POSTER_BEAM_DIRECT_RUNNING_MODE',
-                                      base.beam_direct_running_mode),
-        beam_direct_num_workers=int(_env('POSTER_BEAM_DIRECT_NUM_WORKERS',
-                                         str(base.beam_direct_num_workers))),
-        # Orchestration and cloud.
-        gcp_project=_env('POSTER_GCP_PROJECT', base.gcp_project),
-        gcp_region=_env('POSTER_GCP_REGION', base.gcp_region),
-        pipeline_image=_env('POSTER_PIPELINE_IMAGE', base.pipeline_image),
-        beam_runner=_env('POSTER_BEAM_RUNNER', base.beam_runner),
-        dataflow_temp_location=_env('POSTER_DATAFLOW_TEMP_LOCATION',
-                                    base.dataflow_temp_location),
-        dataflow_machine_type=_env('POSTER_DATAFLOW_MACHINE_TYPE', base.dataflow_machine_type),
-        dataflow_max_num_workers=int(_env('POSTER_DATAFLOW_MAX_NUM_WORKERS',
-                                          str(base.dataflow_max_num_workers))),
-        dataflow_worker_setup=_env('POSTER_DATAFLOW_WORKER_SETUP', base.dataflow_worker_setup),
-        dataflow_service_account=_env('POSTER_DATAFLOW_SERVICE_ACCOUNT',
-                                      base.dataflow_service_account),
-        vertex_training=_env_flag('POSTER_VERTEX_TRAINING', base.vertex_training),
-        vertex_training_machine_type=_env('POSTER_VERTEX_TRAINING_MACHINE_TYPE',
-                                          base.vertex_training_machine_type),
-        vertex_training_accelerator_type=_env('POSTER_VERTEX_TRAINING_ACCELERATOR_TYPE',
-                                              base.vertex_training_accelerator_type),
-        vertex_training_accelerator_count=int(_env(
-            'POSTER_VERTEX_TRAINING_ACCELERATOR_COUNT',
-            str(base.vertex_training_accelerator_count))),
-        vertex_pipeline_service_account=_env('POSTER_VERTEX_PIPELINE_SERVICE_ACCOUNT',
-                                             base.vertex_pipeline_service_account),
-    )
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    return cls(**values)
+  def from_env(cls, environ: Mapping[str, str] = os.environ,
+               **overrides: Any) -> 'PipelineConfig':
+    """Defaults, then POSTER_* environment variables, then non-None `overrides` (any knob of
+    the tree by its field name, e.g. `loss='focal'`)."""
+    return settings.from_env(cls, environ, overrides)
+
+  @classmethod
+  def of(cls, **values: Any) -> 'PipelineConfig':
+    """Defaults and `values` (any knob of the tree by its field name), no environment."""
+    return settings.from_env(cls, {}, values)
 
   @property
-  def preset(self) -> ModelPreset:
-    if self.model_name not in MODEL_PRESETS:
-      raise ValueError(f'Unknown model {self.model_name!r}; choose one of '
-                       f'{sorted(MODEL_PRESETS)}.')
-    return MODEL_PRESETS[self.model_name]
-
-  def _or_preset(self, name: str):
-    """The field `name` where set, else the model preset's value."""
-    value = getattr(self, name)
-    return getattr(self.preset, name) if value is None else value
-
-  def transform_config(self, num_genres: int) -> dict:
-    """The `custom_config` that preprocessing_fn reads."""
-    return {'num_genres': num_genres, 'image_height': self._or_preset('image_height'),
-            'image_width': self._or_preset('image_width'),
-            'resize_policy': self.resize_policy,
-            'normalization': self._or_preset('normalization')}
-
-  def trainer_config(self, num_genres: int) -> dict:
-    """The Trainer's `custom_config` (see trainer_module.py)."""
-    return {'model_name': self.model_name, 'num_genres': num_genres,
-            'epochs': self._or_preset('epochs'), 'batch_size': self.batch_size,
-            'learning_rate': self._or_preset('learning_rate'),
-            'early_stopping_patience': self.early_stopping_patience,
-            'head_hidden_units': self.head_hidden_units, 'head_dropout': self.head_dropout,
-            'head_early_stopping_patience': self.head_early_stopping_patience,
-            'loss': self.loss, 'flip': self.flip,
-            'unfreeze_top_blocks': self.unfreeze_top_blocks,
-            'fine_tune_epochs': self.fine_tune_epochs,
-            'fine_tune_learning_rate': self.fine_tune_learning_rate,
-            'threshold_policy': self.threshold_policy, 'min_genres': self.min_genres,
-            'max_genres': self.max_genres, 'seed': self.seed}
-
-  @property
-  def gate(self) -> GateConfig:
-    return GateConfig(min_macro_pr_auc=self.min_macro_pr_auc,
-                      max_macro_pr_auc_regression=self.max_macro_pr_auc_regression,
-                      genre_drop_scale=self.genre_drop_scale,
-                      min_genre_posters=self.gate_min_genre_posters)
+  def transform_custom_config(self) -> dict:
+    """The Transform's settings, completed from the model's preset."""
+    return settings.as_custom_config(self.transform.for_model(self.trainer.model_name))
 
   @property
   def beam_pipeline_args(self) -> List[str]:
     """Beam arguments of every Beam-based component: the DirectRunner, or Dataflow."""
-    if self.beam_runner not in BEAM_RUNNERS:
-      raise ValueError(f'Beam runner {self.beam_runner!r} (POSTER_BEAM_RUNNER) is not one of '
-                       f'{BEAM_RUNNERS}.')
-    if self.beam_runner == 'dataflow':
+    if self.cloud.beam_runner == 'dataflow':
       return [*self._dataflow_args(), *self.extra_beam_args]
     return [
         f'--direct_running_mode={self.beam_direct_running_mode}',
@@ -365,36 +195,33 @@ class PipelineConfig:
     ]
 
   def _dataflow_args(self) -> List[str]:
-    """DataflowRunner arguments; a missing setting is an error here, not a failed job later."""
-    missing = [env for env, value in (('POSTER_GCP_PROJECT', self.gcp_project),
-                                      ('POSTER_GCP_REGION', self.gcp_region)) if not value]
+    cloud = self.cloud
+    missing = [settings.env_name(name) for name in ('gcp_project', 'gcp_region')
+               if not getattr(cloud, name)]
     if missing:
-      raise ValueError(f'The Dataflow runner needs {" and ".join(missing)}.')
-    temp_location = self.dataflow_temp_location or (
+      raise SettingError(f'The Dataflow runner needs {" and ".join(missing)}.')
+    temp_location = cloud.dataflow_temp_location or (
         f'{self.pipeline_root.rstrip("/")}/beam-tmp'
         if self.pipeline_root.startswith('gs://') else '')
     if not temp_location.startswith('gs://'):
-      raise ValueError('The Dataflow runner needs a gs:// temp location: set '
-                       'POSTER_DATAFLOW_TEMP_LOCATION or a gs:// POSTER_PIPELINE_ROOT.')
-    if self.dataflow_worker_setup not in DATAFLOW_WORKER_SETUPS:
-      raise ValueError(f'Dataflow worker setup {self.dataflow_worker_setup!r} '
-                       f'(POSTER_DATAFLOW_WORKER_SETUP) is not one of {DATAFLOW_WORKER_SETUPS}.')
+      raise SettingError('The Dataflow runner needs a gs:// temp location: set '
+                         'POSTER_DATAFLOW_TEMP_LOCATION or a gs:// POSTER_PIPELINE_ROOT.')
     args = [
         '--runner=DataflowRunner',
-        f'--project={self.gcp_project}',
-        f'--region={self.gcp_region}',
+        f'--project={cloud.gcp_project}',
+        f'--region={cloud.gcp_region}',
         f'--temp_location={temp_location}',
-        f'--machine_type={self.dataflow_machine_type}',
-        f'--max_num_workers={self.dataflow_max_num_workers}',
+        f'--machine_type={cloud.dataflow_machine_type}',
+        f'--max_num_workers={cloud.dataflow_max_num_workers}',
     ]
-    if self.dataflow_worker_setup == 'image':
-      if not self.pipeline_image:
-        raise ValueError('Dataflow workers in the pipeline image need POSTER_PIPELINE_IMAGE '
-                         '(or POSTER_DATAFLOW_WORKER_SETUP=setup_file).')
+    if cloud.dataflow_worker_setup == 'image':
+      if not cloud.pipeline_image:
+        raise SettingError('Dataflow workers in the pipeline image need '
+                           'POSTER_PIPELINE_IMAGE (or POSTER_DATAFLOW_WORKER_SETUP=setup_file).')
       # `container`: the Beam SDK comes from the image instead of being staged.
-      args += [f'--sdk_container_image={self.pipeline_image}', '--sdk_location=container']
+      args += [f'--sdk_container_image={cloud.pipeline_image}', '--sdk_location=container']
     else:
       args.append(f'--setup_file={self.beam_setup_file}')
-    if self.dataflow_service_account:
-      args.append(f'--service_account_email={self.dataflow_service_account}')
+    if cloud.dataflow_service_account:
+      args.append(f'--service_account_email={cloud.dataflow_service_account}')
     return args

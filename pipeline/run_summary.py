@@ -1,13 +1,25 @@
-"""Reads ML Metadata after a local run: what each component did, and the ingest report.
+"""Reads ML Metadata after a local run: what each component did and what it found.
 
 Printing from ML Metadata rather than from executor logs means a run served from the TFX
 cache reports exactly what the original execution produced.
 """
 import dataclasses
+import os
 from typing import Dict, List, Optional
 
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
+import tensorflow as tf
+from tfx.orchestration import metadata
+
+from components.data_gate import executor as data_gate
+from components.data_gate import findings as data_findings
+from components.poster_example_gen import summary as ingest_summary
+from components.slice_report import build as slice_report
+from components.slice_report import evaluation
+from contract import nodes
+from contract import vocabulary as genre_vocabulary
+from pipeline.configs import PipelineConfig
 
 _PIPELINE_RUN_CONTEXT = 'pipeline_run'
 _NODE_CONTEXT = 'node'
@@ -55,3 +67,33 @@ def latest_run(connection_config: metadata_store_pb2.ConnectionConfig) -> List[C
                  - execution.create_time_since_epoch) / 1000.0,
         output_uris=output_uris))
   return runs
+
+
+def summary_lines(config: PipelineConfig) -> List[str]:
+  """The end of a local run: each component's state and time, the ingest summary, the data
+  gate's verdict, the push gate's table, the serving directory and the report."""
+  runs = latest_run(metadata.sqlite_metadata_connection_config(config.metadata_path))
+  lines = ['', 'Components of this run:']
+  lines += [f'  {run.node_id:<28} {run.state:<9} {run.seconds:8.1f} s' for run in runs]
+  for run in runs:
+    for uri in run.output_uris.get(nodes.INGEST_SUMMARY, []):
+      lines += ['', *ingest_summary.summary_lines(ingest_summary.read_summary(uri)),
+                f'Full summary: {os.path.join(uri, ingest_summary.SUMMARY_FILE)}']
+  for run in runs:
+    for uri in run.output_uris.get(nodes.DRIFT, []):
+      lines += ['', *data_findings.summary_lines(data_gate.read_verdict(uri))]
+  for run in runs:
+    if run.node_id != nodes.EVALUATOR:
+      continue  # The TestEvaluator reports on `test`; its blessing gates nothing.
+    for uri in run.output_uris.get(nodes.EVALUATION, []):
+      genres = genre_vocabulary.read_vocabulary(uri)
+      lines += ['', *evaluation.gate_lines(evaluation.load_gate(uri, genres))]
+  versions = (sorted(tf.io.gfile.listdir(config.serving_model_dir))
+              if tf.io.gfile.isdir(config.serving_model_dir) else [])
+  lines.append(f"Serving directory: {config.serving_model_dir} "
+               f"(versions: {', '.join(v.rstrip('/') for v in versions) or 'none yet'})")
+  for run in runs:
+    for uri in run.output_uris.get(nodes.REPORT, []):
+      lines.append(f'\nSlice report ({run.node_id}): '
+                   f'{os.path.join(uri, slice_report.REPORT_FILE)}')
+  return lines

@@ -23,18 +23,14 @@ runtime_env.require_legacy_keras()
 import tensorflow_data_validation as tfdv  # pylint: disable=g-import-not-at-top
 from tfx import v1 as tfx  # pylint: disable=g-import-not-at-top
 
-from components.poster_example_gen.component import PosterExampleGen  # pylint: disable=g-import-not-at-top
 from pipeline import configs  # pylint: disable=g-import-not-at-top
+from pipeline import pipeline  # pylint: disable=g-import-not-at-top
 from pipeline import run_summary  # pylint: disable=g-import-not-at-top
 
 
 def infer(config: configs.PipelineConfig, work_dir: str) -> str:
   """Runs PosterExampleGen -> StatisticsGen -> SchemaGen; returns the inferred schema's path."""
-  example_gen = PosterExampleGen(
-      input_base=config.data_root, split_buckets=dict(config.split_buckets),
-      min_genre_count=config.min_genre_count, min_poster_side=config.min_poster_side,
-      labels_file=config.labels_file,
-      images_dir=config.images_dir, image_extension=config.image_extension)
+  example_gen = pipeline.poster_example_gen(config)
   statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs['examples'])
   schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs['statistics'],
                                         infer_feature_shape=True)
@@ -79,8 +75,8 @@ def domain_differences(committed, candidate) -> List[str]:
 def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument('--data-root', default=configs.DATA_ROOT,
-                      help='Dataset in the Kaggle layout (directory or gs:// URI).')
+  parser.add_argument('--data-root',
+                      help='Dataset in the Kaggle layout (directory or gs:// URI); default: the pipeline\'s.')
   parser.add_argument('--output', default='schema_candidate.pbtxt',
                       help='Where the inferred schema is written.')
   parser.add_argument('--work-dir', help='Where the small pipeline keeps its artifacts '

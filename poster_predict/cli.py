@@ -30,9 +30,9 @@ from poster_predict import rest_client
 
 # TF Serving's batching (serving/batching_parameters.txt) takes at most this many per request.
 DEFAULT_BATCH_SIZE = 32
+_PIPELINE_DEFAULTS = configs.PipelineConfig()
 # Where a default pipeline run pushes models, relative to the directory it runs from.
-_DEFAULT_SERVING_DIR = os.path.relpath(configs.PipelineConfig().serving_model_dir,
-                                       configs.REPO_ROOT)
+_DEFAULT_SERVING_DIR = os.path.relpath(_PIPELINE_DEFAULTS.serving_model_dir, configs.REPO_ROOT)
 
 
 def _parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
@@ -46,7 +46,7 @@ def _parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
       f'{_DEFAULT_SERVING_DIR} under the current directory.')
   where.add_argument('--server', help='TF Serving REST address: host:port (e.g. '
                      'localhost:8501) or http(s)://host:port.')
-  parser.add_argument('--model-name', default=configs.PIPELINE_NAME,
+  parser.add_argument('--model-name', default=_PIPELINE_DEFAULTS.pipeline_name,
                       help='Model name on the server (default: %(default)s).')
   parser.add_argument('--model-version', type=int,
                       help='Model version on the server (default: the server\'s choice).')

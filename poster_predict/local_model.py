@@ -13,7 +13,7 @@ runtime_env.require_legacy_keras()
 import tensorflow as tf  # pylint: disable=g-import-not-at-top
 
 from models import export  # pylint: disable=g-import-not-at-top
-from models import serving_contract  # pylint: disable=g-import-not-at-top
+from contract import serving as serving_contract  # pylint: disable=g-import-not-at-top
 from poster_predict import prediction  # pylint: disable=g-import-not-at-top
 
 SAVED_MODEL_FILE = 'saved_model.pb'

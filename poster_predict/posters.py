@@ -1,7 +1,7 @@
 """Finds poster files on the command line and reads them.
 
 Files are sent as they are: the model itself says, poster by poster, which ones it cannot
-read and why (the `status` output, models/serving_contract.py), so there is no second,
+read and why (the `status` output, contract/serving.py), so there is no second,
 client-side opinion to disagree with it.
 """
 import dataclasses

@@ -2,14 +2,14 @@
 
 A backend (local_model.LocalModel, rest_client.RestClient) maps a batch of poster bytes to
 the serving signature's outputs, one `ModelOutput` per poster. The model answers every
-poster on its own, with a status for the ones it cannot read (models/serving_contract.py);
+poster on its own, with a status for the ones it cannot read (contract/serving.py);
 a model exported before it did so fails a batch with a bad poster instead, so a failed batch
 is retried one poster at a time and one poster the model rejects still costs only itself.
 """
 import dataclasses
 from typing import Callable, Iterator, List, Protocol, Sequence, Tuple, Union
 
-from models import serving_contract
+from contract import serving as serving_contract
 from poster_predict import posters as poster_files
 
 

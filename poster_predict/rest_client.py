@@ -16,7 +16,7 @@ import urllib.parse
 
 import requests
 
-from models import serving_contract
+from contract import serving as serving_contract
 from poster_predict import prediction
 
 

@@ -13,7 +13,7 @@ from pipeline import runtime_env
 
 runtime_env.require_legacy_keras()
 
-from reports import build  # pylint: disable=g-import-not-at-top
+from components.slice_report import build  # pylint: disable=g-import-not-at-top
 from reports import locate  # pylint: disable=g-import-not-at-top
 
 

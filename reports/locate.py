@@ -11,15 +11,8 @@ from typing import Optional
 
 import tensorflow as tf
 
-from pipeline import pipeline
-from reports import evaluation
-
-# Node ids and output keys, as pipeline/pipeline.py names them.
-EXAMPLE_GEN = 'PosterExampleGen'
-GATE_EVALUATOR = 'Evaluator'
-TEST_EVALUATOR = pipeline.TEST_EVALUATOR_ID
-_EVALUATION = 'evaluation'
-_EXAMPLES = 'examples'
+from components.slice_report import evaluation
+from contract import nodes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,28 +48,28 @@ def resolve(path: str, examples_uri: Optional[str] = None, split: Optional[str] 
     pipeline_root, node = os.path.dirname(node_dir), os.path.basename(node_dir)
   else:
     pipeline_root = path
-    candidates = (_outputs(pipeline_root, TEST_EVALUATOR, _EVALUATION)
-                  or _outputs(pipeline_root, GATE_EVALUATOR, _EVALUATION))
+    candidates = (_outputs(pipeline_root, nodes.TEST_EVALUATOR, nodes.EVALUATION)
+                  or _outputs(pipeline_root, nodes.EVALUATOR, nodes.EVALUATION))
     candidates = [uri for uri in candidates if is_evaluation(uri)]
     if not candidates:
       raise FileNotFoundError(
           f'{path} is neither a TFMA evaluation nor a pipeline root with an '
-          f'{TEST_EVALUATOR} or {GATE_EVALUATOR} output.')
+          f'{nodes.TEST_EVALUATOR} or {nodes.EVALUATOR} output.')
     evaluation_uri = candidates[0]
     node = os.path.basename(os.path.dirname(os.path.dirname(evaluation_uri)))
   if examples_uri is None:
-    earlier = [uri for uri in _outputs(pipeline_root, EXAMPLE_GEN, _EXAMPLES)
+    earlier = [uri for uri in _outputs(pipeline_root, nodes.EXAMPLE_GEN, nodes.EXAMPLES)
                if _execution_id(uri) < _execution_id(evaluation_uri)]
     if not earlier:
-      raise FileNotFoundError(f'No {EXAMPLE_GEN} examples under {pipeline_root} older than '
+      raise FileNotFoundError(f'No {nodes.EXAMPLE_GEN} examples under {pipeline_root} older than '
                               f'{evaluation_uri}; pass them explicitly.')
     examples_uri = earlier[0]
   if gate_uri is None:
     model, _ = evaluation.model_locations(evaluation_uri)
-    gate_uri = next((uri for uri in _outputs(pipeline_root, GATE_EVALUATOR, _EVALUATION)
+    gate_uri = next((uri for uri in _outputs(pipeline_root, nodes.EVALUATOR, nodes.EVALUATION)
                      if is_evaluation(uri) and evaluation.model_locations(uri)[0] == model),
                     None)
   if split is None:
-    split = 'eval' if node == GATE_EVALUATOR else 'test'
+    split = 'eval' if node == nodes.EVALUATOR else 'test'
   return ReportInputs(evaluation_uri=evaluation_uri, examples_uri=examples_uri, split=split,
                       gate_uri=gate_uri)

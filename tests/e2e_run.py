@@ -60,7 +60,7 @@ def build_dataset(root: str) -> str:
 
 def run_pipeline(data_root: str, output_dir: str) -> Run:
   """Runs the default pipeline, made small (tiny images, one epoch), and reads it back."""
-  config = configs.PipelineConfig(
+  config = configs.PipelineConfig.of(
       data_root=data_root, pipeline_name='poster-genres-e2e',
       pipeline_root=os.path.join(output_dir, 'root'),
       metadata_path=os.path.join(output_dir, 'metadata.db'),

@@ -1,16 +1,16 @@
-"""A Trainer module whose model has lost one genre: that genre's score is replaced by noise.
+"""A Trainer whose model has lost one genre: that genre's score is replaced by noise.
 
-The push-gate tests train it as the candidate that must be refused. It wraps the real
-trainer_module.run_fn: the model trains as usual, then its SABOTAGED_GENRE output (and the
-eval scores its decision rule is tuned on) become uniform noise, so every other genre is
-exactly as good as before and only one genre's AUC-PR collapses to its chance level.
+The push-gate tests train it as the candidate that must be refused (the pipeline config's
+`run_fn='tests.sabotaged_trainer.run_fn'`). It wraps the real trainer's run_fn: the model
+trains as usual, then its SABOTAGED_GENRE output (and the eval scores its decision rule is
+tuned on) become uniform noise, so every other genre is exactly as good as before and only
+one genre's AUC-PR collapses to its chance level.
 """
 import numpy as np
 import tensorflow as tf
 
-from components.poster_example_gen import vocabulary as genre_vocabulary
-from models import data
-import trainer_module
+from contract import vocabulary as genre_vocabulary
+from models import trainer
 
 SABOTAGED_GENRE = 'Drama'
 
@@ -28,10 +28,10 @@ def _with_noise(model: tf.keras.Model, genre: int, num_genres: int) -> tf.keras.
 
 
 def run_fn(fn_args) -> None:
-  genres = genre_vocabulary.read_vocabulary(data.examples_dir(fn_args.train_files))
+  genres = genre_vocabulary.read_vocabulary(genre_vocabulary.examples_uri(fn_args.train_files))
   genre = genres.index(SABOTAGED_GENRE)
   name = fn_args.custom_config['model_name']
-  train = trainer_module.MODELS[name]
+  train = trainer.MODELS[name]
 
   def sabotaged(context):
     model, labels, scores = train(context)
@@ -39,8 +39,8 @@ def run_fn(fn_args) -> None:
     scores[:, genre] = np.random.default_rng(0).random(len(scores))
     return _with_noise(model, genre, len(genres)), labels, scores
 
-  trainer_module.MODELS[name] = sabotaged
+  trainer.MODELS[name] = sabotaged
   try:
-    trainer_module.run_fn(fn_args)
+    trainer.run_fn(fn_args)
   finally:
-    trainer_module.MODELS[name] = train
+    trainer.MODELS[name] = train

@@ -5,8 +5,8 @@ import pytest
 
 from components.poster_example_gen import buckets
 from components.poster_example_gen import examples
-from components.poster_example_gen import features
-from components.poster_example_gen import images
+from contract import features
+from contract import images
 from tests.synthetic import poster_bytes
 
 

@@ -4,23 +4,28 @@ import dataclasses
 import pytest
 from tfx import v1 as tfx
 
+from models.config import SettingError
 from pipeline import cloud
 from pipeline import configs
 
 IMAGE = 'us-central1-docker.pkg.dev/poster-project/pipelines/poster-genres:3f2c1ab'
 
 
+CLOUD_DEFAULTS = configs.CloudConfig()
+
+
 def _dataflow_config(**overrides) -> configs.PipelineConfig:
   values = dict(beam_runner='dataflow', gcp_project='poster-project', gcp_region='us-east1',
                 pipeline_root='gs://poster-bucket/root', pipeline_image=IMAGE)
   values.update(overrides)
-  return configs.PipelineConfig(**values)
+  return configs.PipelineConfig.of(**values)
 
 
 def test_local_default_is_the_in_memory_direct_runner():
-  args = configs.PipelineConfig().beam_pipeline_args
-  assert args == ['--direct_running_mode=in_memory', '--direct_num_workers=1',
-                  f'--setup_file={configs.BEAM_SETUP_FILE}']
+  config = configs.PipelineConfig()
+  assert config.beam_pipeline_args == [
+      '--direct_running_mode=in_memory', '--direct_num_workers=1',
+      f'--setup_file={config.beam_setup_file}']
 
 
 def test_dataflow_runs_workers_in_the_pipeline_image_by_default():
@@ -28,16 +33,17 @@ def test_dataflow_runs_workers_in_the_pipeline_image_by_default():
   assert args == [
       '--runner=DataflowRunner', '--project=poster-project', '--region=us-east1',
       '--temp_location=gs://poster-bucket/root/beam-tmp',
-      f'--machine_type={configs.DATAFLOW_MACHINE_TYPE}',
-      f'--max_num_workers={configs.DATAFLOW_MAX_NUM_WORKERS}',
+      f'--machine_type={CLOUD_DEFAULTS.dataflow_machine_type}',
+      f'--max_num_workers={CLOUD_DEFAULTS.dataflow_max_num_workers}',
       f'--sdk_container_image={IMAGE}', '--sdk_location=container', '--disk_size_gb=50']
 
 
 def test_dataflow_can_install_the_package_from_setup_py_instead():
-  args = _dataflow_config(dataflow_worker_setup='setup_file', pipeline_image='',
-                          beam_setup_file='/pipeline/setup.py',
-                          dataflow_service_account='beam@poster-project.iam.gserviceaccount.com',
-                          dataflow_temp_location='gs://other/tmp').beam_pipeline_args
+  config = _dataflow_config(
+      dataflow_worker_setup='setup_file', pipeline_image='',
+      dataflow_service_account='beam@poster-project.iam.gserviceaccount.com',
+      dataflow_temp_location='gs://other/tmp')
+  args = dataclasses.replace(config, beam_setup_file='/pipeline/setup.py').beam_pipeline_args
   assert '--setup_file=/pipeline/setup.py' in args
   assert '--temp_location=gs://other/tmp' in args
   assert '--service_account_email=beam@poster-project.iam.gserviceaccount.com' in args
@@ -48,12 +54,12 @@ def test_dataflow_can_install_the_package_from_setup_py_instead():
     (dict(gcp_project=''), 'POSTER_GCP_PROJECT'),
     (dict(pipeline_root='/local/root'), 'POSTER_DATAFLOW_TEMP_LOCATION'),
     (dict(pipeline_image=''), 'POSTER_PIPELINE_IMAGE'),
-    (dict(dataflow_worker_setup='wheel'), 'POSTER_DATAFLOW_WORKER_SETUP'),
-    (dict(beam_runner='flink'), 'POSTER_BEAM_RUNNER'),
+    (dict(dataflow_worker_setup='wheel'), 'dataflow_worker_setup'),
+    (dict(beam_runner='flink'), 'beam_runner'),
 ])
-def test_incomplete_dataflow_settings_are_named(overrides, message):
-  with pytest.raises(ValueError, match=message):
-    _ = _dataflow_config(**overrides).beam_pipeline_args
+def test_incomplete_dataflow_settings_are_named_when_the_config_is_built(overrides, message):
+  with pytest.raises(SettingError, match=message):
+    _dataflow_config(**overrides)
 
 
 def test_cloud_settings_come_from_the_environment(monkeypatch):
@@ -65,7 +71,8 @@ def test_cloud_settings_come_from_the_environment(monkeypatch):
                       'POSTER_VERTEX_TRAINING_ACCELERATOR_TYPE': 'NVIDIA_L4',
                       'POSTER_VERTEX_TRAINING_ACCELERATOR_COUNT': '2'}.items():
     monkeypatch.setenv(name, value)
-  config = configs.PipelineConfig.from_env()
+  monkeypatch.setenv('POSTER_PIPELINE_ROOT', 'gs://poster-bucket/root')
+  config = configs.PipelineConfig.from_env().cloud
   assert (config.gcp_project, config.gcp_region, config.pipeline_image) == (
       'poster-project', 'us-east1', IMAGE)
   assert (config.beam_runner, config.dataflow_max_num_workers,
@@ -82,13 +89,13 @@ def test_a_switch_that_is_not_0_or_1_is_refused(monkeypatch):
 
 
 def test_training_stays_in_the_pipeline_by_default():
-  config = configs.PipelineConfig()
+  config = configs.CloudConfig()
   assert cloud.trainer_component(config) is tfx.components.Trainer
   assert cloud.vertex_training_config(config) == {}
 
 
 def test_vertex_training_on_cpu_and_on_gpu():
-  config = _dataflow_config(vertex_training=True)
+  config = _dataflow_config(vertex_training=True).cloud
   assert cloud.trainer_component(config) is tfx.extensions.google_cloud_ai_platform.Trainer
   training = cloud.vertex_training_config(config)
   keys = tfx.extensions.google_cloud_ai_platform
@@ -97,7 +104,7 @@ def test_vertex_training_on_cpu_and_on_gpu():
   job = training[keys.TRAINING_ARGS_KEY]
   assert job['project'] == 'poster-project'
   assert job['worker_pool_specs'] == [{
-      'machine_spec': {'machine_type': configs.VERTEX_TRAINING_MACHINE_TYPE},
+      'machine_spec': {'machine_type': CLOUD_DEFAULTS.vertex_training_machine_type},
       'replica_count': 1, 'container_spec': {'image_uri': IMAGE}}]
 
   gpu = dataclasses.replace(config, vertex_training_accelerator_type='NVIDIA_TESLA_T4',
@@ -109,5 +116,5 @@ def test_vertex_training_on_cpu_and_on_gpu():
 
 
 def test_vertex_training_without_an_image_is_a_clear_error():
-  with pytest.raises(ValueError, match='POSTER_PIPELINE_IMAGE'):
-    cloud.vertex_training_config(_dataflow_config(vertex_training=True, pipeline_image=''))
+  with pytest.raises(SettingError, match='Vertex AI Training needs POSTER_PIPELINE_IMAGE'):
+    configs.CloudConfig(vertex_training=True, gcp_project='p')

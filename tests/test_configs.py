@@ -1,38 +1,116 @@
-"""PipelineConfig: model presets fill what is not set; what is set, even to zero, wins."""
+"""Settings: each knob declared once, as a dataclass field; env, flags, custom_config and
+validation all derived from it."""
+import argparse
+import dataclasses
+
 import pytest
 
+from models import config as settings
+from models.config import SettingError
+from models.config import TrainerConfig
 from pipeline import configs
 
 
+def _config(**overrides) -> configs.PipelineConfig:
+  return configs.PipelineConfig.of(**overrides)
+
+
 def test_default_model_is_efficientnet_lite0_with_imagenet_input_convention():
-  config = configs.PipelineConfig()
-  assert config.model_name == 'efficientnet_lite0'
-  transform = config.transform_config(num_genres=3)
+  config = _config()
+  assert config.trainer.model_name == 'efficientnet_lite0'
+  transform = config.transform_custom_config
   assert (transform['image_height'], transform['image_width']) == (288, 192)
   assert transform['normalization'] == 'symmetric'
 
 
 def test_simple_cnn_keeps_the_notebooks_unit_scaling():
-  transform = configs.PipelineConfig(model_name='simple_cnn').transform_config(num_genres=3)
-  assert transform['normalization'] == 'unit'
+  assert _config(model_name='simple_cnn').transform_custom_config['normalization'] == 'unit'
 
 
 def test_explicit_values_win_over_the_preset_even_when_zero():
-  config = configs.PipelineConfig(learning_rate=0.0, epochs=1, image_height=48,
-                                  image_width=32)
-  trainer = config.trainer_config(num_genres=3)
-  assert trainer['learning_rate'] == 0.0 and trainer['epochs'] == 1
-  assert config.transform_config(num_genres=3)['image_height'] == 48
+  config = _config(learning_rate=0.0, epochs=1, image_height=48, image_width=32)
+  assert config.trainer.resolved_learning_rate == 0.0 and config.trainer.resolved_epochs == 1
+  assert config.transform_custom_config['image_height'] == 48
 
 
-def test_unknown_model_is_refused_clearly():
-  with pytest.raises(ValueError, match='Unknown model'):
-    configs.PipelineConfig(model_name='resnet').trainer_config(num_genres=3)
+@pytest.mark.parametrize('overrides,message', [
+    (dict(model_name='resnet'), 'model_name=.resnet. is not one of'),
+    (dict(loss='nope'), 'loss=.nope. is not one of'),
+    (dict(batch_size=0), 'batch_size=0 is below its minimum 1'),
+    (dict(max_genres=1, min_genres=2), 'max_genres=1 is below min_genres=2'),
+    (dict(genre_drop_scale=-1.0), 'genre_drop_scale'),
+    (dict(beam_direct_running_mode='threads'), 'beam_direct_running_mode'),
+])
+def test_bad_values_are_refused_when_the_config_is_built(overrides, message):
+  with pytest.raises(SettingError, match=message):
+    _config(**overrides)
 
 
-def test_environment_overrides_defaults_and_flags_override_both(monkeypatch):
-  monkeypatch.setenv('POSTER_MODEL_NAME', 'simple_cnn')
-  monkeypatch.setenv('POSTER_EPOCHS', '4')
-  config = configs.PipelineConfig.from_env(epochs=2)
-  assert config.model_name == 'simple_cnn' and config.epochs == 2
-  assert configs.PipelineConfig.from_env().epochs == 4
+def test_environment_overrides_defaults_and_explicit_values_override_both():
+  environ = {'POSTER_MODEL_NAME': 'simple_cnn', 'POSTER_EPOCHS': '4', 'POSTER_SEED': '7',
+             'POSTER_MAX_GENRES': 'none', 'POSTER_ALLOW_ANOMALIES': '1',
+             'POSTER_MIN_EVAL_POSITIVES': '20', 'POSTER_GCP_REGION': 'europe-west4'}
+  config = configs.PipelineConfig.from_env(environ, epochs=2)
+  assert config.trainer.model_name == 'simple_cnn' and config.trainer.epochs == 2
+  assert config.trainer.seed == 7 and config.trainer.max_genres is None
+  assert config.allow_anomalies and config.gate.min_eval_positives == 20
+  assert config.cloud.gcp_region == 'europe-west4'
+  assert configs.PipelineConfig.from_env(environ).trainer.epochs == 4
+
+
+def test_a_bad_environment_value_names_its_variable():
+  with pytest.raises(SettingError, match="POSTER_EPOCHS='four'"):
+    configs.PipelineConfig.from_env({'POSTER_EPOCHS': 'four'})
+  with pytest.raises(SettingError, match='POSTER_LOSS'):
+    configs.PipelineConfig.from_env({'POSTER_LOSS': 'nope'})
+
+
+def test_every_knob_is_a_flag_parsed_to_its_type():
+  parser = argparse.ArgumentParser()
+  settings.add_flags(parser, configs.PipelineConfig)
+  args = parser.parse_args(['--loss', 'focal', '--epochs', '3', '--head-dropout', '0.25',
+                            '--allow-anomalies', '1', '--gcp-project', 'p'])
+  config = _config(**settings.flag_overrides(args, configs.PipelineConfig))
+  assert (config.trainer.loss, config.trainer.epochs, config.trainer.head_dropout) == (
+      'focal', 3, 0.25)
+  assert config.allow_anomalies and config.cloud.gcp_project == 'p'
+  flags = {action.dest for action in parser._actions}  # pylint: disable=protected-access
+  assert {f.name for f in settings.knob_fields(configs.PipelineConfig)} <= flags
+
+
+def test_knob_names_are_unique_across_the_settings_tree():
+  names = [f.name for f in settings.knob_fields(configs.PipelineConfig)]
+  assert len(names) == len(set(names))
+
+
+def test_the_trainer_settings_survive_custom_config_whole():
+  config = TrainerConfig(loss='focal', max_genres=None, head_dropout=1)
+  carried = settings.as_custom_config(config)
+  assert settings.from_custom_config(TrainerConfig, carried) == config
+  # JSON may turn 1.0 into 1; the field's type restores it.
+  assert isinstance(settings.from_custom_config(TrainerConfig, carried).head_dropout, float)
+
+
+def test_a_new_trainer_knob_needs_only_its_field():
+  """What adding a knob costs: the field (and the code that uses it)."""
+
+  @dataclasses.dataclass(frozen=True)
+  class WithWarmup(TrainerConfig):
+    warmup_epochs: int = settings.knob(2, 'Epochs of learning-rate warmup.', minimum=0)
+
+  assert settings.from_env(WithWarmup, {'POSTER_WARMUP_EPOCHS': '5'}).warmup_epochs == 5
+  assert settings.from_custom_config(
+      WithWarmup, settings.as_custom_config(WithWarmup(warmup_epochs=1))).warmup_epochs == 1
+  parser = argparse.ArgumentParser()
+  settings.add_flags(parser, WithWarmup)
+  assert parser.parse_args(['--warmup-epochs', '3']).warmup_epochs == '3'
+  with pytest.raises(SettingError, match='warmup_epochs=-1 is below its minimum 0'):
+    WithWarmup(warmup_epochs=-1)
+
+
+def test_paths_derive_from_the_output_dir_unless_given():
+  config = _config(output_dir='/out', pipeline_name='p')
+  assert config.pipeline_root == '/out/p'
+  assert config.serving_model_dir == '/out/serving_model/p'
+  assert config.accepted_statistics_dir == '/out/p/accepted_statistics'
+  assert _config(pipeline_root='/root').accepted_statistics_dir == '/root/accepted_statistics'

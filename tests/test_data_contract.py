@@ -8,7 +8,7 @@ import tensorflow as tf
 import tensorflow_data_validation as tfdv
 
 from components.data_gate import findings
-from components.poster_example_gen import images
+from contract import images
 from components.poster_example_gen.examples import build_example
 from pipeline import configs
 from pipeline import schema_candidate
@@ -30,7 +30,7 @@ def _statistics(tmp_path, posters, genres=(('Drama',), ('Comedy', 'Drama'), ('Ac
 
 
 def _schema():
-  return tfdv.load_schema_text(configs.SCHEMA_FILE)
+  return tfdv.load_schema_text(configs.PipelineConfig().schema_file)
 
 
 def _kinds(statistics, previous=None):
@@ -97,7 +97,7 @@ def test_verdict_names_each_finding_and_the_way_out():
 
 def test_schema_review_lists_what_the_inferred_schema_sees_differently():
   committed = _schema()
-  inferred = tfdv.load_schema_text(configs.SCHEMA_FILE)
+  inferred = tfdv.load_schema_text(configs.PipelineConfig().schema_file)
   tfdv.get_domain(inferred, 'colour_mode').value.append('CMYK')
   inferred.feature.add(name='director', type=1)
   inferred.feature.remove(tfdv.get_feature(inferred, 'mean_brightness'))

@@ -37,7 +37,7 @@ def _drop(root, posters):
 
 
 def _config(tmp_path, data_root):
-  return configs.PipelineConfig(
+  return configs.PipelineConfig.of(
       data_root=data_root, pipeline_name='poster-genres-contract',
       pipeline_root=str(tmp_path / 'root'), metadata_path=str(tmp_path / 'metadata.db'),
       serving_model_dir=str(tmp_path / 'serving'), min_genre_count=5,
@@ -87,19 +87,29 @@ def test_banners_stop_the_pipeline_and_the_opt_out_lets_them_through(tmp_path):
   # The same inputs with the explicit opt-out: the anomalies are recorded and the gate passes.
   splits = ['train', 'eval', 'test']
   output = tmp_path / 'opt-out'
-  drift = _artifact(standard_artifacts.ExampleAnomalies, str(output / 'drift'))
-  accepted = _artifact(standard_artifacts.ExampleStatistics, str(output / 'accepted'))
-  data_gate.Executor().Do(
-      {'statistics': [_artifact(standard_artifacts.ExampleStatistics,
-                                runs['StatisticsGen'].output_uris['statistics'][0], splits)],
-       'schema': [_artifact(standard_artifacts.Schema,
-                            runs['ImportSchemaGen'].output_uris['schema'][0])],
-       'anomalies': [_artifact(standard_artifacts.ExampleAnomalies,
-                               runs['ExampleValidator'].output_uris['anomalies'][0], splits)]},
-      {'drift': [drift], 'accepted_statistics': [accepted]}, {'allow_anomalies': 1})
-  with open(os.path.join(drift.uri, data_gate.VERDICT_FILE)) as f:
-    verdict = json.load(f)
+  inputs = {
+      'statistics': [_artifact(standard_artifacts.ExampleStatistics,
+                               runs['StatisticsGen'].output_uris['statistics'][0], splits)],
+      'schema': [_artifact(standard_artifacts.Schema,
+                           runs['ImportSchemaGen'].output_uris['schema'][0])],
+      'anomalies': [_artifact(standard_artifacts.ExampleAnomalies,
+                              runs['ExampleValidator'].output_uris['anomalies'][0], splits)]}
+  accepted_dir = str(output / 'accepted')
+
+  def gate(name):
+    drift = _artifact(standard_artifacts.ExampleAnomalies, str(output / name))
+    data_gate.Executor().Do(inputs, {'drift': [drift]}, {
+        'allow_anomalies': 1, 'accepted_statistics_dir': accepted_dir})
+    return data_gate.read_verdict(drift.uri)
+
+  verdict = gate('first')
   assert verdict['allowed_by_opt_out'] and verdict['passed']
   assert {(a['feature'], a['kind']) for a in verdict['anomalies']} == {
       ('aspect_ratio', 'FLOAT_TYPE_BIG_FLOAT')}
-  assert sorted(os.listdir(accepted.uri)) == ['Split-eval', 'Split-test', 'Split-train']
+  assert verdict['drift_distances'] == {}  # Nothing accepted before: no baseline yet.
+  # Accepted, so the same statistics are the next check's baseline: drift on every split,
+  # and zero.
+  verdict = gate('second')
+  assert sorted(verdict['drift_distances']) == sorted(splits)
+  assert {value for split in verdict['drift_distances'].values()
+          for measures in split.values() for value in measures.values()} == {0.0}

@@ -1,15 +1,15 @@
 """EvalConfig: what the reports slice on, what the gate checks, and on which model output."""
 import pytest
 
-from components.poster_example_gen import features
-from components.poster_example_gen import vocabulary
+from components.evaluator import eval_config
+from components.evaluator.gate_config import GateConfig
+from contract import features
 from models import export
-from pipeline import configs
-from pipeline import eval_config
 
-GATE = configs.GateConfig(min_macro_pr_auc=0.1, max_macro_pr_auc_regression=0.01,
-                          genre_drop_scale=0.9, min_genre_posters=300)
-SPLITS = {'train': 8, 'eval': 1, 'test': 1}
+GATE = GateConfig(min_macro_pr_auc=0.1, max_macro_pr_auc_regression=0.01,
+                  genre_drop_scale=0.9, min_eval_positives=30)
+GENRES = ('Drama', 'Comedy', 'Western', 'News')
+EVAL_POSITIVES = (50, 40, 4, 29)
 
 
 def _metrics(config):
@@ -37,17 +37,14 @@ def test_decisions_are_measured_on_predicted_and_ranking_on_scores():
   assert not any(threshold for *_, threshold in metrics)
 
 
-def _vocabulary():
-  return vocabulary.select_vocabulary(
-      {'Drama': 500, 'Comedy': 400, 'Western': 40, 'News': 299}, ['Drama', 'Comedy', 'Western',
-                                                                  'News'],
-      min_count=10, labelled_posters=1000)
+def _judged():
+  return eval_config.judged_genres(GENRES, EVAL_POSITIVES, min_positives=30)
 
 
-def test_judged_genres_have_enough_posters_and_a_tolerance_shrinking_with_them():
-  judged = eval_config.judged_genres(_vocabulary(), SPLITS, min_posters=300)
-  assert [(g.class_id, g.genre, g.expected_eval_positives) for g in judged] == [
-      (0, 'Drama', 50.0), (1, 'Comedy', 40.0)]
+def test_judged_genres_have_enough_eval_posters_and_a_tolerance_shrinking_with_them():
+  judged = _judged()
+  assert [(g.class_id, g.genre, g.eval_positives) for g in judged] == [
+      (0, 'Drama', 50), (1, 'Comedy', 40)]
   assert judged[0].tolerance(GATE) == pytest.approx(0.9 / 50 ** 0.5)
   assert judged[1].tolerance(GATE) > judged[0].tolerance(GATE)
 
@@ -66,7 +63,7 @@ def _thresholds(config):
 
 
 def test_the_gate_judges_each_genre_and_the_macro_average_on_the_overall_slice_only():
-  judged = eval_config.judged_genres(_vocabulary(), SPLITS, min_posters=300)
+  judged = _judged()
   config = eval_config.build_eval_config(4, gate=GATE, judged=judged, sliced=False)
   assert [tuple(spec.feature_keys) for spec in config.slicing_specs] == [()]
   assert not any('Plot' in name for _, name, *_ in _metrics(config))
@@ -84,12 +81,12 @@ def test_the_gate_judges_each_genre_and_the_macro_average_on_the_overall_slice_o
     assert drop.change_threshold.absolute.value == pytest.approx(-genre.tolerance(GATE))
     assert not drop.HasField('value_threshold')
     module, chance = thresholds[(scores, 'APOverChance', (genre.class_id,))]
-    assert module == 'pipeline.gate_metric'
+    assert module == 'components.evaluator.gate_metric'
     assert chance.value_threshold.lower_bound.value == 0.0
 
 
 def test_unjudged_genres_keep_their_reported_auc_pr_without_a_threshold():
-  judged = eval_config.judged_genres(_vocabulary(), SPLITS, min_posters=300)
+  judged = _judged()
   config = eval_config.build_eval_config(4, gate=GATE, judged=judged, sliced=False)
   unthresholded = [tuple(spec.binarize.class_ids.values) for spec in config.metrics_specs
                    for m in spec.metrics
@@ -101,4 +98,9 @@ def test_unjudged_genres_keep_their_reported_auc_pr_without_a_threshold():
 def test_judged_genres_need_the_gate():
   with pytest.raises(ValueError, match='gate'):
     eval_config.build_eval_config(
-        4, judged=eval_config.judged_genres(_vocabulary(), SPLITS, min_posters=300))
+        4, judged=_judged())
+
+
+def test_positive_counts_must_match_the_genres():
+  with pytest.raises(ValueError, match='3 positive counts for 4 genres'):
+    eval_config.judged_genres(GENRES, EVAL_POSITIVES[:3], min_positives=30)

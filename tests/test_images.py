@@ -3,7 +3,7 @@ import hashlib
 
 import pytest
 
-from components.poster_example_gen import images
+from contract import images
 from tests.synthetic import poster_bytes
 
 

@@ -4,7 +4,7 @@ The orchestrator's part is played here by `_launch`. It reads the compiled spec 
 Vertex AI / KFP launcher, fills the ExecutorInput for `{{$}}`: parameters, typed input
 artifacts, and output artifact URIs. Then it runs the task's container command in process:
 the preCacheCheck driver, then the executor. The standard TFX components are TFX's own
-business; the custom ones (PosterExampleGen with its IngestReport artifact,
+business; the custom ones (PosterExampleGen with its IngestSummary artifact,
 RareGenreOversampler) are ours, and this is where their Kubeflow compatibility is checked
 without a cluster.
 """
@@ -18,8 +18,8 @@ from tfx.orchestration.kubeflow.v2.container import kubeflow_v2_run_executor
 from tfx.orchestration.kubeflow.v2.file_based_example_gen import driver as example_gen_driver
 
 import kubeflow_v2_runner
-from components.poster_example_gen import report as ingest_report
-from components.poster_example_gen import vocabulary as genre_vocabulary
+from components.poster_example_gen import summary as ingest_summary
+from contract import vocabulary as genre_vocabulary
 from pipeline import configs
 from tests import synthetic
 
@@ -32,8 +32,9 @@ def compiled(tmp_path_factory):
   """(pipeline root, PipelineSpec) compiled for 30 synthetic posters."""
   root = tmp_path_factory.mktemp('kfp')
   data_root = synthetic.learnable_dataset(str(root / 'data'), 30)
-  config = configs.PipelineConfig(data_root=data_root, pipeline_root=str(root / 'pipeline-root'),
-                                  pipeline_image='poster-genres:test', min_genre_count=1)
+  config = configs.PipelineConfig.of(
+      data_root=data_root, pipeline_root=str(root / 'pipeline-root'),
+      pipeline_image='poster-genres:test', min_genre_count=1)
   spec_file = kubeflow_v2_runner.compile_pipeline(config, str(root / 'spec.json'))
   with open(spec_file, encoding='utf-8') as f:
     spec_dict = json.load(f)['pipelineSpec']
@@ -95,21 +96,21 @@ def _single(output: dict, key: str) -> dict:
   return artifact
 
 
-def test_example_gen_reports_through_its_custom_artifact(launched):
-  report_artifact = _single(launched['PosterExampleGen'], 'ingest_report')
-  report = ingest_report.read_report(report_artifact['uri'])
-  assert report['kept_total'] + report['excluded_total'] == report['csv_rows'] == 30
-  assert report_artifact['metadata']['kept_total'] == report['kept_total']
+def test_example_gen_summarizes_through_its_custom_artifact(launched):
+  summary_artifact = _single(launched['PosterExampleGen'], 'ingest_summary')
+  summary = ingest_summary.read_summary(summary_artifact['uri'])
+  assert summary['kept_total'] + summary['excluded_total'] == summary['csv_rows'] == 30
+  assert summary_artifact['metadata']['kept_total'] == summary['kept_total']
   examples = _single(launched['PosterExampleGen'], 'examples')
   assert json.loads(examples['metadata']['split_names']) == ['train', 'eval', 'test']
-  assert json.loads(examples['metadata']['genre_vocabulary']) == report['vocabulary']
+  assert list(genre_vocabulary.read_vocabulary(examples['uri'])) == summary['vocabulary']
 
 
 def test_oversampler_reads_the_upstream_examples_and_writes_its_own(launched):
   oversampled = _single(launched['RareGenreOversampler'], 'oversampled_examples')
   examples = _single(launched['PosterExampleGen'], 'examples')
-  assert genre_vocabulary.read_vocabulary(oversampled['uri']) == tuple(
-      json.loads(examples['metadata']['genre_vocabulary']))
+  assert (genre_vocabulary.read_vocabulary(oversampled['uri'])
+          == genre_vocabulary.read_vocabulary(examples['uri']))
   for split in ('train', 'eval', 'test'):
     assert os.listdir(os.path.join(oversampled['uri'], f'Split-{split}'))
   assert oversampled['metadata']['train_growth'] >= 1.0

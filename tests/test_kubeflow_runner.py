@@ -1,11 +1,11 @@
 """The Kubeflow V2 / Vertex AI pipeline spec, compiled offline from the one pipeline definition.
 
-Compiling needs no cloud access when the data and pipeline roots are local: these tests compile
-for a synthetic labels file and check the spec against the local pipeline object.
+Compiling reads no data and needs no cloud access when the pipeline root is local: these tests
+compile both targets and check the spec against the local pipeline object.
 """
-import dataclasses
 import json
 import os
+import subprocess
 import sys
 
 from google.protobuf import json_format
@@ -19,10 +19,13 @@ import yaml
 
 import kubeflow_v2_runner
 import local_runner
+from models import config as settings
 from pipeline import configs
 from pipeline import pipeline
+from pipeline import run_summary
 from tests import synthetic
 
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IMAGE = 'us-central1-docker.pkg.dev/poster-project/pipelines/poster-genres:3f2c1ab'
 # Components whose executors run Beam pipelines, on Dataflow when switched on.
 BEAM_COMPONENTS = ('PosterExampleGen', 'StatisticsGen', 'Transform', 'RareGenreOversampler',
@@ -32,19 +35,18 @@ GENRES = ('Action', 'Comedy', 'Drama', 'Horror', 'Western')
 
 @pytest.fixture(scope='module')
 def data_root(tmp_path_factory) -> str:
-  """Labels only: compiling reads the labels file, never the posters. Western is rare."""
+  """A labels file (for the runners, which check that the data root exists)."""
   rows = [synthetic.csv_row(f'tt{i:04d}', [GENRES[i % 4], GENRES[(i + 1) % 4]])
           for i in range(40)]
-  rows.append(synthetic.csv_row('tt9999', ['Western', 'Drama']))
   return synthetic.write_dataset(str(tmp_path_factory.mktemp('data') / 'movie-classifier'),
                                  rows, {})
 
 
 def _config(root: str, data_root: str, **overrides) -> configs.PipelineConfig:
-  return configs.PipelineConfig(
-      data_root=data_root, pipeline_root=os.path.join(root, 'pipeline-root'),
-      serving_model_dir=os.path.join(root, 'serving'), pipeline_image=IMAGE,
-      min_genre_count=1, **overrides)
+  values = dict(data_root=data_root, pipeline_root=os.path.join(root, 'pipeline-root'),
+                serving_model_dir=os.path.join(root, 'serving'), pipeline_image=IMAGE,
+                min_genre_count=1)
+  return configs.PipelineConfig.of(**{**values, **overrides})
 
 
 def _compile(config: configs.PipelineConfig, output_file: str) -> dict:
@@ -78,13 +80,13 @@ def cloud_spec(tmp_path_factory, data_root):
   return config, _pipeline_spec(_compile(config, spec_file)), spec_file
 
 
-def _node_id(task_name: str, node_ids) -> str:
-  """The local node a task comes from: resolvers compile to `<node id>-<...>-resolver` tasks."""
-  if task_name in node_ids:
-    return task_name
-  owners = [node_id for node_id in node_ids if task_name.startswith(node_id + '-')]
-  assert len(owners) == 1, f'task {task_name} matches no single local node: {owners}'
-  return owners[0]
+def resolver_tasks(spec: pipeline_spec_pb2.PipelineSpec):
+  """Tasks whose executor is a resolver: open-source Kubeflow Pipelines refuses them (its
+  argo compiler: "resolver executors not implemented")."""
+  executors = spec.deployment_spec['executors']
+  return sorted(name for name, task in spec.root.dag.tasks.items()
+                if 'resolver' in executors[
+                    spec.components[task.component_ref.name].executor_label])
 
 
 def _wiring(component):
@@ -114,18 +116,47 @@ def test_every_local_component_is_a_task_with_the_same_wiring(local_compiled):
   spec = _pipeline_spec(job['pipelineSpec'])
   nodes = {component.id: component for component in local_pipeline.components}
   tasks = spec.root.dag.tasks
-  assert {_node_id(name, nodes) for name in tasks} == set(nodes)
+  assert set(tasks) == set(nodes)
   for node_id, component in nodes.items():
-    if isinstance(component, tfx.dsl.Resolver):
-      continue  # Compiled into resolver tasks with no local counterpart of their own.
     task = tasks[node_id]
     compiled_wiring = {
-        key: (_node_id(artifact.task_output_artifact.producer_task, nodes),
+        key: (artifact.task_output_artifact.producer_task,
               artifact.task_output_artifact.output_artifact_key)
         for key, artifact in task.inputs.artifacts.items()}
     assert compiled_wiring == _wiring(component), node_id
-    assert {_node_id(name, nodes) for name in task.dependent_tasks} == {
+    assert set(task.dependent_tasks) == {
         upstream.id for upstream in component.upstream_nodes}, node_id
+
+
+def test_no_target_compiles_a_resolver_executor(local_compiled, cloud_spec):
+  _, _, job = local_compiled
+  _, kfp_spec, _ = cloud_spec
+  assert resolver_tasks(_pipeline_spec(job['pipelineSpec'])) == []
+  assert resolver_tasks(kfp_spec) == []
+
+
+def test_the_resolver_check_sees_a_resolver(tmp_path, data_root):
+  """A pipeline with TFX's latest-blessed-model resolver compiles into a resolver task."""
+  config = _config(str(tmp_path), data_root)
+  resolver = tfx.dsl.Resolver(
+      strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+      model=tfx.dsl.Channel(type=standard_artifacts.Model),
+      model_blessing=tfx.dsl.Channel(type=standard_artifacts.ModelBlessing)).with_id('latest')
+  with_resolver = pipeline.create_pipeline(kubeflow_v2_runner.container_config(config))
+  with_resolver.components.append(resolver)
+  spec_file = str(tmp_path / 'with_resolver.yaml')
+  tfx.orchestration.experimental.KubeflowV2DagRunner(
+      config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(default_image=IMAGE),
+      output_dir=str(tmp_path), output_filename='with_resolver.yaml').run(with_resolver)
+  with open(spec_file, encoding='utf-8') as f:
+    assert resolver_tasks(_pipeline_spec(yaml.safe_load(f))) != []
+
+
+def test_building_the_pipeline_reads_no_data(tmp_path):
+  """What depends on the data is decided when components run: compiling needs none."""
+  config = _config(str(tmp_path), str(tmp_path / 'not-there'))
+  kubeflow_v2_runner.compile_pipeline(config, str(tmp_path / 'spec.yaml'))
+  assert os.listdir(tmp_path) == ['spec.yaml']
 
 
 def test_custom_artifact_types_are_importable_by_their_type_name(local_compiled):
@@ -134,7 +165,7 @@ def test_custom_artifact_types_are_importable_by_their_type_name(local_compiled)
   custom_types = {channel.type for component in local_pipeline.components
                   for channel in component.outputs.values()
                   if not hasattr(standard_artifacts, channel.type.__name__)}
-  assert custom_types, 'expected the IngestReport artifact type'
+  assert custom_types, 'expected the IngestSummary artifact type'
   for artifact_type in custom_types:
     assert import_utils.import_class_by_path(artifact_type.TYPE_NAME) is artifact_type
 
@@ -145,16 +176,13 @@ def test_spec_uses_the_configured_image_and_pipeline_root(local_compiled):
   executors = spec.deployment_spec['executors']
   containers = [executors[label]['container'] for label in executors.keys()
                 if 'container' in executors[label]]
-  assert len(containers) == len([c for c in local_pipeline.components
-                                 if not isinstance(c, tfx.dsl.Resolver)])
+  assert len(containers) == len(local_pipeline.components)
   assert {container['image'] for container in containers} == {IMAGE}
   assert job['runtimeConfig']['gcsOutputDirectory'] == config.pipeline_root
-  # The trainer and transform modules travel as wheels under the pipeline root.
-  for task_name in ('Trainer', 'Transform'):
-    module, wheel = _parameter(spec, task_name, 'module_path').split('@')
-    assert wheel.startswith(os.path.join(config.pipeline_root, '_wheels') + '/')
-    assert os.path.exists(wheel), wheel
-    assert module == {'Trainer': 'trainer_module', 'Transform': 'transform_module'}[task_name]
+  # The Trainer and Transform run the image's installed code, by import path: no wheels.
+  assert _parameter(spec, 'Trainer', 'run_fn') == 'trainer_module.run_fn'
+  assert _parameter(spec, 'Transform', 'preprocessing_fn') == 'transform_module.preprocessing_fn'
+  assert not os.path.exists(os.path.join(config.pipeline_root, '_wheels'))
 
 
 def test_containers_run_the_direct_runner_with_the_images_setup_file(local_compiled):
@@ -197,9 +225,8 @@ def test_vertex_training_switch_trains_on_vertex_in_the_pipeline_image(cloud_spe
   [worker_pool] = custom_config[cloud.TRAINING_ARGS_KEY]['worker_pool_specs']
   assert worker_pool['container_spec'] == {'image_uri': IMAGE}
   assert worker_pool['machine_spec']['accelerator_type'] == 'NVIDIA_TESLA_T4'
-  # The trainer module's own settings ride along unchanged.
-  assert custom_config['epochs'] == config.trainer_config(num_genres=1)['epochs']
-  assert custom_config['model_name'] == config.model_name
+  # The Trainer's own settings ride along whole.
+  assert settings.from_custom_config(settings.TrainerConfig, custom_config) == config.trainer
 
 
 def test_one_definition_two_runners_and_a_config_change_reaches_both(
@@ -220,7 +247,7 @@ def test_one_definition_two_runners_and_a_config_change_reaches_both(
 
   monkeypatch.setattr(pipeline, 'create_pipeline', recording_create_pipeline)
   monkeypatch.setattr(tfx.orchestration, 'LocalDagRunner', RecordingLocalDagRunner)
-  monkeypatch.setattr(local_runner, '_print_summary', lambda config: None)
+  monkeypatch.setattr(run_summary, 'summary_lines', lambda config: [])
   for name, value in {'POSTER_DATA_ROOT': data_root, 'POSTER_OUTPUT_DIR': str(tmp_path),
                       'POSTER_PIPELINE_IMAGE': IMAGE, 'POSTER_EPOCHS': '7',
                       'POSTER_MIN_GENRE_COUNT': '2'}.items():
@@ -239,19 +266,18 @@ def test_one_definition_two_runners_and_a_config_change_reaches_both(
   local_example_gen = {c.id: c for c in local_pipeline.components}['PosterExampleGen']
   with open(spec_file, encoding='utf-8') as f:
     spec = _pipeline_spec(json.load(f)['pipelineSpec'])
-  # Epochs 7 and minimum genre count 2 (which drops Western: 4 genres) reach both pipelines.
+  # Epochs 7 and minimum genre count 2 reach both pipelines.
   local_trainer_config = json.loads(local_trainer.exec_properties['custom_config'])
   compiled_trainer_config = json.loads(_parameter(spec, 'Trainer', 'custom_config'))
   assert local_trainer_config == compiled_trainer_config
   assert compiled_trainer_config['epochs'] == 7
-  assert compiled_trainer_config['num_genres'] == 4
   assert local_example_gen.exec_properties['min_genre_count'] == 2
   assert int(_parameter(spec, 'PosterExampleGen', 'min_genre_count')) == 2
 
 
 def test_container_config_leaves_metadata_to_the_orchestrator(tmp_path, data_root):
   config = kubeflow_v2_runner.container_config(_config(str(tmp_path), data_root))
-  assert config.metadata_path is None
+  assert not config.metadata_path
   assert pipeline.create_pipeline(config).metadata_connection_config is None
   assert config.beam_setup_file == f'{configs.IMAGE_SOURCE_DIR}/setup.py'
   # The committed schema is read inside the image, where the Dockerfile copies the checkout.
@@ -259,14 +285,13 @@ def test_container_config_leaves_metadata_to_the_orchestrator(tmp_path, data_roo
 
 
 def test_compiling_without_an_image_is_a_clear_error(tmp_path, data_root):
-  config = dataclasses.replace(_config(str(tmp_path), data_root), pipeline_image='')
+  config = _config(str(tmp_path), data_root, pipeline_image='')
   with pytest.raises(ValueError, match='POSTER_PIPELINE_IMAGE'):
     kubeflow_v2_runner.compile_pipeline(config, str(tmp_path / 'spec.json'))
 
 
 def test_a_local_data_root_is_refused_for_a_cloud_pipeline_root(tmp_path, data_root):
-  config = dataclasses.replace(_config(str(tmp_path), data_root),
-                               pipeline_root='gs://poster-bucket/root')
+  config = _config(str(tmp_path), data_root, pipeline_root='gs://poster-bucket/root')
   with pytest.raises(ValueError, match='--stage-data-to'):
     kubeflow_v2_runner.cloud_data_root(config, stage_to='')
 
@@ -286,4 +311,26 @@ def test_submitting_without_the_vertex_settings_is_a_clear_error(tmp_path, data_
                                                                  overrides, message):
   config = _config(str(tmp_path), data_root, **overrides)
   with pytest.raises(ValueError, match=message):
-    kubeflow_v2_runner.submit(config, str(tmp_path / 'spec.json'))
+    kubeflow_v2_runner.submit(config, str(tmp_path / 'spec.json'), wait=False)
+
+
+def test_the_kfp_target_as_users_compile_it(tmp_path, data_root):
+  """`python kubeflow_v2_runner.py --target kfp`, run as the README says, from the checkout."""
+  environment = {k: v for k, v in os.environ.items() if not k.startswith('POSTER_')}
+  subprocess.run(
+      [sys.executable, 'kubeflow_v2_runner.py', '--target', 'kfp', '--pipeline-image', IMAGE,
+       '--data-root', data_root, '--output-dir', str(tmp_path)],
+      cwd=REPO, env=environment, check=True, capture_output=True, text=True)
+  with open(tmp_path / 'poster-genres.yaml', encoding='utf-8') as f:
+    spec = _pipeline_spec(yaml.safe_load(f))
+  assert resolver_tasks(spec) == []
+  assert set(spec.root.dag.tasks) >= {'Evaluator', 'DataGate', 'Pusher'}
+
+
+def test_a_bad_knob_fails_in_one_line_before_anything_is_imported(tmp_path):
+  result = subprocess.run(
+      [sys.executable, 'kubeflow_v2_runner.py', '--target', 'kfp', '--epochs', '0'],
+      cwd=REPO, capture_output=True, text=True)
+  assert result.returncode != 0
+  assert result.stderr.strip() == (
+      'kubeflow_v2_runner.py: epochs=0 is below its minimum 1 (POSTER_EPOCHS).')

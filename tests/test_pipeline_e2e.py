@@ -4,6 +4,7 @@ import dataclasses
 import glob
 import json
 import os
+import shutil
 
 import pytest
 import tensorflow as tf
@@ -11,15 +12,15 @@ import tensorflow_transform as tft
 from tfx import v1 as tfx
 
 from components.data_gate import executor as data_gate
+from components.evaluator import executor as genre_evaluator
 from components.oversampler import executor as oversampler_executor
-from components.poster_example_gen import features
-from components.poster_example_gen import report as ingest_report
-from components.poster_example_gen import vocabulary
+from contract import features
+from components.poster_example_gen import summary as ingest_summary
+from contract import vocabulary
 from pipeline import pipeline
 from pipeline import run_summary
 from tests import e2e_run
 from tests import synthetic
-import transform_module
 
 pytestmark = pytest.mark.e2e
 
@@ -42,10 +43,7 @@ def test_every_component_completes(e2e_pipeline_run):
       'ImportSchemaGen': 'COMPLETE', 'ExampleValidator': 'COMPLETE', 'DataGate': 'COMPLETE',
       'Transform': 'COMPLETE', 'RareGenreOversampler': 'COMPLETE', 'Trainer': 'COMPLETE',
       'Evaluator': 'COMPLETE', 'TestEvaluator': 'COMPLETE', 'SliceReport': 'COMPLETE',
-      'Pusher': 'COMPLETE', 'latest_blessed_model_resolver': 'COMPLETE',
-      # TFX's LatestArtifactStrategy fails its resolution while there is nothing to resolve:
-      # the first run has no accepted statistics yet, and the DataGate measures no drift.
-      'accepted_statistics_resolver': 'FAILED'}
+      'Pusher': 'COMPLETE'}
 
 
 def test_the_shared_posters_keep_the_committed_data_contract(e2e_pipeline_run):
@@ -55,13 +53,18 @@ def test_the_shared_posters_keep_the_committed_data_contract(e2e_pipeline_run):
     verdict = json.load(f)
   assert verdict == {'anomalies': [], 'drift_distances': {}, 'allowed_by_opt_out': False,
                      'passed': True}
-  accepted = runs['DataGate'].output_uris['accepted_statistics'][0]
-  assert sorted(os.listdir(accepted)) == ['Split-eval', 'Split-test', 'Split-train']
+  # Accepted: they are the next run's drift baseline.
+  config, _, _ = e2e_pipeline_run
+  with open(os.path.join(config.accepted_statistics_dir, data_gate.LATEST_FILE)) as f:
+    latest = json.load(f)
+  assert latest['source'] == runs['StatisticsGen'].output_uris['statistics'][0]
+  assert sorted(os.listdir(os.path.join(config.accepted_statistics_dir, latest['version']))) == [
+      'Split-eval', 'Split-test', 'Split-train']
 
 
 def test_report_accounts_for_every_row_with_reasons(e2e_pipeline_run):
   _, _, runs = e2e_pipeline_run
-  report = ingest_report.read_report(runs['PosterExampleGen'].output_uris['ingest_report'][0])
+  report = ingest_summary.read_summary(runs['PosterExampleGen'].output_uris['ingest_summary'][0])
   assert report['csv_rows'] == e2e_run.SHARED_POSTERS + len(e2e_run.BAD_ROWS)
   assert report['kept_total'] + report['excluded_total'] == report['csv_rows']
   reasons = report['excluded_rows_per_reason']
@@ -83,7 +86,7 @@ def test_report_accounts_for_every_row_with_reasons(e2e_pipeline_run):
 def test_examples_are_complete_and_identical_images_share_a_split(e2e_pipeline_run):
   _, _, runs = e2e_pipeline_run
   examples_uri = runs['PosterExampleGen'].output_uris['examples'][0]
-  report = ingest_report.read_report(runs['PosterExampleGen'].output_uris['ingest_report'][0])
+  report = ingest_summary.read_summary(runs['PosterExampleGen'].output_uris['ingest_summary'][0])
   vocab = vocabulary.read_vocabulary(examples_uri)
   assert list(vocab) == report['vocabulary']
 
@@ -132,7 +135,7 @@ def test_oversampler_repeats_rare_train_posters_and_leaves_eval_and_test_alone(e
 
   raw_train = _read_examples(os.path.join(raw_uri, 'Split-train'))
   out_train = _read_examples(os.path.join(out_uri, 'Split-train'))
-  with open(os.path.join(out_uri, oversampler_executor.REPORT_FILE)) as f:
+  with open(os.path.join(out_uri, oversampler_executor.SUMMARY_FILE)) as f:
     report = json.load(f)
   copies = collections.Counter(_feature(e, features.ID)[0] for e in out_train)
   assert set(copies) == {_feature(e, features.ID)[0] for e in raw_train}
@@ -154,8 +157,8 @@ def test_transform_graph_turns_raw_bytes_into_model_input(e2e_pipeline_run, e2e_
   poster = sorted(glob.glob(os.path.join(e2e_dataset, synthetic.IMAGES_DIR, 'tt0*.jpg')))[0]
   with open(poster, 'rb') as f:
     raw = {features.IMAGE: tf.constant([[f.read()]])}
-  image = transform_output.transform_features_layer()(raw)[transform_module.IMAGE_XF]
-  transform = config.transform_config(num_genres=1)
+  image = transform_output.transform_features_layer()(raw)[features.IMAGE_XF]
+  transform = config.transform_custom_config
   assert image.shape == (1, transform['image_height'], transform['image_width'], 3)
   # The default model's convention: ImageNet EfficientNet-Lite's (x - 127) / 128.
   assert transform['normalization'] == 'symmetric'
@@ -204,25 +207,30 @@ def test_evaluators_write_per_genre_and_macro_metrics(e2e_pipeline_run):
     assert any('macro_average' in name and 'f1_score' in name for name in predicted[''])
 
 
-def test_second_run_is_served_from_the_cache(e2e_pipeline_run, tmp_path):
+def test_a_second_run_is_served_from_the_cache(e2e_pipeline_run):
   config, connection, _ = e2e_pipeline_run
-  # Its own serving directory, so the shared run's pushed model stays the only one there.
-  rerun_config = dataclasses.replace(config, serving_model_dir=str(tmp_path / 'serving'))
-  tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(rerun_config))
+  tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
   states = {run.node_id: run.state for run in run_summary.latest_run(connection)}
-  # The first run blessed its model, so the gate now has a baseline: a new input for the
-  # Evaluator and the TestEvaluator (and so the Pusher and the SliceReport). Likewise the
-  # first run's accepted statistics are the DataGate's new drift baseline (a few seconds).
-  # Everything else, the Trainer included, is reused.
-  rerun = {'latest_blessed_model_resolver', 'accepted_statistics_resolver', 'DataGate',
-           'Evaluator', 'TestEvaluator', 'Pusher', 'SliceReport'}
-  assert {node: state for node, state in states.items() if node not in rerun} == {
-      node: 'CACHED' for node in states if node not in rerun}
-  gate_run = next(run for run in run_summary.latest_run(connection)
-                  if run.node_id == 'DataGate')
-  with open(os.path.join(gate_run.output_uris['drift'][0], data_gate.VERDICT_FILE)) as f:
-    verdict = json.load(f)
-  # The same data as the accepted run: drift measured on every split, and zero.
-  assert verdict['passed'] and sorted(verdict['drift_distances']) == ['eval', 'test', 'train']
-  assert {value for split in verdict['drift_distances'].values()
-          for measures in split.values() for value in measures.values()} == {0.0}
+  assert states == {node: 'CACHED' for node in states}
+  assert len(os.listdir(config.serving_model_dir)) == 1
+
+
+def test_another_serving_directory_reevaluates_against_what_it_serves(e2e_pipeline_run,
+                                                                      tmp_path):
+  config, connection, runs = e2e_pipeline_run
+  served = os.path.join(config.serving_model_dir, os.listdir(config.serving_model_dir)[0])
+  # Its own serving directory, serving the shared run's model: the gate's baseline changes
+  # (the shared run had none), so the Evaluators and what follows them run again.
+  rerun_config = dataclasses.replace(config, serving_model_dir=str(tmp_path / 'serving'))
+  shutil.copytree(served, os.path.join(rerun_config.serving_model_dir, '1'))
+  tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(rerun_config))
+  latest = {run.node_id: run for run in run_summary.latest_run(connection)}
+  rerun = {'Evaluator', 'TestEvaluator', 'Pusher', 'SliceReport'}
+  assert {node: run.state for node, run in latest.items()} == {
+      node: 'COMPLETE' if node in rerun else 'CACHED' for node in latest}
+  with open(os.path.join(latest['Evaluator'].output_uris['evaluation'][0],
+                         genre_evaluator.GATE_FILE)) as f:
+    assert json.load(f)['served_model'] == os.path.join(rerun_config.serving_model_dir, '1')
+  with open(os.path.join(runs['Evaluator'].output_uris['evaluation'][0],
+                         genre_evaluator.GATE_FILE)) as f:
+    assert json.load(f)['served_model'] is None

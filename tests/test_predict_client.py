@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from models import serving_contract
+from contract import serving as serving_contract
 from poster_predict import output
 from poster_predict import posters as poster_files
 from poster_predict import prediction

@@ -68,8 +68,8 @@ def _monitoring_config_class():
 
 def test_models_config_parses_as_tf_serving_reads_it():
   (model,) = _model_config().model_config_list.config
-  assert model.name == configs.PIPELINE_NAME
-  assert model.base_path == f'/models/{configs.PIPELINE_NAME}'
+  assert model.name == configs.PipelineConfig().pipeline_name
+  assert model.base_path == f'/models/{configs.PipelineConfig().pipeline_name}'
   assert model.model_platform == 'tensorflow'
 
 
@@ -184,7 +184,7 @@ def test_the_kustomization_renders_valid_objects():
 def test_kubernetes_readiness_waits_for_the_model_and_resources_are_set():
   _, container = _deployment_container()
   probe = container['readinessProbe']['httpGet']
-  assert probe['path'].startswith(f'/v1/models/{configs.PIPELINE_NAME}')
+  assert probe['path'].startswith(f'/v1/models/{configs.PipelineConfig().pipeline_name}')
   assert probe['port'] == 'http'
   assert {port['name']: port['containerPort'] for port in container['ports']} == {
       'grpc': 8500, 'http': 8501}

@@ -14,7 +14,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from components.poster_example_gen import vocabulary
+from contract import vocabulary
 from models import batch_predict
 from models import export
 from models import thresholds

@@ -21,9 +21,10 @@ import tensorflow_transform as tft
 import tensorflow_transform.beam as tft_beam
 from tensorflow_transform.tf_metadata import schema_utils
 
+from contract import serving as serving_contract
 from models import data
 from models import export
-from models import serving_contract
+from models import preprocessing
 from models import thresholds
 from models import warmup
 from poster_predict import rest_client
@@ -32,7 +33,7 @@ from tests import tf_serving_rest
 import transform_module
 
 GENRES = ['Action', 'Comedy', 'Drama', 'Horror', 'Romance']
-CONFIG = {'num_genres': len(GENRES), 'image_height': 96, 'image_width': 64,
+CONFIG = {'image_height': 96, 'image_width': 64,
           'resize_policy': 'pad', 'normalization': 'symmetric'}
 MODEL_NAME = 'poster-genres'
 
@@ -42,7 +43,7 @@ def _png_header_only(width, height):
   ihdr = struct.pack('>IIBBBBB', width, height, 8, 2, 0, 0, 0)
   chunk = struct.pack('>I', len(ihdr)) + b'IHDR' + ihdr + struct.pack(
       '>I', zlib.crc32(b'IHDR' + ihdr))
-  return transform_module.PNG_SIGNATURE + chunk
+  return preprocessing.PNG_SIGNATURE + chunk
 
 
 def _corrupt(jpeg):
@@ -56,7 +57,7 @@ def model_dir(tmp_path_factory):
   spec = data.raw_parse_spec()
   with tft_beam.Context(temp_dir=tempfile.mkdtemp(dir=root)):
     with beam.Pipeline() as pipeline:
-      raw = pipeline | beam.Create([{'image': [b''], 'labels': [0] * len(GENRES)}])
+      raw = pipeline | beam.Create([{'image': [b'']}])
       transform_fn = (raw, tft.DatasetMetadata(schema_utils.schema_from_feature_spec(spec))) | (
           tft_beam.AnalyzeDataset(
               lambda inputs: transform_module.preprocessing_fn(inputs, CONFIG)))

@@ -9,9 +9,9 @@ import sys
 import pytest
 import tensorflow_model_analysis as tfma
 
-from components.poster_example_gen import vocabulary
+from contract import vocabulary
 from pipeline import run_summary
-from reports import build
+from components.slice_report import build
 from tests import headless_chromium
 
 pytestmark = pytest.mark.e2e

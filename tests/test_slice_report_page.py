@@ -2,11 +2,11 @@
 import json
 import os
 
-from reports import evaluation
+from components.slice_report import evaluation
 from reports import locate
-from reports import mistakes
-from reports import page
-from reports.build import ReportData
+from components.slice_report import mistakes
+from components.slice_report import page
+from components.slice_report.build import ReportData
 from tests.synthetic import poster_bytes
 
 GENRES = ['Drama', 'Comedy', 'Sci-Fi']

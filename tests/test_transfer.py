@@ -1,11 +1,13 @@
 """Frozen-backbone training: embed each distinct poster once, head, flips, composition."""
+import dataclasses
 import os
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from components.poster_example_gen import features
+from contract import features
+from models import config as model_config
 from models import data
 from models import efficientnet_lite
 from models import transfer
@@ -48,7 +50,7 @@ class _IdentityTransform:
 
   def transform_features_layer(self):
     import transform_module  # pylint: disable=g-import-not-at-top
-    config = {'num_genres': 2, 'image_height': 24, 'image_width': 16, 'resize_policy': 'pad',
+    config = {'image_height': 24, 'image_width': 16, 'resize_policy': 'pad',
               'normalization': 'symmetric'}
     return lambda raw: transform_module.preprocessing_fn(raw, config)
 
@@ -72,7 +74,7 @@ def test_embed_with_flip_embeds_the_mirror_image():
 
 def test_composed_model_with_flip_averages_a_poster_and_its_mirror():
   backbone = efficientnet_lite.build_backbone('lite0', input_shape=(32, 24, 3), weights=None)
-  head = transfer.build_head(efficientnet_lite.EMBEDDING_SIZE, 4, transfer.HeadConfig())
+  head = transfer.build_head(efficientnet_lite.EMBEDDING_SIZE, 4, transfer.HeadConfig.of(model_config.TrainerConfig()))
   model = transfer.compose(backbone, head, flip_at_serving=True, name='test')
   images = tf.random.stateless_uniform((2, 32, 24, 3), seed=(3, 4), minval=-1, maxval=1)
   views = np.stack([backbone(images, training=False).numpy(),
@@ -94,7 +96,8 @@ def test_head_learns_separable_embeddings():
   rng = np.random.default_rng(0)
   labels = (rng.random((400, 3)) < 0.3).astype(np.int64)
   embeddings = labels * 3.0 + rng.normal(0, 0.3, labels.shape)
-  config = transfer.HeadConfig(hidden_units=0, epochs=30, learning_rate=0.05,
+  config = dataclasses.replace(transfer.HeadConfig.of(model_config.TrainerConfig()),
+                               hidden_units=0, epochs=30, learning_rate=0.05,
                                early_stopping_patience=30)
   head = transfer.train_head(embeddings[:300], labels[:300], embeddings[300:], labels[300:],
                              config)

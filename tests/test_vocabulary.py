@@ -1,7 +1,7 @@
 """Genre vocabulary thresholding and its file round trip."""
 import pytest
 
-from components.poster_example_gen import vocabulary
+from contract import vocabulary
 
 
 def test_keeps_genres_at_or_above_minimum_in_candidate_order():

@@ -2,7 +2,7 @@
 import pytest
 import tensorflow as tf
 
-from models import serving_contract
+from contract import serving as serving_contract
 from models import warmup
 from tests import synthetic
 

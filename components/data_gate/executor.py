@@ -1,6 +1,7 @@
 """Executor of DataGate: reads ExampleValidator's verdict, measures drift, stops bad data."""
 import json
 import os
+import time
 from typing import Any, Dict, List, Optional
 
 from absl import logging
@@ -10,17 +11,20 @@ from tensorflow_data_validation.utils import anomalies_util
 from tfx.components.statistics_gen import stats_artifact_utils
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
+from tfx.types import standard_artifacts
 from tfx.utils import io_utils
 
+from components import artifact_files
 from components.data_gate import findings as data_findings
 
 STATISTICS_KEY = 'statistics'
 SCHEMA_KEY = 'schema'
 ANOMALIES_KEY = 'anomalies'
-BASELINE_STATISTICS_KEY = 'baseline_statistics'
 ALLOW_ANOMALIES_KEY = 'allow_anomalies'
+ACCEPTED_STATISTICS_DIR_KEY = 'accepted_statistics_dir'
 DRIFT_KEY = 'drift'
-ACCEPTED_STATISTICS_KEY = 'accepted_statistics'
+# In the accepted-statistics directory: which copy is the latest accepted one.
+LATEST_FILE = 'LATEST.json'
 
 # ExampleValidator's file name for one split's Anomalies proto; the drift output uses the same
 # layout, so TFX's tools read both alike.
@@ -46,13 +50,26 @@ def read_verdict(drift_uri: str) -> dict:
     return json.load(f)
 
 
-def _copy_tree(source: str, destination: str) -> None:
-  for directory, _, files in tf.io.gfile.walk(source):
-    target = os.path.join(destination, os.path.relpath(directory, source))
-    tf.io.gfile.makedirs(target)
-    for name in files:
-      tf.io.gfile.copy(os.path.join(directory, name), os.path.join(target, name),
-                       overwrite=True)
+def _accepted_statistics(directory: str) -> Optional[Any]:
+  """The statistics last accepted into `directory`, as an artifact, or None (first run)."""
+  latest = os.path.join(directory, LATEST_FILE)
+  if not directory or not tf.io.gfile.exists(latest):
+    return None
+  with tf.io.gfile.GFile(latest) as f:
+    record = json.load(f)
+  statistics = standard_artifacts.ExampleStatistics()
+  statistics.uri = os.path.join(directory, record['version'])
+  statistics.split_names = artifact_utils.encode_split_names(record['splits'])
+  return statistics
+
+
+def _accept(statistics: Any, directory: str, version: str) -> None:
+  """Makes `statistics` the next run's drift baseline. The copy goes to a directory of its
+  own and LATEST_FILE, written last, points to it: a reader never sees half a copy."""
+  artifact_files.copy_tree(statistics.uri, os.path.join(directory, version))
+  with tf.io.gfile.GFile(os.path.join(directory, LATEST_FILE), 'w') as f:
+    json.dump({'version': version, 'source': statistics.uri,
+               'splits': artifact_utils.decode_split_names(statistics.split_names)}, f)
 
 
 class Executor(base_executor.BaseExecutor):
@@ -63,11 +80,11 @@ class Executor(base_executor.BaseExecutor):
     self._log_startup(input_dict, output_dict, exec_properties)
     statistics = artifact_utils.get_single_instance(input_dict[STATISTICS_KEY])
     anomalies = artifact_utils.get_single_instance(input_dict[ANOMALIES_KEY])
-    baseline = (input_dict.get(BASELINE_STATISTICS_KEY) or [None])[0]
+    accepted_dir = exec_properties[ACCEPTED_STATISTICS_DIR_KEY]
+    baseline = _accepted_statistics(accepted_dir)
     schema = io_utils.SchemaReader().read(io_utils.get_only_uri_in_dir(
         artifact_utils.get_single_uri(input_dict[SCHEMA_KEY])))
     drift = artifact_utils.get_single_instance(output_dict[DRIFT_KEY])
-    accepted = artifact_utils.get_single_instance(output_dict[ACCEPTED_STATISTICS_KEY])
     allowed = bool(exec_properties.get(ALLOW_ANOMALIES_KEY))
 
     splits = artifact_utils.decode_split_names(statistics.split_names)
@@ -107,6 +124,4 @@ class Executor(base_executor.BaseExecutor):
     if not verdict['passed']:
       raise DataContractViolation('\n'.join(lines))
     # Only data that passed become the next run's drift baseline.
-    _copy_tree(statistics.uri, accepted.uri)
-    accepted.split_names = statistics.split_names
-    accepted.span = statistics.span
+    _accept(statistics, accepted_dir, version=str(int(time.time() * 1000)))

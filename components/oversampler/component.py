@@ -27,7 +27,7 @@ class RareGenreOversampler(base_beam_component.BaseBeamComponent):
   """Repeats rare-genre posters of the train split (see policy.py); other splits unchanged.
 
   Outputs `oversampled_examples`: the same splits, the genre vocabulary, and
-  `oversampling_report.json` with per-genre positive counts before and after.
+  `oversampling_summary.json` with per-genre positive counts before and after.
   """
 
   SPEC_CLASS = RareGenreOversamplerSpec

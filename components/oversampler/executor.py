@@ -21,8 +21,8 @@ from tfx.dsl.components.base import base_beam_executor
 from tfx.types import artifact_utils
 
 from components.oversampler import policy
-from components.poster_example_gen import features
-from components.poster_example_gen import vocabulary as genre_vocabulary
+from contract import features
+from contract import vocabulary as genre_vocabulary
 
 EXAMPLES_KEY = 'examples'
 OVERSAMPLED_EXAMPLES_KEY = 'oversampled_examples'
@@ -30,7 +30,7 @@ SPLIT_KEY = 'split'
 MAX_COPIES_KEY = 'max_copies'
 MAX_GROWTH_KEY = 'max_growth'
 
-REPORT_FILE = 'oversampling_report.json'
+SUMMARY_FILE = 'oversampling_summary.json'
 _RECORD_FILE_PREFIX = 'data_tfrecord'
 
 
@@ -63,9 +63,9 @@ def _as_genre_dict(vector, vocabulary) -> Dict[str, int]:
   return {genre: int(n) for genre, n in zip(vocabulary, vector)}
 
 
-def _write_report(_, *, path, split, vocabulary, max_copies, max_growth, before, after,
+def _write_summary(_, *, path, split, vocabulary, max_copies, max_growth, before, after,
                   posters, copies_table, written):
-  report = {
+  summary = {
       'split': split,
       'max_copies': max_copies,
       'max_growth': max_growth,
@@ -77,7 +77,7 @@ def _write_report(_, *, path, split, vocabulary, max_copies, max_growth, before,
       'genre_positives_after': _as_genre_dict(after, vocabulary),
   }
   with tf.io.gfile.GFile(path, 'w') as f:
-    json.dump(report, f, indent=2)
+    json.dump(summary, f, indent=2)
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):
@@ -99,10 +99,9 @@ class Executor(base_beam_executor.BaseBeamExecutor):
     target.split_names = source.split_names
     examples_utils.set_payload_format(target, examples_utils.get_payload_format(source))
     examples_utils.set_file_format(target, examples_utils.get_file_format(source))
+    # A derived Examples artifact carries the vocabulary of the examples it derives from.
     vocabulary = genre_vocabulary.read_vocabulary(source.uri)
     genre_vocabulary.write_vocabulary(target.uri, vocabulary)
-    target.set_string_custom_property(genre_vocabulary.VOCABULARY_PROPERTY,
-                                      json.dumps(list(vocabulary)))
 
     for name in split_names:
       if name != split:
@@ -111,7 +110,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
 
     source_split = artifact_utils.get_split_uri([source], split)
     target_split = artifact_utils.get_split_uri([target], split)
-    report_path = os.path.join(target.uri, REPORT_FILE)
+    summary_path = os.path.join(target.uri, SUMMARY_FILE)
     with self._make_beam_pipeline() as pipeline:
       records = pipeline | 'ReadSplit' >> beam.io.ReadFromTFRecord(
           os.path.join(source_split, '*'))
@@ -143,22 +142,22 @@ class Executor(base_beam_executor.BaseBeamExecutor):
       posters = records | 'CountPosters' >> beam.combiners.Count.Globally()
       written = repeated | 'CountWritten' >> beam.combiners.Count.Globally()
       _ = (pipeline
-           | 'ReportTrigger' >> beam.Create([None])
-           | 'WriteReport' >> beam.Map(
-               _write_report, path=report_path, split=split, vocabulary=vocabulary,
+           | 'SummaryTrigger' >> beam.Create([None])
+           | 'WriteSummary' >> beam.Map(
+               _write_summary, path=summary_path, split=split, vocabulary=vocabulary,
                max_copies=max_copies, max_growth=max_growth,
                before=beam.pvalue.AsSingleton(before), after=beam.pvalue.AsSingleton(after),
                posters=beam.pvalue.AsSingleton(posters),
                copies_table=beam.pvalue.AsSingleton(copies_table),
                written=beam.pvalue.AsSingleton(written)))
 
-    with tf.io.gfile.GFile(report_path, 'r') as f:
-      report = json.load(f)
+    with tf.io.gfile.GFile(summary_path, 'r') as f:
+      summary = json.load(f)
     logging.info('Oversampled %s: %d posters -> %d examples (%.2fx); positives per genre '
-                 'before %s, after %s.', split, report['posters_before'],
-                 report['examples_after'], report['growth'],
-                 report['genre_positives_before'], report['genre_positives_after'])
-    target.set_float_custom_property('train_growth', report['growth'])
+                 'before %s, after %s.', split, summary['posters_before'],
+                 summary['examples_after'], summary['growth'],
+                 summary['genre_positives_before'], summary['genre_positives_after'])
+    target.set_float_custom_property('train_growth', summary['growth'])
 
   @staticmethod
   def _copy_split(source_dir: str, target_dir: str) -> None:

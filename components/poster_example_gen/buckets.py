@@ -9,8 +9,8 @@ outer buckets the kinds the model may fail on.
 import bisect
 from typing import Dict, Sequence
 
-from components.poster_example_gen import features
-from components.poster_example_gen.images import ImageInfo
+from contract import features
+from contract.images import ImageInfo
 
 # (upper edges, names): a value below edges[i] gets names[i], anything else the last name.
 ASPECT_RATIO_BUCKETS = ((0.65, 0.72), ('narrow', 'standard', 'wide'))

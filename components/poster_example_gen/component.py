@@ -17,7 +17,7 @@ from tfx.types.component_spec import ChannelParameter
 from tfx.types.component_spec import ExecutionParameter
 
 from components.poster_example_gen import executor
-from components.poster_example_gen import features
+from contract import features
 
 # The Kaggle layout, relative to the dataset root (what kagglehub downloads).
 DEFAULT_LABELS_FILE = 'Multi_Label_dataset/train.csv'
@@ -25,14 +25,14 @@ DEFAULT_IMAGES_DIR = 'Multi_Label_dataset/Images'
 DEFAULT_IMAGE_EXTENSION = '.jpg'
 
 
-class IngestReport(types.Artifact):
+class IngestSummary(types.Artifact):
   """JSON account of an ingest: every CSV row kept (per split) or excluded (per reason).
 
   The type name is the class's import path, `<top-level module>.<Class>` (re-exported by
   `components/__init__.py`): the Kubeflow V2 / Vertex AI launcher recovers a custom
   artifact's Python class from that name and rejects any other form at compile time.
   """
-  TYPE_NAME = 'components.IngestReport'
+  TYPE_NAME = 'components.IngestSummary'
 
 
 class PosterExampleGenSpec(standard_component_specs.FileBasedExampleGenSpec):
@@ -45,7 +45,7 @@ class PosterExampleGenSpec(standard_component_specs.FileBasedExampleGenSpec):
   }
   OUTPUTS = {
       **standard_component_specs.FileBasedExampleGenSpec.OUTPUTS,
-      executor.INGEST_REPORT_KEY: ChannelParameter(type=IngestReport),
+      executor.INGEST_SUMMARY_KEY: ChannelParameter(type=IngestSummary),
   }
 
 
@@ -63,7 +63,7 @@ class PosterExampleGen(example_gen_component.FileBasedExampleGen):
   Outputs:
     examples: Examples with one tf.Example per kept poster, and the genre vocabulary
       (`genre_vocabulary.txt` next to the splits; `genre_vocabulary` custom property).
-    ingest_report: IngestReport (`ingest_report.json`).
+    ingest_summary: IngestSummary (`ingest_summary.json`).
   """
 
   SPEC_CLASS = PosterExampleGenSpec
@@ -102,6 +102,6 @@ class PosterExampleGen(example_gen_component.FileBasedExampleGen):
         min_genre_count=min_genre_count,
         min_poster_side=min_poster_side,
         examples=types.Channel(type=standard_artifacts.Examples),
-        ingest_report=types.Channel(type=IngestReport))
+        ingest_summary=types.Channel(type=IngestSummary))
     # FileBasedExampleGen.__init__ builds its own spec class; skip to the base component.
     super(example_gen_component.FileBasedExampleGen, self).__init__(spec=spec)

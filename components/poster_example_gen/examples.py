@@ -4,9 +4,9 @@ from typing import Sequence
 import tensorflow as tf
 
 from components.poster_example_gen import buckets
-from components.poster_example_gen import features
-from components.poster_example_gen.images import ImageInfo
-from components.poster_example_gen.vocabulary import multi_hot
+from contract import features
+from contract.images import ImageInfo
+from contract.vocabulary import multi_hot
 
 
 def _bytes(values: Sequence[bytes]) -> tf.train.Feature:

@@ -4,14 +4,13 @@
       --count genres of the labelled posters--> vocabulary
       --read + decode each image (Beam, parallel)--> posters with ImageInfo | image exclusions
       --build tf.Example, assign split by image-content hash--> train / eval / test
-      --counts of everything--> ingest_report.json
+      --counts of everything--> ingest_summary.json
 
 The CSV is parsed where the pipeline is built: labels are a few hundred KB even for far
 larger datasets, and collapsing repeated Ids needs all rows at once. Images, the bulk of
 the data, are read by Beam workers through tf.io.gfile, so `gs://` inputs work on Dataflow.
 """
 import dataclasses
-import json
 import os
 from typing import Any, Dict, Iterable, Iterator, List, Tuple
 
@@ -24,11 +23,11 @@ from tfx.types import artifact_utils
 from tfx.types import standard_component_specs
 from tfx.utils import proto_utils
 
-from components.poster_example_gen import images
+from contract import images
 from components.poster_example_gen import labels
-from components.poster_example_gen import report as ingest_report
+from components.poster_example_gen import summary as ingest_summary
 from components.poster_example_gen import splits
-from components.poster_example_gen import vocabulary as genre_vocabulary
+from contract import vocabulary as genre_vocabulary
 from components.poster_example_gen.examples import build_example
 
 # Execution properties of PosterExampleGen beyond FileBasedExampleGen's.
@@ -36,10 +35,10 @@ IMAGES_DIR_KEY = 'images_dir'
 IMAGE_EXTENSION_KEY = 'image_extension'
 MIN_GENRE_COUNT_KEY = 'min_genre_count'
 MIN_POSTER_SIDE_KEY = 'min_poster_side'
-INGEST_REPORT_KEY = 'ingest_report'
+INGEST_SUMMARY_KEY = 'ingest_summary'
 
 # Injected by Do() for GenerateExamplesByBeam, like the base class's `_beam_pipeline_args`.
-_REPORT_DIR_KEY = '_ingest_report_dir'
+_SUMMARY_DIR_KEY = '_ingest_summary_dir'
 
 # Exclusion reason for posters none of whose genres made it into the vocabulary.
 NO_GENRE_IN_VOCABULARY = 'no_genre_in_vocabulary'
@@ -128,26 +127,26 @@ def unlabelled_image_ids(images_dir: str, extension: str, table: labels.LabelTab
   return sorted(poster_id for poster_id in found if poster_id not in named)
 
 
-def _write_report(_, *, report_dir, labels_path, table, exclusions, vocabulary, kept_per_split,
+def _write_summary(_, *, summary_dir, labels_path, table, exclusions, vocabulary, kept_per_split,
                   positives, duplicate_groups, split_order, unlabelled_images):
   positives_per_split: Dict[str, Dict[str, int]] = {}
   for (split, genre), count in positives:
     positives_per_split.setdefault(split, {})[genre] = count
-  report = ingest_report.build_report(
+  summary = ingest_summary.build_summary(
       labels_path=labels_path, table=table, exclusions=exclusions, vocabulary=vocabulary,
       kept_per_split=kept_per_split, positives_per_split=positives_per_split,
       duplicate_image_groups=duplicate_groups, split_order=split_order,
       unlabelled_images=unlabelled_images)
-  ingest_report.write_report(report_dir, report)
+  ingest_summary.write_summary(summary_dir, summary)
 
 
 class Executor(base_example_gen_executor.BaseExampleGenExecutor):
-  """Ingests posters + labels; splits by image content; writes the ingest report."""
+  """Ingests posters + labels; splits by image content; writes the ingest summary."""
 
   def GetInputSourceToExamplePTransform(self) -> beam.PTransform:
     raise NotImplementedError(
         'PosterExampleGen overrides GenerateExamplesByBeam: splitting by image content and '
-        'the ingest report need more than one PCollection of examples.')
+        'the ingest summary need more than one PCollection of examples.')
 
   def GenerateExamplesByBeam(self, pipeline: beam.Pipeline,
                              exec_properties: Dict[str, Any]) -> Dict[str, beam.PCollection]:
@@ -167,7 +166,7 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
     labels_path = os.path.join(input_base, input_config.splits[0].pattern)
     images_dir = os.path.join(input_base, exec_properties[IMAGES_DIR_KEY])
     table = labels.read_label_table(labels_path)
-    vocabulary = genre_vocabulary.vocabulary_from_labels(
+    vocabulary = labels.vocabulary_from_labels(
         table.posters, table.genres, exec_properties[MIN_GENRE_COUNT_KEY])
     logging.info('Parsed %s: %d rows, %d labelled posters, vocabulary %s.',
                  labels_path, table.csv_rows, len(table.posters), vocabulary.genres)
@@ -221,10 +220,10 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
         | 'DuplicateImages' >> beam.FlatMap(_duplicate_groups))
     _ = (
         pipeline
-        | 'ReportTrigger' >> beam.Create([None])
-        | 'WriteIngestReport' >> beam.Map(
-            _write_report,
-            report_dir=exec_properties[_REPORT_DIR_KEY],
+        | 'SummaryTrigger' >> beam.Create([None])
+        | 'WriteIngestSummary' >> beam.Map(
+            _write_summary,
+            summary_dir=exec_properties[_SUMMARY_DIR_KEY],
             labels_path=labels_path,
             table=table,
             exclusions=beam.pvalue.AsList(exclusions),
@@ -237,18 +236,16 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
     return example_splits
 
   def Do(self, input_dict, output_dict, exec_properties) -> None:
-    report_artifact = artifact_utils.get_single_instance(output_dict[INGEST_REPORT_KEY])
+    summary_artifact = artifact_utils.get_single_instance(output_dict[INGEST_SUMMARY_KEY])
     super().Do(input_dict, output_dict,
-               {**exec_properties, _REPORT_DIR_KEY: report_artifact.uri})
+               {**exec_properties, _SUMMARY_DIR_KEY: summary_artifact.uri})
 
-    report = ingest_report.read_report(report_artifact.uri)
-    for line in ingest_report.summary_lines(report):
+    summary = ingest_summary.read_summary(summary_artifact.uri)
+    for line in ingest_summary.summary_lines(summary):
       logging.info('%s', line)
     examples_artifact = artifact_utils.get_single_instance(
         output_dict[standard_component_specs.EXAMPLES_KEY])
-    genre_vocabulary.write_vocabulary(examples_artifact.uri, report['vocabulary'])
-    examples_artifact.set_string_custom_property(genre_vocabulary.VOCABULARY_PROPERTY,
-                                                 json.dumps(report['vocabulary']))
-    report_artifact.set_int_custom_property('kept_total', report['kept_total'])
-    report_artifact.set_int_custom_property('excluded_total', report['excluded_total'])
-    report_artifact.set_int_custom_property('vocabulary_size', len(report['vocabulary']))
+    genre_vocabulary.write_vocabulary(examples_artifact.uri, summary['vocabulary'])
+    summary_artifact.set_int_custom_property('kept_total', summary['kept_total'])
+    summary_artifact.set_int_custom_property('excluded_total', summary['excluded_total'])
+    summary_artifact.set_int_custom_property('vocabulary_size', len(summary['vocabulary']))

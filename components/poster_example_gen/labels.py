@@ -1,7 +1,7 @@
 """Parses the Kaggle `train.csv` (Id, Genre, one 0/1 column per genre) into poster labels.
 
 Every CSV row ends in exactly one place: a kept `LabelledPoster`, or a `RowExclusion` with a
-reason. Nothing is dropped without being counted, which is what lets the ingest report
+reason. Nothing is dropped without being counted, which is what lets the ingest summary
 account for every row.
 
 Decisions, in one place:
@@ -16,13 +16,17 @@ Decisions, in one place:
   training label is worse than one poster fewer.
 """
 import ast
+import collections
 import csv
 import dataclasses
 import io
 import re
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import tensorflow as tf
+
+from contract.vocabulary import GenreVocabulary
+from contract.vocabulary import select_vocabulary
 
 ID_COLUMN = 'Id'
 GENRE_LIST_COLUMN = 'Genre'
@@ -223,3 +227,12 @@ def _collapse_repeated_ids(
       continue
     posters.append(LabelledPoster(poster_id, tuple(sorted(first.genres, key=rank.__getitem__))))
   return posters, exclusions
+
+
+def vocabulary_from_labels(posters: Iterable[LabelledPoster], candidate_genres: Sequence[str],
+                           min_count: int) -> GenreVocabulary:
+  """The vocabulary of a parsed labels file: counts come from the labels alone, so the
+  vocabulary is a function of the labels file and does not depend on which images decode."""
+  posters = list(posters)
+  counts = collections.Counter(g for poster in posters for g in poster.genres)
+  return select_vocabulary(counts, candidate_genres, min_count, labelled_posters=len(posters))

@@ -1,11 +1,11 @@
-"""Executor of SliceReport: a thin shell around reports/build.py."""
+"""Executor of SliceReport: a thin shell around components/slice_report/build.py."""
 from typing import Any, Dict, List
 
 from absl import logging
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 
-from reports import build
+from components.slice_report import build
 
 EVALUATION_KEY = 'evaluation'
 GATE_EVALUATION_KEY = 'gate_evaluation'

@@ -27,3 +27,9 @@ SIZE_BUCKET = 'size_bucket'  # small, standard, large (pixel count)
 BRIGHTNESS_BUCKET = 'brightness_bucket'  # dark, medium, bright
 # Hex SHA-256 of the image bytes: the split key, so identical images share a split.
 IMAGE_SHA256 = 'image_sha256'
+
+# The Transform graph's output: the poster as the model's input (models/preprocessing.py).
+IMAGE_XF = 'image_xf'
+# The dense float multi-hot labels that the exported model's `transform_features` signature
+# gives TFMA (models/export.py).
+LABELS_XF = 'labels_xf'

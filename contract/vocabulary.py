@@ -1,21 +1,18 @@
 """The genre vocabulary: which genres the model learns, in which fixed order.
 
-The vocabulary is data, not code: PosterExampleGen derives it from the labels file and writes it next to the examples (`genre_vocabulary.txt`) and as a custom property of the
-Examples artifact, so that no model code hard-codes genre names or their order.
+The vocabulary is data, not code. PosterExampleGen decides it once, from the labels file,
+and writes it into its Examples artifact (`genre_vocabulary.txt`, one genre per line);
+every Examples artifact derived from those examples carries the same file, and the exported
+model carries it as an asset. Everything that needs the genres reads them with
+`read_vocabulary`, so no code hard-codes genre names, their number or their order.
 """
-import collections
 import dataclasses
 import os
-from typing import Dict, Iterable, Mapping, Sequence, Tuple
+from typing import Dict, List, Mapping, Sequence, Tuple
 
 import tensorflow as tf
 
-from components.poster_example_gen.labels import LabelledPoster
-from components.poster_example_gen.labels import read_label_table
-
 VOCABULARY_FILE = 'genre_vocabulary.txt'
-# Custom property of the Examples artifact holding the vocabulary as a JSON list.
-VOCABULARY_PROPERTY = 'genre_vocabulary'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,25 +50,6 @@ def select_vocabulary(genre_counts: Mapping[str, int], candidate_genres: Sequenc
                          labelled_posters=labelled_posters)
 
 
-def vocabulary_from_labels(posters: Iterable[LabelledPoster], candidate_genres: Sequence[str],
-                           min_count: int) -> GenreVocabulary:
-  """The vocabulary of a parsed labels file: counts come from the labels alone.
-
-  Counting labelled posters (not posters whose image later decodes) makes the vocabulary a
-  function of the labels file only, so the pipeline builder can compute the same vocabulary
-  before anything runs (the Evaluator's per-genre metrics need its size up front).
-  """
-  posters = list(posters)
-  counts = collections.Counter(g for poster in posters for g in poster.genres)
-  return select_vocabulary(counts, candidate_genres, min_count, labelled_posters=len(posters))
-
-
-def vocabulary_of_labels_file(labels_path: str, min_count: int) -> GenreVocabulary:
-  """What PosterExampleGen will choose for this labels file, computed without running it."""
-  table = read_label_table(labels_path)
-  return vocabulary_from_labels(table.posters, table.genres, min_count)
-
-
 def multi_hot(genres: Sequence[str], vocabulary: Sequence[str]) -> Tuple[int, ...]:
   """0/1 vector in vocabulary order; genres outside the vocabulary are ignored."""
   present = set(genres)
@@ -87,10 +65,16 @@ def write_vocabulary(directory: str, genres: Sequence[str]) -> str:
 
 
 def read_vocabulary(directory: str) -> Tuple[str, ...]:
-  """Reads the vocabulary written next to an Examples artifact's splits."""
+  """The vocabulary of an Examples artifact (its URI) or of an exported model's assets."""
   path = os.path.join(directory, VOCABULARY_FILE)
   with tf.io.gfile.GFile(path, 'r') as f:
     genres = tuple(line.strip() for line in f if line.strip())
   if not genres:
     raise ValueError(f'Genre vocabulary {path} is empty.')
   return genres
+
+
+def examples_uri(split_file_patterns: List[str]) -> str:
+  """The Examples artifact URI of `<uri>/Split-<name>/*` file patterns (what a Trainer's
+  `train_files` are), where its vocabulary file lies."""
+  return os.path.dirname(os.path.dirname(split_file_patterns[0]))

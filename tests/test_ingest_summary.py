@@ -1,9 +1,9 @@
-"""The ingest report accounts for every CSV row and says so in its summary."""
+"""The ingest summary accounts for every CSV row and says so in its summary."""
 import pytest
 
 from components.poster_example_gen import labels
-from components.poster_example_gen import report
-from components.poster_example_gen import vocabulary
+from components.poster_example_gen import summary
+from contract import vocabulary
 from tests.synthetic import csv_row, csv_text
 
 SPLITS = ['train', 'eval', 'test']
@@ -16,7 +16,7 @@ def _build(kept_per_split):
   ]))
   vocab = vocabulary.select_vocabulary({'Drama': 2, 'Comedy': 1}, table.genres, min_count=2,
                                        labelled_posters=2)
-  return report.build_report(
+  return summary.build_summary(
       labels_path='train.csv', table=table,
       exclusions=table.exclusions + [labels.RowExclusion('tt2', 'missing_image', 'gone')],
       vocabulary=vocab, kept_per_split=kept_per_split,
@@ -24,7 +24,7 @@ def _build(kept_per_split):
       duplicate_image_groups=[['tt9', 'tt8']], split_order=SPLITS)
 
 
-def test_report_accounts_for_every_row():
+def test_summary_accounts_for_every_row():
   built = _build({'train': 1})
   assert built['csv_rows'] == 4
   assert built['kept_per_split'] == {'train': 1, 'eval': 0, 'test': 0}
@@ -37,14 +37,14 @@ def test_report_accounts_for_every_row():
 
 
 def test_lost_rows_are_an_error():
-  with pytest.raises(report.UnaccountedRowsError):
+  with pytest.raises(summary.UnaccountedRowsError):
     _build({'train': 2})
 
 
 def test_summary_names_splits_vocabulary_and_reasons(tmp_path):
   built = _build({'train': 1})
-  report.write_report(str(tmp_path), built)
-  text = '\n'.join(report.summary_lines(report.read_report(str(tmp_path))))
+  summary.write_summary(str(tmp_path), built)
+  text = '\n'.join(summary.summary_lines(summary.read_summary(str(tmp_path))))
   assert '4 CSV rows -> 1 posters kept (train 1, eval 0, test 0), 3 rows excluded' in text
   assert 'Vocabulary (1 genres): Drama' in text
   assert 'Comedy (1)' in text

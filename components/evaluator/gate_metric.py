@@ -4,7 +4,8 @@ A constant score ranks nothing, and its AUC-PR is the positives' share of the da
 genre's prevalence. A genre "beats chance" when its AUC-PR exceeds that share on the very
 posters it is evaluated on, so both are computed here, in the Evaluator, from the same
 labels: `ap_over_chance = AUC-PR - mean label`, above 0 iff the model ranks the genre's
-posters better than chance. pipeline/eval_config.py gates on it with a lower bound of 0.
+posters better than chance. components/evaluator/eval_config.py gates on it with a lower
+bound of 0.
 TFMA loads this module by name (MetricConfig.module) wherever the Evaluator runs.
 """
 from typing import Any, Dict, Optional

@@ -2,7 +2,7 @@
 
 A poster is kept only if it fully decodes: a poster that Transform or TF Serving cannot
 decode would otherwise fail a whole Beam stage far from its cause. Rejections carry a reason
-that the ingest report counts.
+that the ingest summary counts.
 """
 import dataclasses
 import hashlib

@@ -9,8 +9,8 @@ import html
 import math
 from typing import Iterable, List, Optional, Sequence
 
-from reports import evaluation
-from reports import svg
+from components.slice_report import evaluation
+from components.slice_report import svg
 
 # Slices with fewer posters are listed after the others: their metrics are mostly noise.
 MIN_SLICE_POSTERS = 20
@@ -304,7 +304,7 @@ def _mistakes(data) -> str:
 
 
 def render(data) -> str:
-  """`data`: a reports.build.ReportData."""
+  """`data`: a components.slice_report.build.ReportData."""
   body = ''.join([
       _header(data), _gate(data),
       '<h2>Headline</h2>', _headline(data),

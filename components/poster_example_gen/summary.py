@@ -1,6 +1,6 @@
-"""The ingest report: where every CSV row went, the vocabulary, and per-split genre counts.
+"""The ingest summary: where every CSV row went, the vocabulary, and per-split genre counts.
 
-PosterExampleGen writes it as `ingest_report.json` in its IngestReport artifact and logs its
+PosterExampleGen writes it as `ingest_summary.json` in its IngestSummary artifact and logs its
 summary lines; `local_runner.py` prints the same lines after every run (cached or not).
 """
 import collections
@@ -12,9 +12,9 @@ import tensorflow as tf
 
 from components.poster_example_gen.labels import LabelTable
 from components.poster_example_gen.labels import RowExclusion
-from components.poster_example_gen.vocabulary import GenreVocabulary
+from contract.vocabulary import GenreVocabulary
 
-REPORT_FILE = 'ingest_report.json'
+SUMMARY_FILE = 'ingest_summary.json'
 # Ids listed per exclusion reason; the counts are always complete.
 MAX_LISTED_IDS = 50
 
@@ -23,16 +23,16 @@ class UnaccountedRowsError(RuntimeError):
   """Kept plus excluded rows do not add up to the CSV's rows: rows were lost."""
 
 
-def build_report(*, labels_path: str, table: LabelTable, exclusions: Iterable[RowExclusion],
+def build_summary(*, labels_path: str, table: LabelTable, exclusions: Iterable[RowExclusion],
                  vocabulary: GenreVocabulary, kept_per_split: Mapping[str, int],
                  positives_per_split: Mapping[str, Mapping[str, int]],
                  duplicate_image_groups: Iterable[Sequence[str]],
                  split_order: Sequence[str],
                  unlabelled_images: Sequence[str] = ()) -> Dict[str, Any]:
-  """Assembles the report; raises UnaccountedRowsError if any CSV row is unaccounted for.
+  """Assembles the summary; raises UnaccountedRowsError if any CSV row is unaccounted for.
 
   `unlabelled_images`: ids of image files that no CSV row names. They are not rows, so they
-  stay out of the row accounting, but the report counts and lists them.
+  stay out of the row accounting, but the summary counts and lists them.
   """
   excluded_rows = collections.Counter()
   excluded_ids = collections.defaultdict(list)
@@ -71,40 +71,40 @@ def build_report(*, labels_path: str, table: LabelTable, exclusions: Iterable[Ro
   }
 
 
-def summary_lines(report: Mapping[str, Any]) -> List[str]:
+def summary_lines(summary: Mapping[str, Any]) -> List[str]:
   """Human-readable summary: counts per split, vocabulary, exclusions per reason."""
-  kept = ', '.join(f'{split} {n}' for split, n in report['kept_per_split'].items())
+  kept = ', '.join(f'{split} {n}' for split, n in summary['kept_per_split'].items())
   lines = [
-      f"Ingest: {report['csv_rows']} CSV rows -> {report['kept_total']} posters kept "
-      f"({kept}), {report['excluded_total']} rows excluded.",
-      f"Vocabulary ({len(report['vocabulary'])} genres): {', '.join(report['vocabulary'])}",
+      f"Ingest: {summary['csv_rows']} CSV rows -> {summary['kept_total']} posters kept "
+      f"({kept}), {summary['excluded_total']} rows excluded.",
+      f"Vocabulary ({len(summary['vocabulary'])} genres): {', '.join(summary['vocabulary'])}",
       'Dropped genres (fewer than {} posters): {}'.format(
-          report['min_genre_count'],
-          ', '.join(f'{g} ({n})' for g, n in report['dropped_genres'].items()) or 'none'),
+          summary['min_genre_count'],
+          ', '.join(f'{g} ({n})' for g, n in summary['dropped_genres'].items()) or 'none'),
   ]
-  for reason, rows in report['excluded_rows_per_reason'].items():
-    examples = ', '.join(e['id'] or '<no id>' for e in report['excluded_examples'][reason][:5])
+  for reason, rows in summary['excluded_rows_per_reason'].items():
+    examples = ', '.join(e['id'] or '<no id>' for e in summary['excluded_examples'][reason][:5])
     lines.append(f'Excluded {reason}: {rows} row(s) (e.g. {examples})')
-  if report['genre_list_mismatches']:
+  if summary['genre_list_mismatches']:
     lines.append(f"Genre list-string disagreed with the 0/1 columns on "
-                 f"{report['genre_list_mismatches']} row(s); the columns were used.")
-  if report['unlabelled_images']:
-    lines.append(f"Image files with no CSV row (not ingested): {report['unlabelled_images']} "
-                 f"(e.g. {', '.join(report['unlabelled_image_examples'][:5])})")
-  for group in report['duplicate_image_groups']:
+                 f"{summary['genre_list_mismatches']} row(s); the columns were used.")
+  if summary['unlabelled_images']:
+    lines.append(f"Image files with no CSV row (not ingested): {summary['unlabelled_images']} "
+                 f"(e.g. {', '.join(summary['unlabelled_image_examples'][:5])})")
+  for group in summary['duplicate_image_groups']:
     lines.append(f"Byte-identical posters (kept together in one split): {', '.join(group)}")
   return lines
 
 
-def write_report(directory: str, report: Mapping[str, Any]) -> str:
+def write_summary(directory: str, summary: Mapping[str, Any]) -> str:
   # Launchers differ: LocalDagRunner creates output directories, the Kubeflow V2 one does not.
   tf.io.gfile.makedirs(directory)
-  path = os.path.join(directory, REPORT_FILE)
+  path = os.path.join(directory, SUMMARY_FILE)
   with tf.io.gfile.GFile(path, 'w') as f:
-    json.dump(report, f, indent=2, sort_keys=False)
+    json.dump(summary, f, indent=2, sort_keys=False)
   return path
 
 
-def read_report(directory: str) -> Dict[str, Any]:
-  with tf.io.gfile.GFile(os.path.join(directory, REPORT_FILE), 'r') as f:
+def read_summary(directory: str) -> Dict[str, Any]:
+  with tf.io.gfile.GFile(os.path.join(directory, SUMMARY_FILE), 'r') as f:
     return json.load(f)

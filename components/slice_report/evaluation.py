@@ -2,7 +2,7 @@
 
 Everything the report shows about model quality comes from here, unchanged: the report
 formats TFMA's numbers, it never recomputes them. Metric names are TFMA's
-(`auc_precision_recall`, `f1_score`, ...); see pipeline/eval_config.py for what each is
+(`auc_precision_recall`, `f1_score`, ...); see components/evaluator/eval_config.py for what each is
 computed on. When the Evaluator had a baseline model, every metric carries the baseline's
 value and TFMA's change (candidate - baseline) too.
 """
@@ -18,7 +18,7 @@ from tensorflow_model_analysis.metrics import metric_specs
 from tensorflow_model_analysis.metrics import metric_types
 from tensorflow_model_analysis.writers import eval_config_writer
 
-from pipeline import gate_metric
+from components.evaluator import gate_metric
 
 EVAL_CONFIG_FILE = 'eval_config.json'
 CANDIDATE, BASELINE = 'candidate', 'baseline'

@@ -1,6 +1,6 @@
 """TFMA configuration: per-genre and macro-averaged metrics, slices, plots, and the push gate.
 
-Labels are dense multi-hot vectors (`labels_xf` from the Transform graph). The model has two
+Labels are dense multi-hot vectors (`labels_xf`, from the model's `transform_features`). The model has two
 outputs that matter here (models/export.py): `scores`, one sigmoid score per genre, and
 `predicted`, the 0/1 decisions of the model's own per-genre decision rule. TFMA sees the model
 as multi-output (no single `prediction_key`), so that:
@@ -12,30 +12,30 @@ Per-genre metrics binarize by class id; macro averages need `class_weights` (eve
 weighs 1).
 
 The push gate (`gate=`), all on AUC-PR of `scores`, on the overall slice of `eval`:
-  - macro: at least a floor, and no drop beyond a tolerance vs the latest blessed model;
+  - macro: at least a floor, and no drop beyond a tolerance vs the served model;
   - every judged genre: above its chance level (`ap_over_chance` > 0: its AUC-PR exceeds its
-    prevalence on `eval`, the AUC-PR of a constant score; pipeline/gate_metric.py), and no
-    drop beyond its tolerance vs the latest blessed model. A genre's tolerance is
-    `genre_drop_scale / sqrt(n)`, n its expected `eval` positives: the AP of a fixed eval set
-    moves between retrains about as 1 / sqrt(positives) (bench/gate_tolerance.py).
+    prevalence on `eval`, the AUC-PR of a constant score; components/evaluator/gate_metric.py), and no
+    drop beyond its tolerance vs the served model. A genre is judged when `eval` holds at
+    least `min_eval_positives` of its posters; its tolerance is `genre_drop_scale / sqrt(n)`,
+    n its `eval` positives: the AP of a fixed eval set moves between retrains about as
+    1 / sqrt(positives) (bench/gate_tolerance.py).
 Each judged genre is a MetricsSpec of its own (binarized on its class id alone), because a
 threshold applies to every class of its spec and tolerances differ per genre. Per-class
 thresholds are not slices: they stay on the overall slice. The gate stays unsliced because
 TFMA applies a MetricConfig threshold to every slice, and a slice of a dozen posters would
-veto good models. TFMA skips change thresholds while there is no blessed model yet.
+veto good models. TFMA skips change thresholds while no model is served yet.
 """
 import dataclasses
 import math
-from typing import List, Mapping, Optional, Sequence
+from typing import List, Optional, Sequence
 
+from google.protobuf import json_format
 import tensorflow_model_analysis as tfma
 
-from components.poster_example_gen import features
-from components.poster_example_gen.vocabulary import GenreVocabulary
+from components.evaluator import gate_metric
+from components.evaluator.gate_config import GateConfig
+from contract import features
 from models import export
-from pipeline import gate_metric
-from pipeline.configs import GateConfig
-import transform_module
 
 GATED_METRIC = 'AUCPrecisionRecall'
 # On `scores`: threshold-free.
@@ -64,23 +64,20 @@ class JudgedGenre:
   """A genre the gate judges on its own."""
   class_id: int
   genre: str
-  # Its labelled posters times the eval split's share: the content-hash split makes that
-  # its expected number of `eval` positives.
-  expected_eval_positives: float
+  eval_positives: int
 
   def tolerance(self, gate: GateConfig) -> float:
-    """How far its AUC-PR may fall below the blessed model's."""
-    return gate.genre_drop_scale / math.sqrt(self.expected_eval_positives)
+    """How far its AUC-PR may fall below the served model's."""
+    return gate.genre_drop_scale / math.sqrt(self.eval_positives)
 
 
-def judged_genres(vocabulary: GenreVocabulary, split_buckets: Mapping[str, int],
-                  min_posters: int) -> List[JudgedGenre]:
-  """The genres with at least `min_posters` labelled posters, in class-id order."""
-  eval_share = split_buckets['eval'] / sum(split_buckets.values())
-  return [JudgedGenre(class_id=i, genre=genre,
-                      expected_eval_positives=vocabulary.counts[genre] * eval_share)
-          for i, genre in enumerate(vocabulary.genres)
-          if vocabulary.counts[genre] >= min_posters]
+def judged_genres(genres: Sequence[str], eval_positives: Sequence[int],
+                  min_positives: int) -> List[JudgedGenre]:
+  """The genres with at least `min_positives` posters in `eval`, in class-id order."""
+  if len(genres) != len(eval_positives):
+    raise ValueError(f'{len(eval_positives)} positive counts for {len(genres)} genres.')
+  return [JudgedGenre(class_id=i, genre=genre, eval_positives=int(n))
+          for i, (genre, n) in enumerate(zip(genres, eval_positives)) if n >= min_positives]
 
 
 def _classes(class_ids: Sequence[int]) -> tfma.BinarizationOptions:
@@ -158,8 +155,8 @@ def build_eval_config(num_genres: int, gate: Optional[GateConfig] = None,
       model_specs=[tfma.ModelSpec(
           signature_name=export.TF_EXAMPLE_SIGNATURE,
           preprocessing_function_names=[export.TRANSFORM_SIGNATURE],
-          label_keys={export.SCORES: transform_module.LABELS_XF,
-                      export.PREDICTED: transform_module.LABELS_XF})],
+          label_keys={export.SCORES: features.LABELS_XF,
+                      export.PREDICTED: features.LABELS_XF})],
       slicing_specs=slicing_specs() if sliced else [tfma.SlicingSpec()],
       # The Keras model's compiled metrics know one output only; everything is listed here.
       options=tfma.Options(include_default_metrics={'value': False}),
@@ -176,3 +173,8 @@ def build_eval_config(num_genres: int, gate: Optional[GateConfig] = None,
           tfma.MetricsSpec(metrics=[tfma.MetricConfig(class_name=n) for n in DECISION_METRICS],
                            output_names=[export.PREDICTED], aggregate=macro),
       ])
+
+
+def to_json(config: tfma.EvalConfig) -> str:
+  """The form the Evaluator's `eval_config` execution property takes."""
+  return json_format.MessageToJson(config, preserving_proto_field_name=True)

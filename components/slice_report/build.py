@@ -1,6 +1,6 @@
 """Gathers everything one slice report shows, and writes it as one self-contained HTML file.
 
-Quality numbers come from the Evaluator's output (reports/evaluation.py), unchanged. Two
+Quality numbers come from the Evaluator's output (components/slice_report/evaluation.py), unchanged. Two
 things TFMA does not have are computed here from the same split, with the project's shared
 helpers: the trivial-baseline F1 per genre (models/baselines.py: the genre prior, decided by
 the same eval-tuned rule the models use) and the most confident mistakes, which need
@@ -13,13 +13,13 @@ from typing import Dict, List, Optional
 import numpy as np
 import tensorflow as tf
 
-from components.poster_example_gen import vocabulary as genre_vocabulary
+from contract import vocabulary as genre_vocabulary
 from models import baselines
 from models import batch_predict
 from models import metrics
-from reports import evaluation
-from reports import mistakes
-from reports import page
+from components.slice_report import evaluation
+from components.slice_report import mistakes
+from components.slice_report import page
 
 REPORT_FILE = 'report.html'
 # The few genres whose mistakes are shown (the most frequent on the split), and how many of
