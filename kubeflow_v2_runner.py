@@ -25,6 +25,7 @@ from typing import List, Optional
 # before those slow imports.
 from models import config as settings
 from pipeline import configs
+from pipeline import data_source
 
 TARGETS = {'vertex': '.json', 'kfp': '.yaml'}
 
@@ -72,10 +73,9 @@ def cloud_data_root(config: configs.PipelineConfig, stage_to: str) -> str:
   A kagglehub handle resolves to a download on this machine, which cloud tasks cannot read:
   with a gs:// pipeline root, such a local data root must be staged to Cloud Storage.
   """
-  from pipeline import data_source  # pylint: disable=g-import-not-at-top
-  from pipeline import data_staging  # pylint: disable=g-import-not-at-top
   root = data_source.resolve_data_root(config.data_root, config.labels_file)
   if stage_to:
+    from pipeline import data_staging  # pylint: disable=g-import-not-at-top
     return data_staging.stage_dataset(root, stage_to, config.labels_file, config.images_dir)
   if data_source.is_remote_uri(config.pipeline_root) and not data_source.is_remote_uri(root):
     raise data_source.DataSourceError(
@@ -106,8 +106,8 @@ def submit(config: configs.PipelineConfig, spec_file: str, wait: bool) -> None:
 
 
 def _parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-  parser = argparse.ArgumentParser(description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser = settings.FlagParser(description=__doc__,
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('--target', choices=sorted(TARGETS), default='vertex',
                       help='Where the compiled pipeline runs (see above). Default: vertex.')
   parser.add_argument('--output', help='Pipeline spec file. Default: <output dir>/'
@@ -136,22 +136,24 @@ def main() -> None:
         **settings.flag_overrides(args, configs.PipelineConfig))
   except settings.SettingError as error:
     sys.exit(f'kubeflow_v2_runner.py: {error}')
+  try:
+    config = dataclasses.replace(config, data_root=cloud_data_root(config, args.stage_data_to))
+  except data_source.DataSourceError as error:
+    sys.exit(f'kubeflow_v2_runner.py: {error}')
   # pylint: disable=g-import-not-at-top
   from pipeline import runtime_env
   runtime_env.require_legacy_keras()
   from absl import logging
-  from pipeline import data_source
   # pylint: enable=g-import-not-at-top
   logging.set_verbosity(logging.INFO)
   try:
-    config = dataclasses.replace(config, data_root=cloud_data_root(config, args.stage_data_to))
     output_file = args.output or os.path.join(config.output_dir,
                                               config.pipeline_name + TARGETS[args.target])
     compile_pipeline(config, output_file)
     logging.info('Pipeline spec (%s) written to %s', args.target, output_file)
     if args.submit:
       submit(config, output_file, args.wait)
-  except (settings.SettingError, data_source.DataSourceError) as error:
+  except settings.SettingError as error:
     sys.exit(f'kubeflow_v2_runner.py: {error}')
 
 

@@ -7,20 +7,27 @@ each is a flag here and a POSTER_* environment variable, validated before anythi
 """
 import argparse
 import dataclasses
+import os
 import sys
+import time
 from typing import List, Optional
 
 # Settings import neither TensorFlow nor TFX: arguments are parsed and every knob validated
 # before those slow imports.
 from models import config as settings
 from pipeline import configs
+from pipeline import data_source
 
 
 def _parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-  parser = argparse.ArgumentParser(description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser = settings.FlagParser(description=__doc__,
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('--no-cache', action='store_true',
                       help='Re-execute every component instead of reusing cached results.')
+  parser.add_argument('--verbose', action='store_true',
+                      help='Show the full TFX, TensorFlow and Beam log here as it is written. '
+                      'Default: one line per component and progress on the long steps; the '
+                      'full log goes to <output dir>/logs/.')
   settings.add_flags(parser, configs.PipelineConfig)
   return parser.parse_args(argv)
 
@@ -33,37 +40,43 @@ def _config(args: argparse.Namespace) -> configs.PipelineConfig:
 
 
 def main() -> None:
+  started = time.monotonic()
+  args = _parse_args()
   try:
-    config = _config(_parse_args())
-  except settings.SettingError as error:
+    config = _config(args)
+    data_root = data_source.resolve_data_root(config.data_root, config.labels_file)
+  except (settings.SettingError, data_source.DataSourceError) as error:
     sys.exit(f'local_runner.py: {error}')
+  config = dataclasses.replace(config, data_root=data_root)
 
   # pylint: disable=g-import-not-at-top
   from pipeline import runtime_env
   runtime_env.require_legacy_keras()
-  from absl import logging
-  from tfx import v1 as tfx
-  from components.data_gate import executor as data_gate
-  from pipeline import data_source
-  from pipeline import pipeline
-  from pipeline import run_summary
-  # pylint: enable=g-import-not-at-top
-
-  logging.set_verbosity(logging.INFO)
-  try:
-    data_root = data_source.resolve_data_root(config.data_root, config.labels_file)
-  except data_source.DataSourceError as error:
-    sys.exit(f'local_runner.py: {error}')
-  config = dataclasses.replace(config, data_root=data_root)
-  try:
-    tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
-  except Exception as error:  # pylint: disable=broad-except
-    violation = data_gate.violation_in(error)
+  runtime_env.quiet_known_noise()
+  from pipeline import console
+  log_path = os.path.join(config.output_dir, 'logs',
+                          f'{config.pipeline_name}-{time.strftime("%Y%m%d-%H%M%S")}.log')
+  violation = None
+  with console.QuietConsole(log_path, verbose=args.verbose) as terminal:
+    from absl import logging
+    from tfx import v1 as tfx
+    from components.data_gate import executor as data_gate
+    from pipeline import pipeline
+    from pipeline import run_summary
+    # pylint: enable=g-import-not-at-top
+    logging.set_verbosity(logging.INFO)
+    try:
+      tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
+    except Exception as error:  # pylint: disable=broad-except
+      violation = data_gate.violation_in(error)
+      if violation is None:
+        raise
     if violation is None:
-      raise
+      for line in run_summary.summary_lines(config, components=args.verbose):
+        terminal.print(line)
+      terminal.print(f'\nWall time {console.duration(time.monotonic() - started)}.')
+  if violation is not None:
     sys.exit(f'\n{violation}')
-  print('\n'.join(run_summary.summary_lines(config)))
-
 
 if __name__ == '__main__':
   main()

@@ -24,6 +24,7 @@ import numpy as np
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
 
+from contract import nodes  # pylint: disable=g-import-not-at-top
 from pipeline import runtime_env  # pylint: disable=g-import-not-at-top
 
 runtime_env.require_legacy_keras()
@@ -36,6 +37,7 @@ from bench import benchmarks_md  # pylint: disable=g-import-not-at-top
 from bench import quality  # pylint: disable=g-import-not-at-top
 from components.oversampler import policy  # pylint: disable=g-import-not-at-top
 from contract import vocabulary as genre_vocabulary  # pylint: disable=g-import-not-at-top
+from models import config as model_config  # pylint: disable=g-import-not-at-top
 from models import data  # pylint: disable=g-import-not-at-top
 from models import efficientnet_lite  # pylint: disable=g-import-not-at-top
 from models import metrics  # pylint: disable=g-import-not-at-top
@@ -43,7 +45,9 @@ from models import thresholds  # pylint: disable=g-import-not-at-top
 from models import transfer  # pylint: disable=g-import-not-at-top
 from pipeline import configs  # pylint: disable=g-import-not-at-top
 from pipeline import run_summary  # pylint: disable=g-import-not-at-top
-import trainer_module  # pylint: disable=g-import-not-at-top
+from models import trainer  # pylint: disable=g-import-not-at-top
+
+DEFAULTS = configs.PipelineConfig()
 
 BEGIN_MARKER = '<!-- bench/ablation.py: begin -->'
 END_MARKER = '<!-- bench/ablation.py: end -->'
@@ -54,9 +58,9 @@ SPLITS = ('train', 'eval', 'test')
 class Variant:
   name: str
   oversample: bool = True
-  loss: str = configs.LOSS
-  flip: str = configs.FLIP
-  hidden_units: int = configs.HEAD_HIDDEN_UNITS
+  loss: str = DEFAULTS.trainer.loss
+  flip: str = DEFAULTS.trainer.flip
+  hidden_units: int = DEFAULTS.trainer.head_hidden_units
 
 
 def variants() -> List[Variant]:
@@ -83,8 +87,8 @@ def _parse_args() -> argparse.Namespace:
   parser = argparse.ArgumentParser(description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('--run-dir', default=os.path.join(REPO_ROOT, 'bench_output',
-                                                        configs.MODEL_NAME))
-  parser.add_argument('--model-name', default=configs.MODEL_NAME)
+                                                        DEFAULTS.trainer.model_name))
+  parser.add_argument('--model-name', default=DEFAULTS.trainer.model_name)
   parser.add_argument('--benchmarks', default=os.path.join(REPO_ROOT, 'BENCHMARKS.md'))
   return parser.parse_args()
 
@@ -95,12 +99,12 @@ def embeddings(run_dir: str, variant: str) -> Tuple[Dict[str, np.ndarray], Tuple
   runs = {run.node_id: run for run in run_summary.latest_run(
       tfx.orchestration.metadata.sqlite_metadata_connection_config(
           os.path.join(run_dir, 'metadata.db')))}
-  examples_uri = runs['PosterExampleGen'].output_uris['examples'][0]
+  examples_uri = runs[nodes.EXAMPLE_GEN].output_uris[nodes.EXAMPLES][0]
   genres = genre_vocabulary.read_vocabulary(examples_uri)
   if os.path.exists(cache):
     with np.load(cache) as arrays:
       return dict(arrays), genres
-  tft_output = tft.TFTransformOutput(runs['Transform'].output_uris['transform_graph'][0])
+  tft_output = tft.TFTransformOutput(runs[nodes.TRANSFORM].output_uris['transform_graph'][0])
   image_shape = tuple(tft_output.transformed_feature_spec()['image_xf'].shape)
   backbone = efficientnet_lite.build_backbone(variant, input_shape=image_shape)
   arrays = {}
@@ -110,8 +114,8 @@ def embeddings(run_dir: str, variant: str) -> Tuple[Dict[str, np.ndarray], Tuple
     posters = data.make_dataset(files, tft_output, len(genres), 64, shuffle=False,
                                 keep=index.first_record)
     start = time.monotonic()
-    arrays[split] = transfer.embed(backbone, posters)
-    arrays[f'{split}_mirrored'] = transfer.embed(backbone, posters, flip=True)
+    arrays[split], arrays[f'{split}_mirrored'] = transfer.embed(backbone, posters,
+                                                                with_mirror=True)
     arrays[f'{split}_labels'] = index.labels
     print(f'Embedded {split}: {index.num_posters} posters x 2 views in '
           f'{time.monotonic() - start:.0f} s', flush=True)
@@ -127,7 +131,7 @@ def train_and_predict(variant: Variant, arrays: Dict[str, np.ndarray],
   mirrored: Optional[np.ndarray] = arrays['train_mirrored']
   if variant.oversample:
     rows = np.repeat(np.arange(len(train)), policy.plan_copies(
-        train_labels, configs.OVERSAMPLE_MAX_COPIES, configs.OVERSAMPLE_MAX_GROWTH))
+        train_labels, DEFAULTS.oversample_max_copies, DEFAULTS.oversample_max_growth))
     train, train_labels, mirrored = train[rows], train_labels[rows], mirrored[rows]
   if variant.flip == 'none':
     mirrored = None
@@ -138,21 +142,19 @@ def train_and_predict(variant: Variant, arrays: Dict[str, np.ndarray],
       return np.stack([arrays[split], arrays[f'{split}_mirrored']])
     return arrays[split][np.newaxis]
 
-  preset = configs.MODEL_PRESETS[configs.MODEL_NAME]
   head = transfer.train_head(
       train, train_labels, views('eval'), arrays['eval_labels'],
-      transfer.HeadConfig(hidden_units=variant.hidden_units, dropout=configs.HEAD_DROPOUT,
-                          learning_rate=preset.learning_rate, epochs=preset.epochs,
-                          early_stopping_patience=configs.HEAD_EARLY_STOPPING_PATIENCE,
-                          loss=variant.loss))
+      dataclasses.replace(transfer.HeadConfig.of(DEFAULTS.trainer),
+                          hidden_units=variant.hidden_units, loss=variant.loss))
   return {split: transfer.predict_views(head, views(split)) for split in ('eval', 'test')}
 
 
 def _train_and_score(variant: Variant, arrays: Dict[str, np.ndarray],
                      genres: Tuple[str, ...]) -> Dict[str, Dict[str, float]]:
   scores = train_and_predict(variant, arrays)
-  rule = thresholds.tune_rule(arrays['eval_labels'], scores['eval'], configs.THRESHOLD_POLICY,
-                              configs.MIN_GENRES, configs.MAX_GENRES)
+  rule = thresholds.tune_rule(arrays['eval_labels'], scores['eval'],
+                              DEFAULTS.trainer.threshold_policy, DEFAULTS.trainer.min_genres,
+                              DEFAULTS.trainer.max_genres)
   return {split: metrics.evaluate(arrays[f'{split}_labels'], scores[split],
                                   rule.apply(scores[split]), genres,
                                   quality.MIN_SUPPORT).headline()
@@ -165,13 +167,13 @@ def default_variant() -> Variant:
 
 def render_markdown(results: Dict[str, Dict[str, Dict[str, float]]], command: str,
                     machine: str) -> str:
-  lines = [BEGIN_MARKER, '', f'## Ablation of the `{configs.MODEL_NAME}` head '
+  lines = [BEGIN_MARKER, '', f'## Ablation of the `{DEFAULTS.trainer.model_name}` head '
            '(bench/ablation.py)', '',
            f'Generated by `{command}` on {machine}; do not edit by hand. One head per row on '
            'the same frozen-backbone embeddings of the full shared data (each poster and its '
            'mirror image embedded once). Decision rule: '
-           f'{configs.THRESHOLD_POLICY} thresholds tuned on `eval`, at least '
-           f'{configs.MIN_GENRES} genre per poster. Choose on `eval`; `test` is shown, '
+           f'{DEFAULTS.trainer.threshold_policy} thresholds tuned on `eval`, at least '
+           f'{DEFAULTS.trainer.min_genres} genre per poster. Choose on `eval`; `test` is shown, '
            f'never chosen on. Macro-F1 and mAP average genres with at least '
            f'{quality.MIN_SUPPORT} positives in the split.', '',
            '| configuration | eval mAP | eval macro-F1 | test macro-F1 | test micro-F1 | '
@@ -185,7 +187,7 @@ def render_markdown(results: Dict[str, Dict[str, Dict[str, float]]], command: st
 
 def main() -> None:
   args = _parse_args()
-  variant = trainer_module.BACKBONE_VARIANTS[args.model_name]
+  variant = trainer.BACKBONE_VARIANTS[args.model_name]
   arrays, genres = embeddings(args.run_dir, variant)
   results = {}
   for configuration in variants():

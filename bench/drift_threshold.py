@@ -22,6 +22,7 @@ from typing import Callable, Dict
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
 
+from contract import nodes  # pylint: disable=g-import-not-at-top
 from pipeline import runtime_env  # pylint: disable=g-import-not-at-top
 
 runtime_env.require_legacy_keras()
@@ -35,6 +36,8 @@ from bench import benchmarks_md  # pylint: disable=g-import-not-at-top
 from contract import features  # pylint: disable=g-import-not-at-top
 from pipeline import configs  # pylint: disable=g-import-not-at-top
 from pipeline import run_summary  # pylint: disable=g-import-not-at-top
+
+DEFAULTS = configs.PipelineConfig()
 
 BEGIN_MARKER = '<!-- bench/drift_threshold.py: begin -->'
 END_MARKER = '<!-- bench/drift_threshold.py: end -->'
@@ -115,14 +118,14 @@ def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('--run-dir', default=os.path.join(REPO_ROOT, 'bench_output',
-                                                        configs.MODEL_NAME))
+                                                        DEFAULTS.trainer.model_name))
   parser.add_argument('--benchmarks', default=os.path.join(REPO_ROOT, 'BENCHMARKS.md'))
   args = parser.parse_args()
   runs = {run.node_id: run for run in run_summary.latest_run(
       tfx.orchestration.metadata.sqlite_metadata_connection_config(
           os.path.join(args.run_dir, 'metadata.db')))}
-  examples_uri = runs['PosterExampleGen'].output_uris['examples'][0]
-  schema = tfdv.load_schema_text(configs.PipelineConfig().schema_file)
+  examples_uri = runs[nodes.EXAMPLE_GEN].output_uris[nodes.EXAMPLES][0]
+  schema = tfdv.load_schema_text(DEFAULTS.schema_file)
   limits = thresholds(schema)
   full = {split: read_split(examples_uri, split) for split in SPLITS}
   results = {}

@@ -29,11 +29,12 @@ sys.path.insert(0, REPO_ROOT)
 
 from bench import ablation  # pylint: disable=g-import-not-at-top
 from bench import benchmarks_md  # pylint: disable=g-import-not-at-top
-from contract.vocabulary import vocabulary_of_labels_file  # pylint: disable=g-import-not-at-top
 from models import metrics  # pylint: disable=g-import-not-at-top
 from pipeline import configs  # pylint: disable=g-import-not-at-top
 from components.evaluator import eval_config  # pylint: disable=g-import-not-at-top
-import trainer_module  # pylint: disable=g-import-not-at-top
+from models import trainer  # pylint: disable=g-import-not-at-top
+
+DEFAULTS = configs.PipelineConfig()
 
 BEGIN_MARKER = '<!-- bench/gate_tolerance.py: begin -->'
 END_MARKER = '<!-- bench/gate_tolerance.py: end -->'
@@ -43,9 +44,7 @@ def _parse_args() -> argparse.Namespace:
   parser = argparse.ArgumentParser(description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('--run-dir', default=os.path.join(REPO_ROOT, 'bench_output',
-                                                        configs.MODEL_NAME))
-  parser.add_argument('--data-root', default=configs.DATA_ROOT,
-                      help='The data of that run: its labels decide the judged genres.')
+                                                        DEFAULTS.trainer.model_name))
   parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2, 3, 4])
   parser.add_argument('--benchmarks', default=os.path.join(REPO_ROOT, 'BENCHMARKS.md'))
   parser.add_argument('--render-only', action='store_true',
@@ -85,7 +84,7 @@ def measure(arrays: Dict[str, np.ndarray], genres, seeds: List[int]) -> Dict[str
 
 def render_markdown(result: Dict[str, object], judged: Dict[str, float], command: str,
                     machine: str) -> str:
-  """`judged`: the judged genres and their expected eval positives."""
+  """`judged`: the judged genres and their eval positives."""
   scaled = {g: result['per_genre'][g]['largest_drop'] * math.sqrt(n) for g, n in judged.items()}
   worst = max(scaled, key=scaled.get)
   lines = [BEGIN_MARKER, '', '## Push-gate tolerances: retrains with other seeds '
@@ -95,14 +94,15 @@ def render_markdown(result: Dict[str, object], judged: Dict[str, float], command
            '(the only randomness in a retrain of the default model), scored on `eval` (AP as '
            'in models/metrics.py; TFMA\'s AUC-PR interpolates the same curve). "Largest '
            'drop" is the largest fall of a metric from one retrain to another. Judged genres: '
-           f'at least {configs.GATE_MIN_GENRE_POSTERS} labelled posters ({len(judged)} '
-           'genres); n is a genre\'s expected eval positives (labelled posters x the eval '
-           'share), its tolerance GENRE_DROP_SCALE / sqrt(n).', '',
+           f'at least {DEFAULTS.gate.min_eval_positives} eval positives ({len(judged)} '
+           'genres); n is a genre\'s eval positives, its tolerance genre_drop_scale / '
+           'sqrt(n).', '',
            f"- Macro AP over all genres: {min(result['macro_ap']):.4f}–"
            f"{max(result['macro_ap']):.4f}, largest drop {result['macro_largest_drop']:.4f}; "
-           f'gate tolerance `MAX_MACRO_PR_AUC_REGRESSION` = {configs.MAX_MACRO_PR_AUC_REGRESSION}.',
+           f'gate tolerance `max_macro_pr_auc_regression` = '
+           f'{DEFAULTS.gate.max_macro_pr_auc_regression}.',
            f'- Judged genres: largest drop x sqrt(n) is {scaled[worst]:.3f} ({worst}); gate '
-           f'scale `GENRE_DROP_SCALE` = {configs.GENRE_DROP_SCALE}.',
+           f'scale `genre_drop_scale` = {DEFAULTS.gate.genre_drop_scale}.',
            '- A genre whose scores are replaced by noise falls to about its prevalence (the '
            '"noise" column): for every judged genre that is a drop well beyond its tolerance.',
            '', '| genre | judged | n | eval positives | prevalence | AP over seeds | largest '
@@ -115,7 +115,7 @@ def render_markdown(result: Dict[str, object], judged: Dict[str, float], command
         f"{row['eval_positives']} | {row['prevalence']:.3f} | {min(row['ap']):.3f}–"
         f"{max(row['ap']):.3f} | {row['largest_drop']:.3f} | "
         f"{f'{scaled[genre]:.3f}' if n else '–'} | "
-        f"{f'{configs.GENRE_DROP_SCALE / math.sqrt(n):.3f}' if n else '–'} | "
+        f"{f'{DEFAULTS.gate.genre_drop_scale / math.sqrt(n):.3f}' if n else '–'} | "
         f"{row['ap_with_noise_scores']:.3f} |")
   return '\n'.join(lines + ['', END_MARKER])
 
@@ -128,15 +128,14 @@ def main() -> None:
       result = json.load(f)
   else:
     arrays, genres = ablation.embeddings(
-        args.run_dir, trainer_module.BACKBONE_VARIANTS[configs.MODEL_NAME])
+        args.run_dir, trainer.BACKBONE_VARIANTS[DEFAULTS.trainer.model_name])
     result = dict(measure(arrays, genres, args.seeds), command=benchmarks_md.command(),
                   machine=benchmarks_md.machine())
     with open(results_path, 'w') as f:
       json.dump(result, f, indent=2)
-  vocabulary = vocabulary_of_labels_file(os.path.join(args.data_root, configs.LABELS_FILE),
-                                         configs.MIN_GENRE_COUNT)
-  judged = {genre.genre: genre.expected_eval_positives for genre in eval_config.judged_genres(
-      vocabulary, configs.SPLIT_BUCKETS, configs.GATE_MIN_GENRE_POSTERS)}
+  judged = {genre.genre: genre.eval_positives for genre in eval_config.judged_genres(
+      list(result['per_genre']), [row['eval_positives'] for row in result['per_genre'].values()],
+      DEFAULTS.gate.min_eval_positives)}
   if args.benchmarks:
     benchmarks_md.write_section(
         args.benchmarks, render_markdown(result, judged, result['command'], result['machine']),

@@ -22,6 +22,7 @@ from typing import Any, Dict, List
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
 
+from contract import nodes  # pylint: disable=g-import-not-at-top
 from pipeline import runtime_env  # pylint: disable=g-import-not-at-top
 
 runtime_env.require_legacy_keras()
@@ -35,6 +36,8 @@ from models import metrics  # pylint: disable=g-import-not-at-top
 from pipeline import configs  # pylint: disable=g-import-not-at-top
 from pipeline import run_summary  # pylint: disable=g-import-not-at-top
 
+DEFAULTS = configs.PipelineConfig()
+
 BEGIN_MARKER = '<!-- bench/quality.py: begin -->'
 END_MARKER = '<!-- bench/quality.py: end -->'
 MIN_SUPPORT = 5
@@ -43,8 +46,8 @@ MIN_SUPPORT = 5
 def _parse_args() -> argparse.Namespace:
   parser = argparse.ArgumentParser(description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument('--models', nargs='+', default=[configs.MODEL_NAME])
-  parser.add_argument('--data-root', default=configs.DATA_ROOT)
+  parser.add_argument('--models', nargs='+', default=[DEFAULTS.trainer.model_name])
+  parser.add_argument('--data-root', default=DEFAULTS.data_root)
   parser.add_argument('--output-dir', default=os.path.join(REPO_ROOT, 'bench_output'))
   parser.add_argument('--benchmarks', default=os.path.join(REPO_ROOT, 'BENCHMARKS.md'),
                       help='Markdown file to render the results into ("" to skip).')
@@ -58,7 +61,7 @@ def _run_pipeline(config: configs.PipelineConfig, data_root: str,
                   epochs: int = None) -> Dict[str, float]:
   """Runs local_runner.py in a child process; its wall time and peak resident memory."""
   command = [sys.executable, os.path.join(REPO_ROOT, 'local_runner.py'), '--no-cache',
-             '--data-root', data_root, '--model-name', config.model_name,
+             '--data-root', data_root, '--model-name', config.trainer.model_name,
              '--pipeline-root', config.pipeline_root, '--metadata-path', config.metadata_path,
              '--serving-model-dir', config.serving_model_dir]
   if epochs:
@@ -69,7 +72,7 @@ def _run_pipeline(config: configs.PipelineConfig, data_root: str,
   _, status, usage = os.wait4(process.pid, 0)
   seconds = time.monotonic() - start
   if os.waitstatus_to_exitcode(status) != 0:
-    raise RuntimeError(f'The pipeline for {config.model_name} failed '
+    raise RuntimeError(f'The pipeline for {config.trainer.model_name} failed '
                        f'(exit {os.waitstatus_to_exitcode(status)}).')
   return {'wall_seconds': seconds, 'peak_rss_gb': usage.ru_maxrss / 1024 ** 2}
 
@@ -91,9 +94,9 @@ def _bench_model(model_name: str, args: argparse.Namespace) -> Dict[str, Any]:
   resources = _run_pipeline(config, args.data_root, args.epochs)
   runs = {run.node_id: run for run in run_summary.latest_run(
       tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path))}
-  examples_uri = runs['PosterExampleGen'].output_uris['examples'][0]
-  model_dir = os.path.join(runs['Trainer'].output_uris['model'][0], 'Format-Serving')
-  blessing_uri = runs['Evaluator'].output_uris['blessing'][0]
+  examples_uri = runs[nodes.EXAMPLE_GEN].output_uris[nodes.EXAMPLES][0]
+  model_dir = os.path.join(runs[nodes.TRAINER].output_uris[nodes.MODEL][0], 'Format-Serving')
+  blessing_uri = runs[nodes.EVALUATOR].output_uris[nodes.BLESSING][0]
 
   test = batch_predict.read_split(examples_uri, 'test')
   scores, predicted, classes = batch_predict.score(model_dir, test.images)
@@ -117,8 +120,8 @@ def _bench_model(model_name: str, args: argparse.Namespace) -> Dict[str, Any]:
       'data_root': args.data_root,
       'split_sizes': {'train': len(train.ids), 'eval': len(evaluation.ids),
                       'test': len(test.ids)},
-      'threshold_policy': (f'{configs.THRESHOLD_POLICY} thresholds tuned on eval, '
-                           f'at least {configs.MIN_GENRES} genre per poster'),
+      'threshold_policy': (f'{DEFAULTS.trainer.threshold_policy} thresholds tuned on eval, '
+                           f'at least {DEFAULTS.trainer.min_genres} genre per poster'),
       'blessed': os.path.exists(os.path.join(blessing_uri, 'BLESSED')),
       'resources': resources,
       'component_seconds': {node: run.seconds for node, run in runs.items()},

@@ -32,6 +32,8 @@ sys.path.insert(0, REPO_ROOT)
 from bench import benchmarks_md  # pylint: disable=g-import-not-at-top
 from pipeline import configs  # pylint: disable=g-import-not-at-top
 
+DEFAULTS = configs.PipelineConfig()
+
 BEGIN_MARKER = '<!-- bench/serving.py: begin -->'
 END_MARKER = '<!-- bench/serving.py: end -->'
 BATCH_SIZES = (1, 32)
@@ -47,7 +49,7 @@ def _parse_args() -> argparse.Namespace:
   parser = argparse.ArgumentParser(description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('--model', default=configs.PipelineConfig.from_env().serving_model_dir)
-  parser.add_argument('--data-root', default=configs.DATA_ROOT)
+  parser.add_argument('--data-root', default=DEFAULTS.data_root)
   parser.add_argument('--posters', type=int, default=640,
                       help='Shared posters to cycle through (default: %(default)s).')
   parser.add_argument('--seconds', type=float, default=20.0,

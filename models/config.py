@@ -64,6 +64,14 @@ class SettingError(ValueError):
   """A setting has a value it does not accept; the message says which and what to use."""
 
 
+class FlagParser(argparse.ArgumentParser):
+  """An argument parser whose errors are one line: with dozens of knobs, argparse's usage
+  summary would bury the one thing that is wrong."""
+
+  def error(self, message: str):
+    self.exit(2, f'{self.prog}: {message} (see --help)\n')
+
+
 def validate(settings: Any) -> None:
   """Checks every knob of a settings dataclass against its type, choices and minimum."""
   for field in dataclasses.fields(settings):

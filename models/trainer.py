@@ -96,15 +96,20 @@ def train_on_frozen_backbone(context: TrainingContext, variant: str) -> Trained:
                                  keep=eval_index.first_record)
   logging.info('Embedding %d train and %d eval posters with EfficientNet-%s.',
                train_index.num_posters, eval_index.num_posters, variant)
-  train_embeddings = transfer.embed(backbone, train_posters)[train_index.record_poster]
-  train_labels = train_index.labels[train_index.record_poster]
-  eval_views = [transfer.embed(backbone, eval_posters)]
-  if flip != 'none':
-    mirrored = transfer.embed(backbone, train_posters, flip=True)[train_index.record_poster]
-    train_embeddings, train_labels = transfer.training_views(train_embeddings, mirrored,
-                                                             train_labels)
-  if flip == 'train_and_serve':
-    eval_views.append(transfer.embed(backbone, eval_posters, flip=True))
+
+  def embed(posters, index, split, with_mirror):
+    batches = -(-index.num_posters // config.batch_size)
+    views = ' and their mirror images' if with_mirror else ''
+    return transfer.embed(backbone, posters, with_mirror=with_mirror, batches=batches,
+                          description=f'Embedding {index.num_posters} {split} posters{views}')
+
+  train_embeddings, mirrored = embed(train_posters, train_index, 'train', flip != 'none')
+  train_embeddings, train_labels = transfer.training_views(
+      train_embeddings[train_index.record_poster],
+      None if mirrored is None else mirrored[train_index.record_poster],
+      train_index.labels[train_index.record_poster])
+  eval_views = [view for view in embed(eval_posters, eval_index, 'eval',
+                                       flip == 'train_and_serve') if view is not None]
   eval_views = np.stack(eval_views)
 
   head_config = transfer.HeadConfig.of(config)

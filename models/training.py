@@ -3,7 +3,11 @@
 Macro PR-AUC over genres suits rare labels better than accuracy or loss, and the Evaluator's
 gate uses the same measure, so every model monitors it on `eval` and keeps its best weights.
 """
+from typing import Optional
+
 import tensorflow as tf
+
+from models import progress
 
 # Keras logs the eval value as 'val_' + this name.
 PR_AUC = 'pr_auc'
@@ -18,3 +22,26 @@ def pr_auc_metric(num_genres: int) -> tf.keras.metrics.Metric:
 def early_stopping(patience: int) -> tf.keras.callbacks.Callback:
   return tf.keras.callbacks.EarlyStopping(monitor=f'val_{PR_AUC}', mode='max',
                                           patience=patience, restore_best_weights=True)
+
+
+class ProgressBar(tf.keras.callbacks.Callback):
+  """A progress bar (models/progress.py) over the epochs of a Keras `fit`, with the eval
+  metrics of the last epoch."""
+
+  def __init__(self, description: str, epochs: Optional[int]):
+    super().__init__()
+    self._description, self._epochs = description, epochs
+    self._bar = None
+
+  def on_train_begin(self, logs=None):
+    self._bar = progress.bar(self._description, self._epochs, 'epoch')
+
+  def on_epoch_end(self, epoch, logs=None):
+    self._bar.update(1)
+    if logs:
+      self._bar.set_postfix({k: f'{v:.3f}' for k, v in logs.items() if k.startswith('val_')},
+                            refresh=False)
+    progress.moved()
+
+  def on_train_end(self, logs=None):
+    self._bar.close()

@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from models import losses
+from models import progress
 from models import training
 from models.config import TrainerConfig
 
@@ -41,12 +42,33 @@ class HeadConfig:
                early_stopping_patience=config.head_early_stopping_patience, loss=config.loss)
 
 
-def embed(backbone: tf.keras.Model, images: tf.data.Dataset, flip: bool = False) -> np.ndarray:
-  """Backbone outputs [N, D] for a dataset of image batches or (image batch, labels)."""
-  if flip:
-    images = images.map(lambda *element: (tf.image.flip_left_right(element[0]),) + element[1:])
-  # Keras' predict loop compiles the forward pass once per model and reuses it.
-  return backbone.predict(images, verbose=0)
+def embed(backbone: tf.keras.Model, images: tf.data.Dataset, with_mirror: bool = False,
+          description: str = 'Embedding', batches: Optional[int] = None
+          ) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+  """Backbone outputs [N, D] for a dataset of image batches or (image batch, labels), and
+  with `with_mirror` those of every poster's mirror image too (else None).
+
+  The mirror image is flipped from the decoded poster in the same batch, so a poster is
+  decoded once for both views, and the backbone sees them as one batch of twice the size.
+  `batches`, when known, sizes the progress bar.
+  """
+  @tf.function(reduce_retracing=True)
+  def forward(batch):
+    if not with_mirror:
+      return backbone(batch, training=False)
+    both = backbone(tf.concat([batch, tf.image.flip_left_right(batch)], axis=0),
+                    training=False)
+    return tf.stack(tf.split(both, 2), axis=0)
+
+  outputs = []
+  with progress.bar(description, batches, 'batch') as bar:
+    for element in images:
+      outputs.append(forward(element[0] if isinstance(element, tuple) else element).numpy())
+      bar.update(1)
+      progress.moved()
+  if not with_mirror:
+    return np.concatenate(outputs), None
+  return (np.concatenate([o[0] for o in outputs]), np.concatenate([o[1] for o in outputs]))
 
 
 def build_head(embedding_size: int, num_genres: int, config: HeadConfig) -> tf.keras.Model:
@@ -73,11 +95,12 @@ def train_head(train_embeddings: np.ndarray, train_labels: np.ndarray,
                loss=losses.make_loss(config.loss, train_labels),
                metrics=[training.pr_auc_metric(num_genres)])
   callbacks = [_ViewAveragedEvalAUC(eval_embeddings, eval_labels),
-               training.early_stopping(config.early_stopping_patience)]
+               training.early_stopping(config.early_stopping_patience),
+               training.ProgressBar('Training the genre head', config.epochs)]
   if log_dir:
     callbacks.append(tf.keras.callbacks.TensorBoard(log_dir=log_dir, update_freq='epoch'))
-  head.fit(train_embeddings, train_labels.astype(np.float32), batch_size=config.batch_size, epochs=config.epochs, shuffle=True,
-           callbacks=callbacks, verbose=2)
+  head.fit(train_embeddings, train_labels.astype(np.float32), batch_size=config.batch_size,
+           epochs=config.epochs, shuffle=True, callbacks=callbacks, verbose=2)
   return head
 
 

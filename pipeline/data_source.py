@@ -7,8 +7,6 @@ kagglehub needs the network and Kaggle credentials (KAGGLE_USERNAME / KAGGLE_KEY
 import os
 import re
 
-import tensorflow as tf
-
 KAGGLE_HANDLE = 'raman77768/movie-classifier'
 # `owner/dataset` or `owner/dataset/versions/N`, optionally written `kaggle:owner/dataset`.
 _HANDLE = re.compile(r'^(?:kaggle:)?([\w-]+/[\w.-]+(?:/versions/\d+)?)$')
@@ -49,7 +47,12 @@ def resolve_data_root(location: str, labels_file: str) -> str:
   else:
     root = location if is_remote_uri(location) else os.path.abspath(location)
   labels_path = os.path.join(root, labels_file)
-  if not tf.io.gfile.exists(labels_path):
+  if is_remote_uri(root):
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    exists = tf.io.gfile.exists(labels_path)
+  else:  # Checked without TensorFlow, so that a wrong local path fails at once.
+    exists = os.path.exists(labels_path)
+  if not exists:
     raise DataSourceError(
         f'{location!r} is not a dataset in the Kaggle layout: {labels_path} is missing.')
   return root

@@ -69,12 +69,15 @@ def latest_run(connection_config: metadata_store_pb2.ConnectionConfig) -> List[C
   return runs
 
 
-def summary_lines(config: PipelineConfig) -> List[str]:
-  """The end of a local run: each component's state and time, the ingest summary, the data
-  gate's verdict, the push gate's table, the serving directory and the report."""
+def summary_lines(config: PipelineConfig, components: bool = True) -> List[str]:
+  """The end of a local run: each component's state and time (unless the console showed
+  them live), the ingest summary, the data gate's verdict, the push gate's table, the
+  serving directory, the report, and how to serve the model."""
   runs = latest_run(metadata.sqlite_metadata_connection_config(config.metadata_path))
-  lines = ['', 'Components of this run:']
-  lines += [f'  {run.node_id:<28} {run.state:<9} {run.seconds:8.1f} s' for run in runs]
+  lines = []
+  if components:
+    lines += ['', 'Components of this run:']
+    lines += [f'  {run.node_id:<28} {run.state:<9} {run.seconds:8.1f} s' for run in runs]
   for run in runs:
     for uri in run.output_uris.get(nodes.INGEST_SUMMARY, []):
       lines += ['', *ingest_summary.summary_lines(ingest_summary.read_summary(uri)),
@@ -94,6 +97,11 @@ def summary_lines(config: PipelineConfig) -> List[str]:
                f"(versions: {', '.join(v.rstrip('/') for v in versions) or 'none yet'})")
   for run in runs:
     for uri in run.output_uris.get(nodes.REPORT, []):
-      lines.append(f'\nSlice report ({run.node_id}): '
+      lines.append(f'Slice report ({run.node_id}): '
                    f'{os.path.join(uri, slice_report.REPORT_FILE)}')
+  if versions:
+    lines += [f'Tag a poster: POSTER_SERVING_MODEL_DIR={config.serving_model_dir} '
+              '.venv/bin/postergenre-predict POSTER.jpg',
+              f'Serve it: POSTER_SERVING_MODEL_DIR={config.serving_model_dir} '
+              'docker compose -f serving/docker-compose.yml up']
   return lines

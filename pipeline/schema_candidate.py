@@ -16,6 +16,7 @@ import os
 import tempfile
 from typing import List
 
+from contract import nodes
 from pipeline import runtime_env
 
 runtime_env.require_legacy_keras()
@@ -31,7 +32,7 @@ from pipeline import run_summary  # pylint: disable=g-import-not-at-top
 def infer(config: configs.PipelineConfig, work_dir: str) -> str:
   """Runs PosterExampleGen -> StatisticsGen -> SchemaGen; returns the inferred schema's path."""
   example_gen = pipeline.poster_example_gen(config)
-  statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs['examples'])
+  statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs[nodes.EXAMPLES])
   schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs['statistics'],
                                         infer_feature_shape=True)
   metadata_path = os.path.join(work_dir, 'metadata.db')

@@ -4,6 +4,11 @@ A few hundred shared posters plus one row of every kind of bad input, run once p
 session through the whole DAG with LocalDagRunner: each area's e2e tests (ingest, Transform,
 oversampler, Trainer export, Evaluators, Pusher, serving, reports) inspect the same run
 rather than paying for their own.
+
+Its Beam work runs as on Dataflow, in worker processes of their own (the DirectRunner's
+`multi_processing` mode, 2 workers): a DoFn that depends on the launching process's state, an
+unpicklable closure or an import that fails in a fresh worker fails here, not in a Dataflow
+job. Workers import the installed package (scripts/setup_env.sh installs the checkout).
 """
 import glob
 import os
@@ -17,6 +22,8 @@ from pipeline import run_summary
 from tests import synthetic
 
 SHARED_POSTERS = 240
+BEAM_MODE = 'multi_processing'
+BEAM_WORKERS = 2
 # (Id, genres) rows appended to the CSV, each with the poster bytes written in `build_dataset`.
 BAD_ROWS = (
     ('ttmissing', ['Drama']),
@@ -65,7 +72,8 @@ def run_pipeline(data_root: str, output_dir: str) -> Run:
       pipeline_root=os.path.join(output_dir, 'root'),
       metadata_path=os.path.join(output_dir, 'metadata.db'),
       serving_model_dir=os.path.join(output_dir, 'serving'), min_genre_count=5,
-      image_height=96, image_width=64, epochs=1, min_macro_pr_auc=0.0)
+      image_height=96, image_width=64, epochs=1, min_macro_pr_auc=0.0,
+      beam_direct_running_mode=BEAM_MODE, beam_direct_num_workers=BEAM_WORKERS)
   tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
   connection = tfx.orchestration.metadata.sqlite_metadata_connection_config(
       config.metadata_path)

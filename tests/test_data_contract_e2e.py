@@ -6,7 +6,6 @@ named and no traceback; a drop of banner-shaped images (aspect ratio out of the 
 range) stops the pipeline the same way; with the explicit opt-out a bad drop goes on. The
 shared e2e run (tests/test_pipeline_e2e.py) is the normal drop that passes.
 """
-import json
 import os
 import subprocess
 import sys
@@ -49,8 +48,7 @@ def test_local_runner_stops_a_grayscale_drop_and_names_the_anomaly(tmp_path):
   output = tmp_path / 'output'
   finished = subprocess.run(
       [sys.executable, os.path.join(REPO_ROOT, 'local_runner.py'), '--data-root', data_root,
-       '--pipeline-root', str(output / 'root'), '--metadata-path', str(output / 'md.db'),
-       '--serving-model-dir', str(output / 'serving'), '--min-genre-count', '5'],
+       '--output-dir', str(output), '--min-genre-count', '5'],
       cwd=str(tmp_path), capture_output=True, text=True, timeout=900, check=False)
   assert finished.returncode != 0
   assert 'Traceback' not in finished.stderr.split('Data gate:')[-1]
@@ -58,11 +56,17 @@ def test_local_runner_stops_a_grayscale_drop_and_names_the_anomaly(tmp_path):
   assert 'stops before Transform' in message and '--allow-anomalies' in message
   assert 'train/colour_mode: ENUM_TYPE_UNEXPECTED_STRING_VALUES' in message
   states = {run.node_id: run.state for run in run_summary.latest_run(
-      tfx.orchestration.metadata.sqlite_metadata_connection_config(str(output / 'md.db')))}
+      tfx.orchestration.metadata.sqlite_metadata_connection_config(
+          str(output / 'metadata' / 'poster-genres' / 'metadata.db')))}
   assert states['DataGate'] == 'FAILED'
   for expensive in ('Transform', 'RareGenreOversampler', 'Trainer', 'Evaluator', 'Pusher'):
     assert expensive not in states
-  assert not (output / 'serving').exists()
+  assert not (output / 'serving_model').exists()
+  # The terminal got a line per component and the failure; the full log is in the file.
+  assert '✗ DataGate failed' in finished.stdout
+  assert len(finished.stdout.splitlines()) < 20
+  [log] = (output / 'logs').iterdir()
+  assert 'ENUM_TYPE_UNEXPECTED_STRING_VALUES' in log.read_text()
 
 
 def _artifact(kind, uri, splits=None):

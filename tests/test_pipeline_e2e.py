@@ -13,6 +13,7 @@ from tfx import v1 as tfx
 
 from components.data_gate import executor as data_gate
 from components.evaluator import executor as genre_evaluator
+from components.slice_report import evaluation
 from components.oversampler import executor as oversampler_executor
 from contract import features
 from components.poster_example_gen import summary as ingest_summary
@@ -36,8 +37,11 @@ def _feature(example, key):
   return list(getattr(feature, feature.WhichOneof('kind')).value)
 
 
-def test_every_component_completes(e2e_pipeline_run):
-  _, _, runs = e2e_pipeline_run
+def test_every_component_completes_with_beam_workers_in_processes_of_their_own(
+    e2e_pipeline_run):
+  config, _, runs = e2e_pipeline_run
+  assert f'--direct_running_mode={e2e_run.BEAM_MODE}' in config.beam_pipeline_args
+  assert f'--direct_num_workers={e2e_run.BEAM_WORKERS}' in config.beam_pipeline_args
   assert {node: run.state for node, run in runs.items()} == {
       'PosterExampleGen': 'COMPLETE', 'StatisticsGen': 'COMPLETE',
       'ImportSchemaGen': 'COMPLETE', 'ExampleValidator': 'COMPLETE', 'DataGate': 'COMPLETE',
@@ -234,3 +238,11 @@ def test_another_serving_directory_reevaluates_against_what_it_serves(e2e_pipeli
   with open(os.path.join(runs['Evaluator'].output_uris['evaluation'][0],
                          genre_evaluator.GATE_FILE)) as f:
     assert json.load(f)['served_model'] is None
+
+  # The README's notebook snippet, on a test evaluation with a baseline and on one without.
+  import tensorflow_model_analysis as tfma  # pylint: disable=g-import-not-at-top
+  for run in (latest['TestEvaluator'], runs['TestEvaluator']):
+    result = evaluation.load_candidate_result(run.output_uris['evaluation'][0])
+    assert result.plots and result.slicing_metrics
+    tfma.view.render_slicing_metrics(result, slicing_column='genres')
+    tfma.view.render_plot(result, tfma.SlicingSpec(), output_name='scores', class_id=0)

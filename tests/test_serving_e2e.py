@@ -96,7 +96,7 @@ def test_pushed_model_ships_the_genre_vocabulary_as_an_asset(pushed_model_dir, t
 
 
 def test_pushed_model_ships_warmup_requests_that_replay(pushed_model_dir, serve, test_split):
-  """Needs the Trainer to pass warmup posters to export_model (trainer_module.run_fn)."""
+  """Needs the Trainer to pass warmup posters to export_model (models/trainer.py run_fn)."""
   records = warmup.read_warmup_file(pushed_model_dir)
   assert len(records) == warmup.NUM_WARMUP_POSTERS + 1
   for record in records:
@@ -119,7 +119,7 @@ def test_export_writes_warmup_that_replays_and_vocabulary(e2e_pipeline_run, test
   tft_output = tft.TFTransformOutput(runs['Transform'].output_uris['transform_graph'][0])
   genres = test_split.genres
   model = tf.keras.Sequential([  # Untrained: the export, not the quality, is under test.
-      tf.keras.Input(shape=(config.image_height, config.image_width, 3)),
+      tf.keras.Input(shape=(config.transform.image_height, config.transform.image_width, 3)),
       tf.keras.layers.GlobalAveragePooling2D(),
       tf.keras.layers.Dense(len(genres), activation='sigmoid')])
   rule = thresholds.DecisionRule(thresholds=[0.5] * len(genres), min_genres=1)

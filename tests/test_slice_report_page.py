@@ -117,3 +117,19 @@ def test_cli_lookup_finds_the_newest_test_evaluation_its_examples_and_its_gate(t
 def test_thumbnails_are_small_jpegs():
   uri = mistakes.thumbnail_data_uri(poster_bytes(width=300, height=450))
   assert uri.startswith('data:image/jpeg;base64,') and len(uri) < 20_000
+
+
+def test_an_undefined_macro_average_is_replaced_by_the_mean_over_the_defined_genres():
+  overall = _slice((), 100, 0.5)
+  nan = evaluation.Value(float('nan'))
+  overall.macro['precision'] = nan
+  overall.per_genre['Drama']['precision'] = evaluation.Value(0.4)
+  overall.per_genre['Comedy']['precision'] = evaluation.Value(0.6)
+  overall.per_genre['Sci-Fi']['precision'] = nan
+  value, left_out = overall.defined_macro('precision')
+  assert value.candidate == 0.5 and left_out == ['Sci-Fi']
+  rendered = page.render(_data(evaluation.Gate(True, [], False), slices=[overall]))
+  headline = rendered[rendered.index('id="headline"'):rendered.index('id="genre-table"')]
+  assert '<td>precision (2 genres)</td><td data-value="0.5">0.5000</td>' in headline
+  assert 'Macro precision leaves out Sci-Fi' in headline
+  assert '–' not in headline

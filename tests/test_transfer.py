@@ -63,13 +63,19 @@ def test_keep_mask_reads_each_distinct_poster_once_in_order(oversampled_split):
   np.testing.assert_array_equal(labels, index.labels)
 
 
-def test_embed_with_flip_embeds_the_mirror_image():
+def test_embed_with_mirror_embeds_each_poster_and_its_mirror_image_from_one_decode():
   backbone = efficientnet_lite.build_backbone('lite0', input_shape=(32, 24, 3), weights=None)
   images = tf.random.stateless_uniform((3, 32, 24, 3), seed=(1, 2), minval=-1, maxval=1)
-  dataset = tf.data.Dataset.from_tensor_slices(images).batch(2)
-  mirrored = transfer.embed(backbone, dataset, flip=True)
+  labels = tf.zeros((3, 2))
+  dataset = tf.data.Dataset.from_tensor_slices((images, labels)).batch(2)
+  embeddings, mirrored = transfer.embed(backbone, dataset, with_mirror=True)
+  np.testing.assert_allclose(embeddings, backbone(images, training=False).numpy(),
+                             rtol=1e-4, atol=1e-5)
   expected = backbone(tf.image.flip_left_right(images), training=False).numpy()
   np.testing.assert_allclose(mirrored, expected, rtol=1e-4, atol=1e-5)
+  alone, no_mirror = transfer.embed(backbone, dataset.map(lambda image, _: image))
+  np.testing.assert_allclose(alone, embeddings, rtol=1e-5, atol=1e-6)
+  assert no_mirror is None
 
 
 def test_composed_model_with_flip_averages_a_poster_and_its_mirror():

@@ -52,6 +52,29 @@ class SliceResult:
   def name(self) -> str:
     return ' × '.join(f'{k} = {v}' for k, v in self.features) or OVERALL
 
+  def defined_macro(self, name: str) -> Tuple[Optional[Value], List[str]]:
+    """TFMA's macro average of `name` and the genres it leaves out: none, when it is
+    defined. TFMA's average is undefined (NaN) as soon as one genre's value is, e.g. the
+    precision of a genre the model predicts for no poster; the mean over the genres whose
+    value is defined is given instead, with the genres it leaves out."""
+    value = self.macro.get(name)
+    if value is not None and not math.isnan(value.candidate):
+      return value, []
+    per_genre = {genre: values[name] for genre, values in self.per_genre.items()
+                 if name in values}
+    if not per_genre:
+      return value, []
+    defined = {g: v for g, v in per_genre.items() if not math.isnan(v.candidate)}
+    left_out = sorted(set(per_genre) - set(defined))
+    if not defined:
+      return value, left_out
+    candidate = sum(v.candidate for v in defined.values()) / len(defined)
+    baselines = [v.baseline for v in defined.values()]
+    baseline = (sum(baselines) / len(baselines)
+                if all(b is not None and not math.isnan(b) for b in baselines) else None)
+    return Value(candidate, baseline,
+                 candidate - baseline if baseline is not None else None), left_out
+
 
 @dataclasses.dataclass(frozen=True)
 class CurvePoint:
@@ -143,6 +166,16 @@ def model_locations(uri: str) -> Tuple[str, Optional[str]]:
   if candidate is None:
     raise ValueError(f'No candidate model among {sorted(locations)} in {uri}.')
   return candidate, locations.get(BASELINE)
+
+
+def load_candidate_result(uri: str) -> tfma.EvalResult:
+  """TFMA's EvalResult of the evaluated model, for TFMA's notebook views.
+
+  With a baseline, an evaluation holds two models, 'candidate' and 'baseline', and
+  `tfma.load_eval_result` finds no plots unless it is given the candidate's name; without
+  one, the only model has no name."""
+  locations = read_eval_config(uri)['modelLocations']
+  return tfma.load_eval_result(uri, model_name=CANDIDATE if CANDIDATE in locations else None)
 
 
 def _slice_features(slice_key) -> Tuple[Tuple[str, str], ...]:

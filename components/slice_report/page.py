@@ -167,20 +167,27 @@ def _headline(data) -> str:
   headers = ['metric (macro over genres)', 'candidate']
   if has_baseline:
     headers += ['baseline', 'change']
-  rows = []
+  rows, notes = [], []
   for name in evaluation.GENRE_METRICS:
-    value = overall.macro.get(name)
+    value, left_out = overall.defined_macro(name)
     if value is None:
       continue
-    cells = [f'<td>{_esc(evaluation.METRIC_LABELS[name])}</td>',
-             _number_cell(value.candidate, 4)]
+    label = evaluation.METRIC_LABELS[name]
+    if left_out:
+      label += f' ({len(overall.per_genre) - len(left_out)} genres)'
+      notes.append(f'Macro {evaluation.METRIC_LABELS[name]} leaves out '
+                   f'{", ".join(left_out)}: undefined for them on this split (for precision: '
+                   'the model predicts them for no poster), so TFMA\'s average over all '
+                   'genres is undefined too; the mean over the other genres is shown.')
+    cells = [f'<td>{_esc(label)}</td>', _number_cell(value.candidate, 4)]
     if has_baseline:
       cells += [_number_cell(value.baseline, 4),
                 f'<td data-value="{_data_value(value.change)}">{_change(value, 4)}</td>']
     rows.append(f'<tr data-metric="{name}">{"".join(cells)}</tr>')
   count = overall.example_count.candidate if overall.example_count else float('nan')
+  notes.append(f'{_fmt(count, 0)} posters evaluated by TFMA.')
   return (_table('headline', headers, rows, 'headline')
-          + f'<div class="note">{_fmt(count, 0)} posters evaluated by TFMA.</div>')
+          + ''.join(f'<div class="note">{_esc(note)}</div>' for note in notes))
 
 
 def _genre_table(data) -> str:

@@ -1,0 +1,45 @@
+"""The runners as users start them: bad settings fail at once, in one line, with no
+traceback; `--help` lists every knob."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from models import config as settings
+from pipeline import configs
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _run(args, **environment):
+  env = {k: v for k, v in os.environ.items() if not k.startswith('POSTER_')}
+  return subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True,
+                        env={**env, **environment}, timeout=120)
+
+
+@pytest.mark.parametrize('args,environment,message', [
+    (['--model-name', 'nope'], {}, "argument --model-name: invalid choice: 'nope'"),
+    (['--data-root', '/nonexistent'], {}, "'/nonexistent' is not a dataset in the Kaggle "
+                                          'layout'),
+    ([], {'POSTER_LOSS': 'nope'}, "loss='nope' is not one of"),
+    (['--epochs', 'two'], {}, '--epochs=two'),
+    ([], {'POSTER_MAX_GENRES': '0'}, 'max_genres=0 is below its minimum 1 (POSTER_MAX_GENRES)'),
+])
+@pytest.mark.parametrize('runner', ['local_runner.py', 'kubeflow_v2_runner.py'])
+def test_a_bad_setting_fails_in_one_line_without_a_traceback(runner, args, environment,
+                                                             message):
+  result = _run([runner, *args], **environment)
+  assert result.returncode != 0
+  assert result.stdout == ''
+  lines = result.stderr.strip().splitlines()
+  assert len(lines) == 1 and message in lines[0], result.stderr
+  assert lines[0].startswith(runner)
+
+
+@pytest.mark.parametrize('runner', ['local_runner.py', 'kubeflow_v2_runner.py'])
+def test_help_lists_every_knob(runner):
+  result = _run([runner, '--help'])
+  assert result.returncode == 0
+  for field in settings.knob_fields(configs.PipelineConfig):
+    assert '--' + field.name.replace('_', '-') in result.stdout
