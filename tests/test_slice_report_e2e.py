@@ -146,7 +146,6 @@ def test_report_numbers_are_the_evaluators(e2e_pipeline_run):
       defined = [overall[(metric, output, class_id)] for class_id in range(len(genres))
                  if not math.isnan(overall[(metric, output, class_id)])]
       macro = sum(defined) / len(defined)
-      assert f'({len(defined)} genres)' in cells[0]
     assert math.isclose(float(cells[1]), macro, rel_tol=1e-9), metric
 
   slice_rows = tables['slice-table'][1:]
