@@ -192,11 +192,14 @@ def add_flags(parser: argparse.ArgumentParser, cls: Type[Any]) -> None:
       continue
     choices = field.metadata['choices']
     default = field.default if field.default is not dataclasses.MISSING else None
+    # A switch alone turns its knob on (`--allow-anomalies`); `--allow-anomalies 0` off.
+    switch = dict(nargs='?', const='1') if _base_type(field) is bool else {}
     group.add_argument(
         '--' + field.name.replace('_', '-'), dest=field.name, default=None,
         metavar=None if choices else _base_type(field).__name__.upper(),
         choices=[str(c) for c in choices] if choices else None,
-        help=f'{field.metadata["help"]} Default: {default}; env {env_name(field.name)}.')
+        help=f'{field.metadata["help"]} Default: {default}; env {env_name(field.name)}.',
+        **switch)
 
 
 def flag_overrides(args: argparse.Namespace, cls: Type[Any]) -> Dict[str, Any]:

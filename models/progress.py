@@ -32,7 +32,10 @@ def bar(description: str, total: Optional[int], unit: str) -> tqdm.tqdm:
                    disable=None, leave=True, dynamic_ncols=True, mininterval=1.0)
 
 
-def moved() -> None:
-  """Records that a bar moved (models/training.py ProgressBar calls it)."""
+def advance(progress_bar: tqdm.tqdm, steps: int = 1) -> None:
+  """Moves a bar on; a bar that is drawn keeps the console's heartbeat quiet, one that is
+  not (no terminal) leaves the heartbeat to show that the step is alive."""
   global _last_update
-  _last_update = time.monotonic()
+  progress_bar.update(steps)
+  if not progress_bar.disable:
+    _last_update = time.monotonic()

@@ -37,11 +37,10 @@ class ProgressBar(tf.keras.callbacks.Callback):
     self._bar = progress.bar(self._description, self._epochs, 'epoch')
 
   def on_epoch_end(self, epoch, logs=None):
-    self._bar.update(1)
     if logs:
       self._bar.set_postfix({k: f'{v:.3f}' for k, v in logs.items() if k.startswith('val_')},
                             refresh=False)
-    progress.moved()
+    progress.advance(self._bar)
 
   def on_train_end(self, logs=None):
     self._bar.close()

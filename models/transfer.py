@@ -64,8 +64,7 @@ def embed(backbone: tf.keras.Model, images: tf.data.Dataset, with_mirror: bool =
   with progress.bar(description, batches, 'batch') as bar:
     for element in images:
       outputs.append(forward(element[0] if isinstance(element, tuple) else element).numpy())
-      bar.update(1)
-      progress.moved()
+      progress.advance(bar)
   if not with_mirror:
     return np.concatenate(outputs), None
   return (np.concatenate([o[0] for o in outputs]), np.concatenate([o[1] for o in outputs]))

@@ -69,11 +69,13 @@ def test_every_knob_is_a_flag_parsed_to_its_type():
   parser = argparse.ArgumentParser()
   settings.add_flags(parser, configs.PipelineConfig)
   args = parser.parse_args(['--loss', 'focal', '--epochs', '3', '--head-dropout', '0.25',
-                            '--allow-anomalies', '1', '--gcp-project', 'p'])
+                            '--allow-anomalies', '--gcp-project', 'p'])
   config = _config(**settings.flag_overrides(args, configs.PipelineConfig))
   assert (config.trainer.loss, config.trainer.epochs, config.trainer.head_dropout) == (
       'focal', 3, 0.25)
   assert config.allow_anomalies and config.cloud.gcp_project == 'p'
+  args = parser.parse_args(['--allow-anomalies', '0'])
+  assert not _config(**settings.flag_overrides(args, configs.PipelineConfig)).allow_anomalies
   flags = {action.dest for action in parser._actions}  # pylint: disable=protected-access
   assert {f.name for f in settings.knob_fields(configs.PipelineConfig)} <= flags
 
