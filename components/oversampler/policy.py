@@ -6,8 +6,9 @@ positive count over the genres, clamped to [1, max_copies]. Posters of common ge
 stay single. If the desired copies would grow the split beyond `max_growth` times its size,
 every extra copy is scaled down by one common factor, so rare genres keep their ordering.
 
-The defaults (at most 4 copies of a poster, at most 3x growth) keep the train split cheap;
-the research notebook's 7k -> 69k growth is what this replaces.
+The defaults (at most 4 copies of a poster, at most 3x growth) keep the train split cheap to
+write and read, and keep a rare genre's few posters from being repeated so often that the
+model learns them by heart.
 """
 import collections
 import statistics

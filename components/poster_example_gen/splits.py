@@ -3,7 +3,7 @@
 The split key is the SHA-256 of the image bytes, not the poster Id: byte-identical posters
 filed under different Ids always land in the same split, so a copy can never sit in train
 while its twin is scored in test. Splitting happens here, before anything is oversampled,
-so oversampling can never leak either (the research notebook's flaw).
+so no oversampled copy can reach eval or test either.
 """
 import bisect
 from typing import List, Sequence, Tuple
