@@ -41,6 +41,9 @@ def _config(args: argparse.Namespace) -> configs.PipelineConfig:
 
 def main() -> None:
   started = time.monotonic()
+  if sys.version_info[:2] != (3, 10):
+    sys.exit(f'local_runner.py: TFX 1.16 runs on Python 3.10, not {sys.version.split()[0]}: '
+             'run `bash scripts/setup_env.sh`, then `.venv/bin/python local_runner.py`.')
   args = _parse_args()
   try:
     config = _config(args)
@@ -60,7 +63,9 @@ def main() -> None:
   with console.QuietConsole(log_path, verbose=args.verbose) as terminal:
     from absl import logging
     from tfx import v1 as tfx
+    from components import errors
     from components.data_gate import executor as data_gate
+    from components.poster_example_gen import labels
     from pipeline import pipeline
     from pipeline import run_summary
     # pylint: enable=g-import-not-at-top
@@ -68,7 +73,9 @@ def main() -> None:
     try:
       tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
     except Exception as error:  # pylint: disable=broad-except
-      violation = data_gate.violation_in(error)
+      # The data's problems, said in their own words; anything else keeps its traceback.
+      violation = errors.cause(error, (data_gate.DataContractViolation,
+                                       labels.LabelFileError))
       if violation is None:
         raise
     if violation is None:
@@ -76,7 +83,7 @@ def main() -> None:
         terminal.print(line)
       terminal.print(f'\nWall time {console.duration(time.monotonic() - started)}.')
   if violation is not None:
-    sys.exit(f'\n{violation}')
+    sys.exit(f'\nlocal_runner.py: {violation}')
 
 if __name__ == '__main__':
   main()

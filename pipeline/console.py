@@ -1,11 +1,12 @@
-"""The terminal of a local run: one line per component as it starts and ends, progress on the
-long steps, and the full log in a file.
+"""The terminal of a local run: a line per component as it starts and as it ends, progress on
+the long steps, and the full log in a file.
 
 A pipeline run logs thousands of lines: TFX dumps whole component protos at INFO, TensorFlow
 and Beam add their own. `QuietConsole` sends the process's stdout and stderr (Python's and
 the C++ libraries' alike, at the file-descriptor level) to a log file, keeps a handle on the
-terminal, and writes there what a person running the pipeline needs: which component runs,
-how it ended and how long it took, progress bars of the Trainer's long steps
+terminal, and writes there what a person running the pipeline needs: which component runs
+(a step done within ANNOUNCE_SECONDS gets its end line only), how it ended and how long it
+took, progress bars of the Trainer's long steps
 (models/progress.py), a heartbeat for long steps without one, and the end-of-run summary.
 With `verbose`, nothing is redirected and the log shows live, as TFX writes it.
 """
@@ -24,8 +25,10 @@ from models import progress
 _STARTED = re.compile(r'^Component (\S+) is running\.$')
 _FINISHED = re.compile(r'^Component (\S+) is finished\.$')
 _CACHED = re.compile(r'^A cached execution \d+ is used\.$')
+# A step still running after this long gets its start line; a quicker one, only its end line.
+ANNOUNCE_SECONDS = 5.0
 # A step that shows no progress for this long gets a line saying it is still running.
-HEARTBEAT_SECONDS = 60.0
+HEARTBEAT_SECONDS = 30.0
 
 
 def duration(seconds: float) -> str:
@@ -36,19 +39,29 @@ def duration(seconds: float) -> str:
 class _ComponentLines(logging.Handler):
   """Turns the runner's log records into a start and an end line per component."""
 
-  def __init__(self, console: 'QuietConsole'):
+  def __init__(self, console: 'QuietConsole', announce_seconds: float):
     super().__init__(level=logging.INFO)
     self._console = console
+    self._announce_seconds = announce_seconds
     self.current: Optional[str] = None
     self.started = 0.0
+    self.announced = False
     self._cached = False
+
+  def announce(self) -> None:
+    """The start line of the current step, once."""
+    if self.current is not None and not self.announced:
+      self.announced = True
+      self._console.print(f'▶ {self.current}')
 
   def emit(self, record: logging.LogRecord) -> None:
     message = record.getMessage()
     started, finished = _STARTED.match(message), _FINISHED.match(message)
     if started:
-      self.current, self.started, self._cached = started.group(1), time.monotonic(), False
-      self._console.print(f'▶ {self.current}')
+      self.current, self.started = started.group(1), time.monotonic()
+      self.announced = self._cached = False
+      if not self._announce_seconds:
+        self.announce()
     elif _CACHED.match(message):
       self._cached = True
     elif finished and self.current is not None:
@@ -57,16 +70,21 @@ class _ComponentLines(logging.Handler):
                           f'{duration(time.monotonic() - self.started)}')
       self.current = None
 
+  def running_for(self) -> float:
+    return time.monotonic() - self.started if self.current is not None else 0.0
+
 
 class QuietConsole:
   """Context manager around a run; `print` writes to the terminal whatever the mode."""
 
-  def __init__(self, log_path: str, verbose: bool):
+  def __init__(self, log_path: str, verbose: bool,
+               announce_seconds: float = ANNOUNCE_SECONDS):
     self.log_path = log_path
     self._verbose = verbose
     self._saved_fds = None
     self._terminal: TextIO = sys.stdout
-    self._handler = _ComponentLines(self)
+    self._handler = _ComponentLines(self, announce_seconds)
+    self._announce_seconds = announce_seconds
     self._last_print = time.monotonic()
     self._lock = threading.Lock()
     self._done = threading.Event()
@@ -79,12 +97,15 @@ class QuietConsole:
       self._last_print = time.monotonic()
 
   def _beat(self) -> None:
-    while not self._done.wait(5.0):
-      current = self._handler.current
+    while not self._done.wait(1.0):
+      current, running_for = self._handler.current, self._handler.running_for()
+      if current is None:
+        continue
+      if running_for >= self._announce_seconds:
+        self._handler.announce()
       quiet_since = max(self._last_print, progress.last_update())
-      if current and time.monotonic() - quiet_since >= HEARTBEAT_SECONDS:
-        self.print(f'  … {current} still running '
-                   f'({duration(time.monotonic() - self._handler.started)})')
+      if time.monotonic() - quiet_since >= HEARTBEAT_SECONDS:
+        self.print(f'  … {current} still running ({duration(running_for)})')
 
   def __enter__(self) -> 'QuietConsole':
     os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
@@ -102,7 +123,7 @@ class QuietConsole:
       self.print(f'Full log: {self.log_path} (--verbose shows it here)')
     # Python logging's own stderr handler (which absl's module-level calls would otherwise
     # install on first use), first: the component lines come in addition to the log.
-    logging.basicConfig()
+    logging.basicConfig(format='%(asctime)s %(levelname)s %(name)s: %(message)s')
     logging.getLogger().addHandler(self._handler)
     self._heartbeat.start()
     return self

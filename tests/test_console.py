@@ -12,7 +12,8 @@ _RUN = textwrap.dedent('''
     from absl import logging as absl_logging
     from pipeline import console
     absl_logging.set_verbosity(absl_logging.INFO)
-    with console.QuietConsole(sys.argv[1], verbose=sys.argv[2] == '1') as terminal:
+    with console.QuietConsole(sys.argv[1], verbose=sys.argv[2] == '1',
+                              announce_seconds=float(sys.argv[4])) as terminal:
       absl_logging.info('Component PosterExampleGen is running.')
       absl_logging.info('a whole component proto, at INFO')
       print('a library printing to stdout')
@@ -29,9 +30,10 @@ _RUN = textwrap.dedent('''
 ''')
 
 
-def _run(tmp_path, verbose=False, outcome='ok'):
+def _run(tmp_path, verbose=False, outcome='ok', announce_seconds=0.0):
   log = tmp_path / 'logs' / 'run.log'
-  result = subprocess.run([sys.executable, '-c', _RUN, str(log), str(int(verbose)), outcome],
+  result = subprocess.run([sys.executable, '-c', _RUN, str(log), str(int(verbose)), outcome,
+                           str(announce_seconds)],
                           cwd=REPO, capture_output=True, text=True, timeout=120)
   return result, log
 
@@ -49,6 +51,12 @@ def test_the_terminal_gets_one_line_per_component_start_and_end(tmp_path):
   for noise in ('a whole component proto', 'a library printing to stdout',
                 'Unable to register cuFFT factory'):
     assert noise in logged
+
+
+def test_a_quick_step_gets_its_end_line_only(tmp_path):
+  result, _ = _run(tmp_path, announce_seconds=60.0)
+  assert [line.split()[:2] for line in result.stdout.splitlines()[1:4]] == [
+      ['✓', 'PosterExampleGen'], ['✓', 'Trainer'], ['✓', 'Evaluator']]
 
 
 def test_an_unexpected_failure_names_the_step_and_keeps_its_traceback_visible(tmp_path):

@@ -43,3 +43,22 @@ def test_help_lists_every_knob(runner):
   assert result.returncode == 0
   for field in settings.knob_fields(configs.PipelineConfig):
     assert '--' + field.name.replace('_', '-') in result.stdout
+
+
+def test_a_labels_file_without_an_id_column_stops_the_run_in_one_line(tmp_path):
+  """Found when PosterExampleGen parses it: the run stops there, naming the problem."""
+  from tests import synthetic  # pylint: disable=g-import-not-at-top
+  root = synthetic.write_dataset(str(tmp_path / 'data'), [synthetic.csv_row('tt1', ['Drama'])],
+                                 {'tt1': synthetic.poster_bytes()})
+  labels = os.path.join(root, synthetic.LABELS_FILE)
+  with open(labels, encoding='utf-8') as f:
+    text = f.read()
+  with open(labels, 'w', encoding='utf-8') as f:
+    f.write(text.replace('Id,', 'Poster,', 1))
+  result = _run(['local_runner.py', '--data-root', root, '--output-dir', str(tmp_path / 'out')])
+  assert result.returncode != 0
+  assert 'Traceback' not in result.stderr
+  assert result.stderr.strip().splitlines()[-1] == (
+      "local_runner.py: The labels CSV has no 'Id' column; header is "
+      f"{['Poster', 'Genre'] + list(synthetic.GENRE_COLUMNS)}.")
+  assert '✗ PosterExampleGen failed' in result.stdout

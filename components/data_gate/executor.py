@@ -15,6 +15,7 @@ from tfx.types import standard_artifacts
 from tfx.utils import io_utils
 
 from components import artifact_files
+from components import errors
 from components.data_gate import findings as data_findings
 
 STATISTICS_KEY = 'statistics'
@@ -37,11 +38,8 @@ class DataContractViolation(RuntimeError):
 
 
 def violation_in(error: Optional[BaseException]) -> Optional[DataContractViolation]:
-  """The DataContractViolation that `error` was raised from (orchestrators wrap an
-  executor's exception), or None."""
-  while error is not None and not isinstance(error, DataContractViolation):
-    error = error.__cause__ or error.__context__
-  return error
+  """The DataContractViolation that `error` was raised from, or None."""
+  return errors.cause(error, (DataContractViolation,))
 
 
 def read_verdict(drift_uri: str) -> dict:
