@@ -1,4 +1,5 @@
-"""Typed settings of the Transform and the Trainer, each one dataclass passed whole.
+"""Typed settings: the Trainer's and the Transform's dataclasses, each passed whole, and how
+any settings dataclass becomes flags, environment variables and `custom_config`.
 
 A setting is a dataclass field, declared once with its default, its help text and, where it
 has them, its choices and lower bound. Everything else is derived from the fields: the

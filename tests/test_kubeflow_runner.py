@@ -247,7 +247,7 @@ def test_one_definition_two_runners_and_a_config_change_reaches_both(
 
   monkeypatch.setattr(pipeline, 'create_pipeline', recording_create_pipeline)
   monkeypatch.setattr(tfx.orchestration, 'LocalDagRunner', RecordingLocalDagRunner)
-  monkeypatch.setattr(run_summary, 'summary_lines', lambda config: [])
+  monkeypatch.setattr(run_summary, 'summary_lines', lambda config, components: [])
   for name, value in {'POSTER_DATA_ROOT': data_root, 'POSTER_OUTPUT_DIR': str(tmp_path),
                       'POSTER_PIPELINE_IMAGE': IMAGE, 'POSTER_EPOCHS': '7',
                       'POSTER_MIN_GENRE_COUNT': '2'}.items():
