@@ -10,6 +10,7 @@ Training data are the raw oversampled examples; the Transform graph is applied o
 """
 import dataclasses
 import functools
+import time
 from typing import Callable, Dict, Tuple
 
 from absl import logging
@@ -103,6 +104,7 @@ def train_on_frozen_backbone(context: TrainingContext, variant: str) -> Trained:
     return transfer.embed(backbone, posters, with_mirror=with_mirror, batches=batches,
                           description=f'Embedding {index.num_posters} {split} posters{views}')
 
+  started = time.monotonic()
   train_embeddings, mirrored = embed(train_posters, train_index, 'train', flip != 'none')
   train_embeddings, train_labels = transfer.training_views(
       train_embeddings[train_index.record_poster],
@@ -110,6 +112,11 @@ def train_on_frozen_backbone(context: TrainingContext, variant: str) -> Trained:
       train_index.labels[train_index.record_poster])
   eval_views = [view for view in embed(eval_posters, eval_index, 'eval',
                                        flip == 'train_and_serve') if view is not None]
+  train_views = 1 if mirrored is None else 2
+  views = train_index.num_posters * train_views + eval_index.num_posters * len(eval_views)
+  seconds = time.monotonic() - started
+  logging.info('Embedded %d poster views in %.1f s: %.1f views/s.', views, seconds,
+               views / seconds)
   eval_views = np.stack(eval_views)
 
   head_config = transfer.HeadConfig.of(config)

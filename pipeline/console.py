@@ -27,8 +27,10 @@ _FINISHED = re.compile(r'^Component (\S+) is finished\.$')
 _CACHED = re.compile(r'^A cached execution \d+ is used\.$')
 # A step still running after this long gets its start line; a quicker one, only its end line.
 ANNOUNCE_SECONDS = 5.0
-# A step that shows no progress for this long gets a line saying it is still running.
+# A step that shows no progress for this long gets a line saying it is still running; after
+# the first, one a minute.
 HEARTBEAT_SECONDS = 30.0
+LATER_HEARTBEAT_SECONDS = 60.0
 
 
 def duration(seconds: float) -> str:
@@ -86,6 +88,7 @@ class QuietConsole:
     self._handler = _ComponentLines(self, announce_seconds)
     self._announce_seconds = announce_seconds
     self._last_print = time.monotonic()
+    self._beats_of: Optional[str] = None  # The step the last heartbeat was about.
     self._lock = threading.Lock()
     self._done = threading.Event()
     self._heartbeat = threading.Thread(target=self._beat, daemon=True)
@@ -104,8 +107,10 @@ class QuietConsole:
       if running_for >= self._announce_seconds:
         self._handler.announce()
       quiet_since = max(self._last_print, progress.last_update())
-      if time.monotonic() - quiet_since >= HEARTBEAT_SECONDS:
+      wait = LATER_HEARTBEAT_SECONDS if self._beats_of == current else HEARTBEAT_SECONDS
+      if time.monotonic() - quiet_since >= wait:
         self.print(f'  … {current} still running ({duration(running_for)})')
+        self._beats_of = current
 
   def __enter__(self) -> 'QuietConsole':
     os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
