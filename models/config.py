@@ -158,28 +158,6 @@ def from_env(cls: Type[T], environ: Mapping[str, str] = os.environ,
   return cls(**values)
 
 
-def _names(cls: Type[Any]) -> set:
-  """Every field name of `cls` and of the settings dataclasses it holds."""
-  return {name for field in dataclasses.fields(cls)
-          for name in (_names(field.type) if _nested(field) else {field.name})}
-
-
-def replace(settings: T, **changes: Any) -> T:
-  """`dataclasses.replace` by field name, wherever in the settings tree the field lives."""
-  unknown = set(changes) - _names(type(settings))
-  if unknown:
-    raise SettingError(f'No such setting: {", ".join(sorted(unknown))}.')
-  values = {}
-  for field in dataclasses.fields(settings):
-    if _nested(field):
-      nested = {k: v for k, v in changes.items() if k in _names(field.type)}
-      if nested:
-        values[field.name] = replace(getattr(settings, field.name), **nested)
-    elif field.name in changes:
-      values[field.name] = changes[field.name]
-  return dataclasses.replace(settings, **values)
-
-
 def add_flags(parser: argparse.ArgumentParser, cls: Type[Any]) -> None:
   """One `--<field-name>` flag per knob of `cls` (and of the dataclasses it holds), grouped
   by dataclass; a flag defaults to None: not given."""

@@ -15,6 +15,7 @@ from tfx import v1 as tfx
 from tfx.types import artifact_utils
 from tfx.types import standard_artifacts
 
+from components import errors
 from components.data_gate import executor as data_gate
 from pipeline import configs
 from pipeline import pipeline
@@ -81,7 +82,7 @@ def test_banners_stop_the_pipeline_and_the_opt_out_lets_them_through(tmp_path):
   config = _config(tmp_path, _drop(str(tmp_path / 'data'), BANNERS))
   with pytest.raises(Exception) as raised:
     tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
-  violation = data_gate.violation_in(raised.value)
+  violation = errors.cause(raised.value, (data_gate.DataContractViolation,))
   assert violation is not None, raised.value
   assert 'aspect_ratio: FLOAT_TYPE_BIG_FLOAT' in str(violation)
   runs = {run.node_id: run for run in run_summary.latest_run(

@@ -11,7 +11,6 @@ import os
 import pytest
 from tfx import v1 as tfx
 
-from models import config as settings
 from pipeline import configs
 from pipeline import pipeline
 from pipeline import run_summary
@@ -39,7 +38,7 @@ def _run(config, connection):
 
 def test_retrain_is_blessed_and_a_lost_genre_is_refused_by_name(tmp_path):
   data_root = synthetic.learnable_dataset(str(tmp_path / 'data'), n_posters=240)
-  config = configs.PipelineConfig.of(
+  values = dict(
       data_root=data_root, pipeline_name='poster-genres-gate',
       pipeline_root=str(tmp_path / 'root'), metadata_path=str(tmp_path / 'metadata.db'),
       serving_model_dir=str(tmp_path / 'serving'), min_genre_count=5,
@@ -47,6 +46,7 @@ def test_retrain_is_blessed_and_a_lost_genre_is_refused_by_name(tmp_path):
       early_stopping_patience=6,
       # Each learnable genre is on about half of the 240 posters.
       min_eval_positives=5)
+  config = configs.PipelineConfig.of(**values)
   connection = tfx.orchestration.metadata.sqlite_metadata_connection_config(
       config.metadata_path)
 
@@ -58,15 +58,15 @@ def test_retrain_is_blessed_and_a_lost_genre_is_refused_by_name(tmp_path):
   assert all(c.baseline is None and c.allowed_drop is None for c in first.checks)
   assert len(os.listdir(config.serving_model_dir)) == 1
 
-  retrain = _run(settings.replace(config, seed=1), connection)
+  retrain = _run(configs.PipelineConfig.of(**values, seed=1), connection)
   print('\n'.join(evaluation.gate_lines(retrain)))
   assert retrain.blessed and not retrain.first_model
   assert all(c.baseline is not None and c.allowed_drop is not None for c in retrain.checks)
   assert len(os.listdir(config.serving_model_dir)) == 2
   before = _snapshot(config.serving_model_dir)
 
-  lost_genre = _run(settings.replace(
-      config, seed=1, run_fn=f'{sabotaged_trainer.__name__}.run_fn'), connection)
+  lost_genre = _run(configs.PipelineConfig.of(
+      **values, seed=1, run_fn=f'{sabotaged_trainer.__name__}.run_fn'), connection)
   print('\n'.join(evaluation.gate_lines(lost_genre)))
   assert not lost_genre.blessed
   refused = {c.subject: c for c in lost_genre.refusals}

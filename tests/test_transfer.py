@@ -119,3 +119,8 @@ def test_unfreeze_top_leaves_batch_norm_and_lower_blocks_frozen():
   assert 'block14_expand_conv' in trainable
   assert 'block13_expand_conv' not in trainable and 'stem_conv' not in trainable
   assert not any(name.endswith('_bn') for name in trainable)
+
+
+def test_every_model_a_setting_can_name_has_a_trainer():
+  from models import trainer  # pylint: disable=g-import-not-at-top
+  assert set(trainer.MODELS) == set(model_config.MODEL_NAMES)

@@ -15,7 +15,6 @@ from tfx.types import standard_artifacts
 from tfx.utils import io_utils
 
 from components import artifact_files
-from components import errors
 from components.data_gate import findings as data_findings
 
 STATISTICS_KEY = 'statistics'
@@ -35,11 +34,6 @@ VERDICT_FILE = 'data_gate.json'
 
 class DataContractViolation(RuntimeError):
   """The data break the committed schema or drifted beyond its thresholds."""
-
-
-def violation_in(error: Optional[BaseException]) -> Optional[DataContractViolation]:
-  """The DataContractViolation that `error` was raised from, or None."""
-  return errors.cause(error, (DataContractViolation,))
 
 
 def read_verdict(drift_uri: str) -> dict:
