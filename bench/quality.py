@@ -1,23 +1,29 @@
 """Trains each model with the real pipeline and reports its quality on `test`.
 
     .venv/bin/python bench/quality.py [--models simple_cnn ...] [--data-root DIR]
+        [--label NAME] [--reference NAME]
 
 For every model it runs `local_runner.py --no-cache --model-name <model>` in a fresh output
 directory (so the wall time and peak memory are those of a whole, uncached run), then scores
 the `test` split with the Trainer's exported model through `serving_default` (raw bytes in,
 the eval-tuned decision rule applied inside the model), and sets the numbers beside the
-trivial baselines. Results accumulate in <output-dir>/quality.json (one entry per model,
-with the commit and date) and are rendered into BENCHMARKS.md between the markers below.
+trivial baselines. Results accumulate in <output-dir>/quality.json (one entry per label,
+the model's name unless --label names it, with the commit and date; the test predictions
+beside it as <label>.npz) and are rendered into BENCHMARKS.md between the markers below.
+Every test figure comes with a percentile bootstrap 95% interval over test posters, and with
+--reference, every other entry with a paired interval of its gain over that entry (the same
+resamples for both). `eval` figures stand beside them: choose on those, never on `test`.
 Nothing here is tuned on `test`: the models' thresholds and the baselines' come from `eval`.
 """
 import argparse
+import dataclasses
 import datetime
 import json
 import os
 import subprocess
 import sys
 import time
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
@@ -27,6 +33,7 @@ from pipeline import runtime_env  # pylint: disable=g-import-not-at-top
 
 runtime_env.require_legacy_keras()
 
+import numpy as np  # pylint: disable=g-import-not-at-top
 from tfx import v1 as tfx  # pylint: disable=g-import-not-at-top
 
 from bench import benchmarks_md  # pylint: disable=g-import-not-at-top
@@ -41,6 +48,7 @@ DEFAULTS = configs.PipelineConfig()
 BEGIN_MARKER = '<!-- bench/quality.py: begin -->'
 END_MARKER = '<!-- bench/quality.py: end -->'
 MIN_SUPPORT = 5
+SPLITS = ('eval', 'test')
 
 
 def _parse_args() -> argparse.Namespace:
@@ -52,6 +60,10 @@ def _parse_args() -> argparse.Namespace:
   parser.add_argument('--benchmarks', default=os.path.join(REPO_ROOT, 'BENCHMARKS.md'),
                       help='Markdown file to render the results into ("" to skip).')
   parser.add_argument('--epochs', type=int)
+  parser.add_argument('--label', help='Name of the entry (one model only); default: the model.')
+  parser.add_argument('--reference',
+                      help='Entry whose test predictions the others are compared with.')
+  parser.add_argument('--bootstrap', type=int, default=1000, help='Resamples of test posters.')
   parser.add_argument('--render-only', action='store_true',
                       help='Re-render BENCHMARKS.md from <output-dir>/quality.json; run nothing.')
   return parser.parse_args()
@@ -85,8 +97,9 @@ def _quality_dict(quality: metrics.Quality) -> Dict[str, Any]:
                         for row in quality.per_genre}}
 
 
-def _bench_model(model_name: str, args: argparse.Namespace) -> Dict[str, Any]:
+def _bench_model(model_name: str, label: str, args: argparse.Namespace) -> Dict[str, Any]:
   output = os.path.join(args.output_dir, model_name)
+  predictions_path = os.path.join(args.output_dir, f'{label}.npz')
   config = configs.PipelineConfig.of(
       model_name=model_name, pipeline_root=os.path.join(output, 'root'),
       metadata_path=os.path.join(output, 'metadata.db'),
@@ -98,19 +111,28 @@ def _bench_model(model_name: str, args: argparse.Namespace) -> Dict[str, Any]:
   model_dir = os.path.join(runs[nodes.TRAINER].output_uris[nodes.MODEL][0], 'Format-Serving')
   blessing_uri = runs[nodes.EVALUATOR].output_uris[nodes.BLESSING][0]
 
-  test = batch_predict.read_split(examples_uri, 'test')
-  scores, predicted, classes = batch_predict.score(model_dir, test.images)
-  if classes != test.genres:
-    raise ValueError(f'Model genres {classes} differ from the data vocabulary {test.genres}.')
-  quality = metrics.evaluate(test.labels, scores, predicted, test.genres, MIN_SUPPORT)
-
+  splits = {split: batch_predict.read_split(examples_uri, split) for split in SPLITS}
+  quality, arrays = {}, {}
+  for split, posters in splits.items():
+    scores, predicted, classes = batch_predict.score(model_dir, posters.images)
+    if classes != posters.genres:
+      raise ValueError(f'Model genres {classes} differ from the data vocabulary '
+                       f'{posters.genres}.')
+    quality[split] = metrics.evaluate(posters.labels, scores, predicted, posters.genres,
+                                      MIN_SUPPORT)
+    arrays.update({f'{split}_labels': posters.labels, f'{split}_scores': scores,
+                   f'{split}_predicted': predicted})
+  test, evaluation = splits['test'], splits['eval']
   train = batch_predict.read_split(examples_uri, 'train', with_images=False)
-  evaluation = batch_predict.read_split(examples_uri, 'eval', with_images=False)
+  baseline_predictions = baselines.all_baselines(test.genres, train.labels, evaluation.labels,
+                                                 len(test.ids))
+  for i, (b_scores, b_predicted) in enumerate(baseline_predictions.values()):
+    arrays.update({f'baseline{i}_scores': b_scores, f'baseline{i}_predicted': b_predicted})
+  np.savez(predictions_path, **arrays)
   baseline_quality = {
       name: _quality_dict(metrics.evaluate(test.labels, b_scores, b_predicted, test.genres,
                                            MIN_SUPPORT))
-      for name, (b_scores, b_predicted) in baselines.all_baselines(
-          test.genres, train.labels, evaluation.labels, len(test.ids)).items()}
+      for name, (b_scores, b_predicted) in baseline_predictions.items()}
   return {
       'model': model_name,
       'date': datetime.date.today().isoformat(),
@@ -121,24 +143,72 @@ def _bench_model(model_name: str, args: argparse.Namespace) -> Dict[str, Any]:
       'split_sizes': {'train': len(train.ids), 'eval': len(evaluation.ids),
                       'test': len(test.ids)},
       'threshold_policy': (f'{DEFAULTS.trainer.threshold_policy} thresholds tuned on eval, '
-                           f'at least {DEFAULTS.trainer.min_genres} genre per poster'),
+                           f'{DEFAULTS.trainer.min_genres} to {DEFAULTS.trainer.max_genres} '
+                           'genres per poster'),
       'blessed': os.path.exists(os.path.join(blessing_uri, 'BLESSED')),
       'resources': resources,
       'component_seconds': {node: run.seconds for node, run in runs.items()},
-      'test': _quality_dict(quality),
+      'eval': quality['eval'].headline(),
+      'test': _quality_dict(quality['test']),
       'baselines': baseline_quality,
   }
 
 
-def _headline_row(name: str, result: Dict[str, Any]) -> str:
-  return (f"| {name} | {result['macro_f1']:.3f} | {result['micro_f1']:.3f} | "
-          f"{result['samples_f1']:.3f} | {result['map']:.3f} |")
+def test_intervals(results: Dict[str, Dict[str, Any]], output_dir: str,
+                   reference: Optional[str], resamples: int) -> Dict[str, Dict[str, Any]]:
+  """Bootstrap intervals of every entry whose test predictions are on disk, and of the first
+  such entry's trivial baselines (as 'baseline: <name>'), all on the same resamples."""
+  runs, labels = {}, None
+  for label in results:
+    path = os.path.join(output_dir, f'{label}.npz')
+    if not os.path.exists(path):
+      continue
+    arrays = np.load(path)
+    if labels is None:
+      labels = arrays['test_labels']
+      for i, name in enumerate(results[label]['baselines']):
+        runs[f'baseline: {name}'] = (arrays[f'baseline{i}_scores'],
+                                     arrays[f'baseline{i}_predicted'])
+    elif not np.array_equal(labels, arrays['test_labels']):
+      raise ValueError(f'{label} was scored on other test posters than the first entry.')
+    runs[label] = (arrays['test_scores'], arrays['test_predicted'])
+  if not runs:
+    return {}
+  if reference is not None and reference not in runs:
+    raise ValueError(f'No test predictions of the reference {reference!r} in {output_dir}.')
+  intervals = metrics.bootstrap(labels, runs, reference=reference, resamples=resamples,
+                                min_support=MIN_SUPPORT)
+  return {name: {metric: dataclasses.asdict(interval) for metric, interval in values.items()}
+          for name, values in intervals.items()}
 
 
-def render_markdown(results: Dict[str, Dict[str, Any]]) -> str:
+def _cell(interval: Optional[Dict[str, float]], value: float, signed: bool = False) -> str:
+  form = '{:+.3f}' if signed else '{:.3f}'
+  if interval is None:
+    return form.format(value)
+  return (f"{form.format(interval['value'])} "
+          f"[{form.format(interval['low'])}, {form.format(interval['high'])}]")
+
+
+def _headline_row(name: str, test: Dict[str, Any], intervals: Dict[str, Any],
+                  evaluation: Optional[Dict[str, float]] = None) -> str:
+  eval_cells = ([f"{evaluation['macro_f1']:.3f}", f"{evaluation['map']:.3f}"] if evaluation
+                else ['–', '–'])
+  gains = [_cell(intervals[f'{m}_gain'], 0.0, signed=True) if f'{m}_gain' in intervals
+           else '–' for m in ('macro_f1', 'map')]
+  return '| ' + ' | '.join([name, *eval_cells,
+                            *(_cell(intervals.get(m), test[m]) for m in ('macro_f1', 'micro_f1')),
+                            f"{test['samples_f1']:.3f}", _cell(intervals.get('map'), test['map']),
+                            *gains]) + ' |'
+
+
+def render_markdown(results: Dict[str, Dict[str, Any]], intervals: Dict[str, Dict[str, Any]],
+                    reference: Optional[str], resamples: int) -> str:
   lines: List[str] = [BEGIN_MARKER, '', '## Model quality on `test` (bench/quality.py)', '',
-                      'Generated by `.venv/bin/python bench/quality.py --models '
-                      + ' '.join(results) + '`; do not edit by hand.', '']
+                      'Generated by `.venv/bin/python bench/quality.py` (entries: '
+                      + ', '.join(f'`{label}`' for label in results)
+                      + (f'; reference `{reference}`' if reference else '')
+                      + '); do not edit by hand.', '']
   first = next(iter(results.values()))
   lines += [
       f"Data: `{first['data_root']}`, splits {first['split_sizes']} "
@@ -146,13 +216,21 @@ def render_markdown(results: Dict[str, Dict[str, Any]]) -> str:
       f'Macro-F1 and mAP average the genres with at least {MIN_SUPPORT} `test` positives '
       f"({first['test']['genres_averaged']} genres); micro-F1 pools every poster-genre "
       'decision; samples-F1 averages per poster. Decision rules (models and baselines) are '
-      'tuned on `eval`, never on `test`. The baselines give every poster the same score per '
-      'genre, so they rank nothing and their AP is each genre\'s prevalence.', '',
-      '| predictions | macro-F1 | micro-F1 | samples-F1 | mAP |', '| --- | --- | --- | --- | --- |']
-  for name, result in results.items():
-    lines.append(_headline_row(f'**{name}** ({result["threshold_policy"]})', result['test']))
+      'tuned on `eval`, never on `test`; choose on the `eval` columns. The baselines give '
+      'every poster the same score per genre, so they rank nothing and their AP is each '
+      f"genre's prevalence. Brackets: percentile bootstrap 95% intervals over {resamples} "
+      'resamples of the test posters; a gain is paired (the same resamples for both '
+      'entries).', '',
+      '| predictions | eval macro-F1 | eval mAP | test macro-F1 | test micro-F1 | '
+      'test samples-F1 | test mAP | test gain macro-F1 | test gain mAP |',
+      '| --- ' * 9 + '|']
+  for label, result in results.items():
+    lines.append(_headline_row(
+        f"**{label}** ({result['model']} at {result['commit']}, {result['threshold_policy']})",
+        result['test'], intervals.get(label, {}), result.get('eval')))
   for name, result in first['baselines'].items():
-    lines.append(_headline_row(f'baseline: {name}', result))
+    lines.append(_headline_row(f'baseline: {name}', result,
+                               intervals.get(f'baseline: {name}', {})))
   lines += ['', '### Whole uncached pipeline run per model', '',
             'Wall time and peak resident memory of `local_runner.py --no-cache` (one process: '
             'LocalDagRunner and the in-memory Beam DirectRunner); component times are ML '
@@ -186,6 +264,8 @@ def render_markdown(results: Dict[str, Dict[str, Any]]) -> str:
 
 def main() -> None:
   args = _parse_args()
+  if args.label and len(args.models) != 1:
+    raise SystemExit('--label names one entry: give one model with it.')
   os.makedirs(args.output_dir, exist_ok=True)
   results_path = os.path.join(args.output_dir, 'quality.json')
   results = {}
@@ -193,15 +273,19 @@ def main() -> None:
     with open(results_path) as f:
       results = json.load(f)
   for model_name in [] if args.render_only else args.models:
-    results[model_name] = _bench_model(model_name, args)
+    label = args.label or model_name
+    results[label] = _bench_model(model_name, label, args)
     with open(results_path, 'w') as f:
       json.dump(results, f, indent=2)
-    print(json.dumps({k: v for k, v in results[model_name].items()
+    print(json.dumps({k: v for k, v in results[label].items()
                       if k not in ('test', 'baselines')}, indent=2))
-    print(_headline_row(model_name, results[model_name]['test']))
+  intervals = test_intervals(results, args.output_dir, args.reference, args.bootstrap)
+  for label, result in results.items():
+    print(_headline_row(label, result['test'], intervals.get(label, {}), result.get('eval')))
   if args.benchmarks:
-    benchmarks_md.write_section(args.benchmarks, render_markdown(results), BEGIN_MARKER,
-                                END_MARKER)
+    benchmarks_md.write_section(
+        args.benchmarks, render_markdown(results, intervals, args.reference, args.bootstrap),
+        BEGIN_MARKER, END_MARKER)
     print(f'Wrote {args.benchmarks}')
 
 

@@ -385,34 +385,19 @@ def score(arrays: Dict[str, np.ndarray], scores: Dict[str, np.ndarray],
            for split in ('eval', 'test')}, predicted)
 
 
-def _macro_f1_and_map(labels: np.ndarray, scores: np.ndarray,
-                      predicted: np.ndarray) -> np.ndarray:
-  """As metrics.evaluate: averages over genres with >= MIN_SUPPORT positives in `labels`."""
-  mask = metrics.supported_genres(labels, quality.MIN_SUPPORT)
-  f1 = metrics.f1_per_genre(labels, predicted)[mask].mean()
-  ap = metrics.average_precision_per_genre(labels[:, mask], scores[:, mask]).mean()
-  return np.array([f1, ap])
-
-
 def bootstrap_gain(labels: np.ndarray, candidate: Tuple[np.ndarray, np.ndarray],
                    baseline: Tuple[np.ndarray, np.ndarray], resamples: int,
                    seed: int = 0) -> Dict[str, Dict[str, float]]:
   """Paired bootstrap over posters of the gain (candidate - baseline) in macro-F1 and mAP.
 
   `candidate` and `baseline` are (scores, predicted) on the same posters; predictions stay
-  as the eval-tuned rules made them. Returns the gain on all posters and its 2.5% and 97.5%
-  percentiles over the resamples.
+  as the eval-tuned rules made them.
   """
-  rng = np.random.default_rng(seed)
-  point = (_macro_f1_and_map(labels, *candidate) - _macro_f1_and_map(labels, *baseline))
-  gains = []
-  for _ in range(resamples):
-    rows = rng.integers(0, len(labels), len(labels))
-    gains.append(_macro_f1_and_map(labels[rows], candidate[0][rows], candidate[1][rows])
-                 - _macro_f1_and_map(labels[rows], baseline[0][rows], baseline[1][rows]))
-  low, high = np.percentile(np.array(gains), [2.5, 97.5], axis=0)
-  return {name: {'gain': float(point[i]), 'low': float(low[i]), 'high': float(high[i])}
-          for i, name in enumerate(('macro_f1', 'map'))}
+  intervals = metrics.bootstrap(labels, {'candidate': candidate, 'baseline': baseline},
+                                reference='baseline', resamples=resamples, seed=seed,
+                                min_support=quality.MIN_SUPPORT)['candidate']
+  return {name: {'gain': i.value, 'low': i.low, 'high': i.high}
+          for name, i in ((m, intervals[f'{m}_gain']) for m in ('macro_f1', 'map'))}
 
 
 def serving_milliseconds(models: Dict[str, tf.keras.Model], images: np.ndarray,

@@ -9,7 +9,7 @@ every number in the project is computed the same way. Conventions:
     labels nor predictions; every ingested poster has at least one label).
 """
 import dataclasses
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -126,3 +126,58 @@ def evaluate(labels: np.ndarray, scores: np.ndarray, predicted: np.ndarray,
       samples_f1=samples_f1(labels, predicted),
       mean_average_precision=float(ap[mask].mean()) if mask.any() else 0.0,
       min_support=min_support, genres_averaged=int(mask.sum()), per_genre=per_genre)
+
+
+HEADLINE_METRICS = ('macro_f1', 'micro_f1', 'map')
+
+
+def _headline_array(labels: np.ndarray, scores: np.ndarray, predicted: np.ndarray,
+                    min_support: int) -> np.ndarray:
+  """[macro-F1, micro-F1, mAP] as `evaluate` computes them (the genre mask from `labels`)."""
+  mask = supported_genres(labels, min_support)
+  return np.array([f1_per_genre(labels, predicted)[mask].mean(),
+                   micro_f1(labels, predicted),
+                   average_precision_per_genre(labels[:, mask], scores[:, mask]).mean()])
+
+
+@dataclasses.dataclass(frozen=True)
+class Interval:
+  value: float  # on every poster
+  low: float  # 2.5th percentile over the resamples
+  high: float  # 97.5th percentile
+
+
+def bootstrap(labels: np.ndarray, runs: Dict[str, Sequence[np.ndarray]],
+              reference: Optional[str] = None, resamples: int = 1000, seed: int = 0,
+              min_support: int = 5) -> Dict[str, Dict[str, Interval]]:
+  """Percentile bootstrap over posters of each run's headline metrics.
+
+  `runs`: name -> (scores, predicted) on the same posters; predictions stay as their rules
+  made them. Every run is scored on the same resamples, so with `reference` each other run
+  also gets a paired interval of its gain over the reference, under `<metric>_gain`. The
+  genres averaged are those with `min_support` positives in each resample.
+  """
+  labels = np.asarray(labels, dtype=np.int64)
+  rng = np.random.default_rng(seed)
+  point = {name: _headline_array(labels, *run, min_support) for name, run in runs.items()}
+  samples = {name: [] for name in runs}
+  for _ in range(resamples):
+    rows = rng.integers(0, len(labels), len(labels))
+    for name, (scores, predicted) in runs.items():
+      samples[name].append(_headline_array(labels[rows], np.asarray(scores)[rows],
+                                           np.asarray(predicted)[rows], min_support))
+  samples = {name: np.array(values) for name, values in samples.items()}
+
+  def interval(value: np.ndarray, draws: np.ndarray, i: int) -> Interval:
+    low, high = np.percentile(draws[:, i], [2.5, 97.5])
+    return Interval(float(value[i]), float(low), float(high))
+
+  result = {}
+  for name in runs:
+    result[name] = {metric: interval(point[name], samples[name], i)
+                    for i, metric in enumerate(HEADLINE_METRICS)}
+    if reference is not None and name != reference:
+      gain, draws = point[name] - point[reference], samples[name] - samples[reference]
+      result[name].update({f'{metric}_gain': interval(gain, draws, i)
+                           for i, metric in enumerate(HEADLINE_METRICS)})
+  return result

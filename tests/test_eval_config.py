@@ -104,3 +104,15 @@ def test_judged_genres_need_the_gate():
 def test_positive_counts_must_match_the_genres():
   with pytest.raises(ValueError, match='3 positive counts for 4 genres'):
     eval_config.judged_genres(GENRES, EVAL_POSITIVES[:3], min_positives=30)
+
+
+def test_every_auc_pr_has_the_module_resolution_and_the_model_loads_as_a_saved_model():
+  gate = GateConfig()
+  judged = eval_config.judged_genres(['A', 'B', 'C'], [40, 5, 31], gate.min_eval_positives)
+  for config in (eval_config.build_eval_config(3, gate=gate, judged=judged, sliced=False),
+                 eval_config.build_eval_config(3)):
+    auc_configs = [metric.config for spec in config.metrics_specs for metric in spec.metrics
+                   if metric.class_name == eval_config.GATED_METRIC]
+    assert auc_configs
+    assert set(auc_configs) == {f'"num_thresholds": {eval_config.AUC_PR_THRESHOLDS}'}
+    assert config.model_specs[0].model_type == 'tf_generic'

@@ -62,3 +62,23 @@ def test_baselines():
   assert always.tolist() == [[0, 1, 1]] * 2
   with pytest.raises(ValueError, match='not in the vocabulary'):
     baselines.always_genres(['Action'], 2)
+
+
+def test_bootstrap_intervals_hold_the_point_and_pair_the_gain():
+  rng = np.random.default_rng(0)
+  labels = (rng.uniform(size=(300, 5)) < 0.3).astype(np.int64)
+  noisy = labels + rng.normal(0, 0.8, labels.shape)
+  good = labels + rng.normal(0, 0.2, labels.shape)
+  runs = {'noisy': (noisy, (noisy > 0.5).astype(np.int64)),
+          'good': (good, (good > 0.5).astype(np.int64))}
+  result = metrics.bootstrap(labels, runs, reference='noisy', resamples=200)
+  for name, (scores, predicted) in runs.items():
+    quality = metrics.evaluate(labels, scores, predicted, list('abcde'))
+    assert result[name]['map'].value == pytest.approx(quality.mean_average_precision)
+    assert result[name]['macro_f1'].value == pytest.approx(quality.macro_f1)
+    for metric in metrics.HEADLINE_METRICS:
+      interval = result[name][metric]
+      assert interval.low <= interval.value <= interval.high
+  assert 'map_gain' not in result['noisy']
+  for metric in metrics.HEADLINE_METRICS:
+    assert 0 < result['good'][f'{metric}_gain'].low

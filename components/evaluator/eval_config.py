@@ -46,6 +46,11 @@ DECISION_METRICS = ('Precision', 'Recall', 'F1Score')
 # plot per genre and slice) a few MB.
 PR_CURVE_THRESHOLDS = 100
 CALIBRATION_BUCKETS = 10
+# AUC-PR's resolution: thresholds 0.001 apart, finer than any change the gate tolerates
+# (its smallest tolerance is about 0.02). TFMA's default, 10,000, made rebinning the score
+# histograms of every genre in every slice most of the TestEvaluator's time
+# (BENCHMARKS.md "Evaluation cost").
+AUC_PR_THRESHOLDS = 1000
 
 # One slice per value of each feature: the multivalent `genres` gives one slice per genre.
 SLICE_FEATURES = (features.GENRES, features.N_GENRES, features.ASPECT_RATIO_BUCKET,
@@ -80,6 +85,13 @@ def judged_genres(genres: Sequence[str], eval_positives: Sequence[int],
           for i, (genre, n) in enumerate(zip(genres, eval_positives)) if n >= min_positives]
 
 
+def _metric(name: str, **kwargs) -> tfma.MetricConfig:
+  """A MetricConfig; AUC-PR at this module's resolution."""
+  if name == GATED_METRIC:
+    kwargs.setdefault('config', f'"num_thresholds": {AUC_PR_THRESHOLDS}')
+  return tfma.MetricConfig(class_name=name, **kwargs)
+
+
 def _classes(class_ids: Sequence[int]) -> tfma.BinarizationOptions:
   return tfma.BinarizationOptions(class_ids={'values': list(class_ids)})
 
@@ -101,7 +113,7 @@ def _genre_gate_specs(judged: Sequence[JudgedGenre],
                       gate: GateConfig) -> List[tfma.MetricsSpec]:
   return [tfma.MetricsSpec(
       metrics=[
-          tfma.MetricConfig(class_name=GATED_METRIC, threshold=tfma.MetricThreshold(
+          _metric(GATED_METRIC, threshold=tfma.MetricThreshold(
               change_threshold=_no_drop_beyond(genre.tolerance(gate)))),
           tfma.MetricConfig(
               class_name=gate_metric.APOverChance.__name__, module=gate_metric.__name__,
@@ -130,7 +142,7 @@ def build_eval_config(num_genres: int, gate: Optional[GateConfig] = None,
                                   class_weights={i: 1.0 for i in class_ids})
   macro_score_metrics = []
   for name in SCORE_METRICS:
-    config = tfma.MetricConfig(class_name=name)
+    config = _metric(name)
     if gate is not None and name == GATED_METRIC:
       config.threshold.CopyFrom(_macro_gate(gate))
     macro_score_metrics.append(config)
@@ -145,14 +157,18 @@ def build_eval_config(num_genres: int, gate: Optional[GateConfig] = None,
   # from one spec over all genres.
   unjudged_ids = [i for i in class_ids if i not in judged_ids]
   score_specs = [tfma.MetricsSpec(
-      metrics=[tfma.MetricConfig(class_name=n) for n in SCORE_METRICS if n != GATED_METRIC]
+      metrics=[_metric(n) for n in SCORE_METRICS if n != GATED_METRIC]
       + plots, output_names=[export.SCORES], binarize=_classes(class_ids))]
   if unjudged_ids:
     score_specs.append(tfma.MetricsSpec(
-        metrics=[tfma.MetricConfig(class_name=GATED_METRIC)], output_names=[export.SCORES],
+        metrics=[_metric(GATED_METRIC)], output_names=[export.SCORES],
         binarize=_classes(unjudged_ids)))
   return tfma.EvalConfig(
       model_specs=[tfma.ModelSpec(
+          # The model is called through its signatures only: loading it as a plain
+          # SavedModel skips the Keras revival that TFMA would otherwise do twice (once just
+          # to find out that it is a Keras model).
+          model_type=tfma.constants.TF_GENERIC,
           signature_name=export.TF_EXAMPLE_SIGNATURE,
           preprocessing_function_names=[export.TRANSFORM_SIGNATURE],
           label_keys={export.SCORES: features.LABELS_XF,
