@@ -1,5 +1,6 @@
-"""Shared by the bench scripts: the machine description and writing a generated section into
-BENCHMARKS.md, leaving the rest alone."""
+"""Shared by the bench scripts: the command and machine description, writing a generated
+section into BENCHMARKS.md (leaving the rest alone), and a research script's JSON and table."""
+import json
 import os
 import platform
 import sys
@@ -37,3 +38,13 @@ def write_section(markdown_path: str, section: str, begin_marker: str,
     text = text.rstrip('\n') + '\n\n' + section + '\n'
   with open(markdown_path, 'w') as f:
     f.write(text)
+
+
+def report(results: dict, markdown: str, output_path: str) -> None:
+  """A research script's ending: its results as JSON at `output_path`, its table on stdout
+  (BENCHMARKS.md quotes it by hand, with the reading)."""
+  with open(output_path, 'w') as f:
+    json.dump(results, f, indent=2)
+  print()
+  print(markdown)
+  print(f'\nWrote {output_path}')

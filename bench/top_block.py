@@ -85,12 +85,19 @@ BATCH_SIZE = transfer.HeadConfig.of(DEFAULTS.trainer).batch_size
 SERVING_BATCH = 32
 
 
-def _parse_args() -> argparse.Namespace:
-  parser = argparse.ArgumentParser(description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_run_args(parser: argparse.ArgumentParser) -> None:
+  """The finished run whose examples and Transform graph are read, and the cache made of
+  them (shared with bench/head_levers.py)."""
   parser.add_argument('--metadata-path',
                       default='/tmp/default_run/out/metadata/poster-genres/metadata.db',
                       help='ML Metadata SQLite store of the finished run to read.')
+  parser.add_argument('--cache-dir', default='/tmp/top_block_cache')
+
+
+def _parse_args() -> argparse.Namespace:
+  parser = argparse.ArgumentParser(description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  add_run_args(parser)
   parser.add_argument('--variant', default='lite0', help='EfficientNet-Lite variant.')
   parser.add_argument('--top-blocks', type=int, nargs='+', default=[1, 2],
                       help='Candidates: how many of the last MBConv blocks the top holds '
@@ -104,7 +111,6 @@ def _parse_args() -> argparse.Namespace:
                       default=DEFAULTS.trainer.fine_tune_learning_rate)
   parser.add_argument('--bootstrap', type=int, default=1000, help='Resamples of test posters.')
   parser.add_argument('--seed', type=int, default=DEFAULTS.trainer.seed)
-  parser.add_argument('--cache-dir', default='/tmp/top_block_cache')
   parser.add_argument('--output', default='/tmp/top_block_results.json')
   return parser.parse_args()
 
@@ -169,7 +175,7 @@ def compose(bottom: tf.keras.Model, top: tf.keras.Model, head: tf.keras.Model,
 # --- The cache -------------------------------------------------------------------------------
 
 
-def _run_inputs(metadata_path: str):
+def run_inputs(metadata_path: str):
   """(examples uri, genres, TFTransformOutput, image shape) of the run's newest execution."""
   runs = {run.node_id: run for run in run_summary.latest_run(
       tfx.orchestration.metadata.sqlite_metadata_connection_config(metadata_path))}
@@ -187,7 +193,7 @@ def _posters(examples_uri: str, split: str, tft_output, num_genres: int, batch_s
                                   keep=index.first_record)
 
 
-def _cache_key(examples_uri: str, image_shape: Sequence[int], variant: str) -> Dict[str, Any]:
+def cache_key(examples_uri: str, image_shape: Sequence[int], variant: str) -> Dict[str, Any]:
   return {'examples_uri': examples_uri, 'image_shape': list(image_shape), 'variant': variant}
 
 
@@ -457,13 +463,13 @@ def render_markdown(results: Dict[str, Any]) -> str:
 
 def main() -> None:
   args = _parse_args()
-  examples_uri, genres, tft_output, image_shape = _run_inputs(args.metadata_path)
+  examples_uri, genres, tft_output, image_shape = run_inputs(args.metadata_path)
   print(f'Run: {examples_uri}, input {image_shape}, {len(genres)} genres.', flush=True)
   backbone = efficientnet_lite.build_backbone(args.variant, input_shape=image_shape)
   boundaries = {blocks: boundary_layer(backbone, blocks) for blocks in args.top_blocks}
   arrays, cache = cache_activations(args.cache_dir, examples_uri, genres, tft_output, backbone,
                                     sorted(set(boundaries.values())),
-                                    _cache_key(examples_uri, image_shape, args.variant))
+                                    cache_key(examples_uri, image_shape, args.variant))
   head_config = transfer.HeadConfig.of(DEFAULTS.trainer)
   results: Dict[str, Any] = {
       'command': benchmarks_md.command(), 'machine': benchmarks_md.machine(),
@@ -545,11 +551,7 @@ def main() -> None:
              if n == BASELINE or args.head_init == 'fresh' or r['best_epoch'] > 0]
   results['chosen_on_eval'] = max(choices, key=lambda n: (
       results['models'][n]['eval']['map'], results['models'][n]['eval']['macro_f1']))
-  with open(args.output, 'w') as f:
-    json.dump(results, f, indent=2)
-  print()
-  print(render_markdown(results))
-  print(f'\nWrote {args.output}')
+  benchmarks_md.report(results, render_markdown(results), args.output)
 
 
 if __name__ == '__main__':
