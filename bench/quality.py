@@ -155,7 +155,7 @@ def _bench_model(model_name: str, label: str, args: argparse.Namespace) -> Dict[
   }
 
 
-def test_intervals(results: Dict[str, Dict[str, Any]], output_dir: str,
+def bootstrap_intervals(results: Dict[str, Dict[str, Any]], output_dir: str,
                    reference: Optional[str], resamples: int) -> Dict[str, Dict[str, Any]]:
   """Bootstrap intervals of every entry whose test predictions are on disk, and of the first
   such entry's trivial baselines (as 'baseline: <name>'), all on the same resamples."""
@@ -280,7 +280,7 @@ def main() -> None:
       json.dump(results, f, indent=2)
     print(json.dumps({k: v for k, v in results[label].items()
                       if k not in ('test', 'baselines')}, indent=2))
-  intervals = test_intervals(results, args.output_dir, args.reference, args.bootstrap)
+  intervals = bootstrap_intervals(results, args.output_dir, args.reference, args.bootstrap)
   for label, result in results.items():
     print(_headline_row(label, result['test'], intervals.get(label, {}), result.get('eval')))
   if args.benchmarks:

@@ -210,7 +210,10 @@ def export_model(model: tf.keras.Model, tft_output: tft.TFTransformOutput,
     # Saving copies the file into the SavedModel's assets/.
     model.genre_vocabulary_file = tf.saved_model.Asset(
         genre_vocabulary.write_vocabulary(vocabulary_dir, vocabulary))
-    model.save(export_dir, save_format='tf', signatures={
+    # Without Keras' per-layer traces: nothing loads this model back as Keras (TF Serving,
+    # TFMA and every tool here call its signatures), and tracing every layer's call for
+    # that was about 40 % of the export's time.
+    model.save(export_dir, save_format='tf', save_traces=False, signatures={
         SERVING_SIGNATURE: serve_image_bytes,
         TF_EXAMPLE_SIGNATURE: serve_tf_examples,
         TRANSFORM_SIGNATURE: transform_features,

@@ -46,10 +46,11 @@ DECISION_METRICS = ('Precision', 'Recall', 'F1Score')
 # plot per genre and slice) a few MB.
 PR_CURVE_THRESHOLDS = 100
 CALIBRATION_BUCKETS = 10
-# AUC-PR's resolution: thresholds 0.001 apart, finer than any change the gate tolerates
-# (its smallest tolerance is about 0.02). TFMA's default, 10,000, made rebinning the score
-# histograms of every genre in every slice most of the TestEvaluator's time
-# (BENCHMARKS.md "Evaluation cost").
+# AUC-PR's resolution: thresholds 0.001 apart, far finer than any change the gate tolerates
+# (0.025 for the macro average by default; more per genre); it moves AUC-PR by about 2e-4.
+# TFMA's default, 10,000, made rebinning the score histograms of every genre in every slice
+# most of the TestEvaluator's time (BENCHMARKS.md, "Whole uncached run against commit
+# 036df65").
 AUC_PR_THRESHOLDS = 1000
 
 # One slice per value of each feature: the multivalent `genres` gives one slice per genre.
