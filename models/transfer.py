@@ -60,10 +60,18 @@ def embed(backbone: tf.keras.Model, images: tf.data.Dataset, with_mirror: bool =
                     training=False)
     return tf.stack(tf.split(both, 2), axis=0)
 
-  outputs = []
+  outputs, full = [], None
   with progress.bar(description, batches, 'batch') as bar:
     for element in images:
-      outputs.append(forward(element[0] if isinstance(element, tuple) else element).numpy())
+      batch = element[0] if isinstance(element, tuple) else element
+      size = int(batch.shape[0])
+      full = full or size
+      if size < full:
+        # The last, partial batch is padded to the others' size: a new shape would cost a
+        # new trace and new oneDNN kernels (seconds) for a handful of posters.
+        batch = tf.pad(batch, [[0, full - size]] + [[0, 0]] * (batch.shape.rank - 1))
+      output = forward(batch).numpy()
+      outputs.append(output[:, :size] if with_mirror else output[:size])
       progress.advance(bar)
   if not with_mirror:
     return np.concatenate(outputs), None
