@@ -6,8 +6,28 @@ gate uses the same measure, so every model monitors it on `eval` and keeps its b
 from typing import Optional
 
 import tensorflow as tf
+from tensorflow.python.autograph.core import config as autograph_config  # pylint: disable=g-direct-tensorflow-import
 
 from models import progress
+
+
+def keep_autograph_out_of_keras() -> None:
+  """Tells AutoGraph not to convert Keras 2's own code, as TensorFlow already does for Keras.
+
+  Under TF_USE_LEGACY_KERAS=1, Keras 2 is the `tf_keras` package, and TensorFlow's list of
+  modules AutoGraph leaves alone (tensorflow/python/autograph/core/config.py) names `keras`
+  but not `tf_keras`. So the first `fit` transpiled tf_keras's whole train step: 15 of the
+  genre head's 25 s (BENCHMARKS.md), for a graph that comes out the same, since Keras' code
+  is written for graph mode. Idempotent; the rule list is TensorFlow's own, read at every
+  conversion."""
+  rules = autograph_config.CONVERSION_RULES
+  if not any(isinstance(rule, autograph_config.DoNotConvert) and rule.matches('tf_keras')
+             for rule in rules):
+    autograph_config.CONVERSION_RULES = (autograph_config.DoNotConvert('tf_keras'),) + rules
+
+
+# Every Keras model of the project trains through this module.
+keep_autograph_out_of_keras()
 
 # Keras logs the eval value as 'val_' + this name.
 PR_AUC = 'pr_auc'
