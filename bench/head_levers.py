@@ -49,7 +49,6 @@ from bench import top_block  # pylint: disable=g-import-not-at-top
 from models import efficientnet_lite  # pylint: disable=g-import-not-at-top
 from models import metrics  # pylint: disable=g-import-not-at-top
 from models import thresholds  # pylint: disable=g-import-not-at-top
-from models import transfer  # pylint: disable=g-import-not-at-top
 
 SPLITS = ('eval', 'test')
 VIEWS = ('train', 'train_mirrored', 'eval', 'test')
@@ -110,16 +109,11 @@ def standardized(features: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
 
 def train_head(features: Dict[str, Optional[np.ndarray]], labels: Dict[str, np.ndarray],
                seed: int) -> Scores:
-  """The default head as the Trainer trains it (bench/top_block.py's baseline recipe) on
-  these features; `features['train_mirrored']` None: without mirror views."""
+  """bench/top_block.py's baseline recipe on these features; `features['train_mirrored']`
+  None: without mirror views."""
   tf.keras.utils.set_random_seed(seed)
-  rows = top_block.oversampled_rows(labels['train'])
-  mirrored = features['train_mirrored']
-  train, train_labels = transfer.training_views(
-      features['train'][rows], None if mirrored is None else mirrored[rows],
-      labels['train'][rows])
-  head = transfer.train_head(train, train_labels, features['eval'][np.newaxis],
-                             labels['eval'], transfer.HeadConfig.of(top_block.DEFAULTS.trainer))
+  head = top_block.train_default_head(features['train'], features['train_mirrored'],
+                                      labels['train'], features['eval'], labels['eval'])
   return {split: head(features[split], training=False).numpy() for split in SPLITS}
 
 
@@ -133,13 +127,12 @@ def margin_rule(eval_labels: np.ndarray, eval_scores: np.ndarray, weight: float,
   """Decisions with the cap applied to logit(score) - weight * logit(threshold): thresholds
   first tuned as the Trainer tunes them, then re-tuned `rounds` times under that ranking."""
   trainer = top_block.DEFAULTS.trainer
-  tuned = np.array(thresholds.tune_rule(eval_labels, eval_scores, trainer.threshold_policy,
-                                        trainer.min_genres, trainer.max_genres).thresholds)
+  tuned = np.array(top_block.default_rule(eval_labels, eval_scores).thresholds)
 
   def forced(scores, cuts):
-    ranks = thresholds.genre_ranks(_logit(scores) - weight * _logit(cuts))
-    off = ranks >= trainer.max_genres
-    return (ranks < trainer.min_genres) & ~off, off
+    return thresholds.forced_decisions(
+        thresholds.genre_ranks(_logit(scores) - weight * _logit(cuts)), trainer.min_genres,
+        trainer.max_genres)
 
   for _ in range(rounds):
     forced_on, forced_off = forced(eval_scores, tuned)
@@ -157,9 +150,7 @@ def margin_rule(eval_labels: np.ndarray, eval_scores: np.ndarray, weight: float,
 
 def default_rule(eval_labels: np.ndarray,
                  eval_scores: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-  trainer = top_block.DEFAULTS.trainer
-  return thresholds.tune_rule(eval_labels, eval_scores, trainer.threshold_policy,
-                              trainer.min_genres, trainer.max_genres).apply
+  return top_block.default_rule(eval_labels, eval_scores).apply
 
 
 # --- Scoring ---------------------------------------------------------------------------------

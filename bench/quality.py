@@ -195,8 +195,8 @@ def _headline_row(name: str, test: Dict[str, Any], intervals: Dict[str, Any],
                   evaluation: Optional[Dict[str, float]] = None) -> str:
   eval_cells = ([f"{evaluation['macro_f1']:.3f}", f"{evaluation['map']:.3f}"] if evaluation
                 else ['–', '–'])
-  gains = [_cell(intervals[f'{m}_gain'], 0.0, signed=True) if f'{m}_gain' in intervals
-           else '–' for m in ('macro_f1', 'map')]
+  gains = [_cell(intervals[f'{m}_gain'], intervals[f'{m}_gain']['value'], signed=True)
+           if f'{m}_gain' in intervals else '–' for m in ('macro_f1', 'map')]
   return '| ' + ' | '.join([name, *eval_cells,
                             *(_cell(intervals.get(m), test[m]) for m in ('macro_f1', 'micro_f1')),
                             f"{test['samples_f1']:.3f}", _cell(intervals.get('map'), test['map']),

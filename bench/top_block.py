@@ -43,7 +43,7 @@ import json
 import os
 import sys
 import time
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -270,15 +270,25 @@ def oversampled_rows(train_labels: np.ndarray) -> np.ndarray:
       train_labels, DEFAULTS.oversample_max_copies, DEFAULTS.oversample_max_growth))
 
 
+def train_default_head(train: np.ndarray, mirrored: Optional[np.ndarray],
+                       train_labels: np.ndarray, evaluation: np.ndarray,
+                       eval_labels: np.ndarray) -> tf.keras.Model:
+  """The default head on per-poster features, train oversampled with the oversampler's policy
+  and, unless `mirrored` is None, the mirror views added, as the Trainer trains it (flip
+  'train': eval is scored on the original view)."""
+  rows = oversampled_rows(train_labels)
+  views, labels = transfer.training_views(train[rows],
+                                          None if mirrored is None else mirrored[rows],
+                                          train_labels[rows])
+  return transfer.train_head(views, labels, evaluation[np.newaxis], eval_labels,
+                             transfer.HeadConfig.of(DEFAULTS.trainer))
+
+
 def train_baseline(arrays: Dict[str, np.ndarray]) -> tf.keras.Model:
-  """The default head on the exact frozen embeddings, oversampled and mirrored as the
-  Trainer trains it (flip 'train': eval and test are scored on the original view)."""
-  rows = oversampled_rows(arrays['train_labels'])
-  train, labels = transfer.training_views(arrays[f'train_{EMBEDDING}'][rows],
-                                          arrays[f'train_mirrored_{EMBEDDING}'][rows],
-                                          arrays['train_labels'][rows])
-  return transfer.train_head(train, labels, arrays[f'eval_{EMBEDDING}'][np.newaxis],
-                             arrays['eval_labels'], transfer.HeadConfig.of(DEFAULTS.trainer))
+  """The default head on the exact frozen embeddings (the Trainer's method)."""
+  return train_default_head(arrays[f'train_{EMBEDDING}'], arrays[f'train_mirrored_{EMBEDDING}'],
+                            arrays['train_labels'], arrays[f'eval_{EMBEDDING}'],
+                            arrays['eval_labels'])
 
 
 def forward(*models: tf.keras.Model):
@@ -379,12 +389,17 @@ def fine_tune(top: tf.keras.Model, head: tf.keras.Model, arrays: Dict[str, np.nd
 # --- Scoring ---------------------------------------------------------------------------------
 
 
+def default_rule(eval_labels: np.ndarray, eval_scores: np.ndarray) -> thresholds.DecisionRule:
+  """The decision rule the Trainer would tune on these eval scores."""
+  trainer = DEFAULTS.trainer
+  return thresholds.tune_rule(eval_labels, eval_scores, trainer.threshold_policy,
+                              trainer.min_genres, trainer.max_genres)
+
+
 def score(arrays: Dict[str, np.ndarray], scores: Dict[str, np.ndarray],
           genres: Sequence[str]) -> Tuple[Dict[str, Dict[str, float]], Dict[str, np.ndarray]]:
   """Headline metrics on eval and test with the rule tuned on eval; and the predictions."""
-  rule = thresholds.tune_rule(arrays['eval_labels'], scores['eval'],
-                              DEFAULTS.trainer.threshold_policy, DEFAULTS.trainer.min_genres,
-                              DEFAULTS.trainer.max_genres)
+  rule = default_rule(arrays['eval_labels'], scores['eval'])
   predicted = {split: rule.apply(scores[split]) for split in ('eval', 'test')}
   return ({split: metrics.evaluate(arrays[f'{split}_labels'], scores[split], predicted[split],
                                    genres, quality.MIN_SUPPORT).headline()

@@ -158,14 +158,16 @@ def bootstrap(labels: np.ndarray, runs: Dict[str, Sequence[np.ndarray]],
   genres averaged are those with `min_support` positives in each resample.
   """
   labels = np.asarray(labels, dtype=np.int64)
+  runs = {name: (np.asarray(scores), np.asarray(predicted))
+          for name, (scores, predicted) in runs.items()}
   rng = np.random.default_rng(seed)
   point = {name: _headline_array(labels, *run, min_support) for name, run in runs.items()}
   samples = {name: [] for name in runs}
   for _ in range(resamples):
     rows = rng.integers(0, len(labels), len(labels))
     for name, (scores, predicted) in runs.items():
-      samples[name].append(_headline_array(labels[rows], np.asarray(scores)[rows],
-                                           np.asarray(predicted)[rows], min_support))
+      samples[name].append(_headline_array(labels[rows], scores[rows], predicted[rows],
+                                           min_support))
   samples = {name: np.array(values) for name, values in samples.items()}
 
   def interval(value: np.ndarray, draws: np.ndarray, i: int) -> Interval:

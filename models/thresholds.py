@@ -43,11 +43,11 @@ def apply_rule(scores: np.ndarray, thresholds: Sequence[float], min_genres: int 
   """0/1 predictions [N, G] from scores [N, G] under the rule described above."""
   scores = np.asarray(scores, dtype=np.float64)
   predicted = scores >= np.asarray(thresholds, dtype=np.float64)[np.newaxis, :]
-  forced_on, forced_off = _forced(genre_ranks(scores), min_genres, max_genres)
+  forced_on, forced_off = forced_decisions(genre_ranks(scores), min_genres, max_genres)
   return ((predicted | forced_on) & ~forced_off).astype(np.int64)
 
 
-def _forced(ranks: np.ndarray, min_genres: int, max_genres: Optional[int]):
+def forced_decisions(ranks: np.ndarray, min_genres: int, max_genres: Optional[int]):
   """(predicted whatever the threshold, never predicted whatever the threshold) [N, G]."""
   forced_off = ranks >= max_genres if max_genres else np.zeros(ranks.shape, dtype=bool)
   forced_on = (ranks < min_genres) & ~forced_off
@@ -122,7 +122,7 @@ def tune_per_genre_thresholds(labels: np.ndarray, scores: np.ndarray,
   """
   labels = np.asarray(labels, dtype=np.int64)
   scores = np.asarray(scores, dtype=np.float64)
-  forced_on, forced_off = _forced(genre_ranks(scores), min_genres, max_genres)
+  forced_on, forced_off = forced_decisions(genre_ranks(scores), min_genres, max_genres)
   fallback = tune_global_threshold(labels, scores, min_genres=min_genres,
                                    max_genres=max_genres)
   return [best_f1_threshold(labels[:, g], scores[:, g], forced_on[:, g], forced_off[:, g])
