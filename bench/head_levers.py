@@ -6,8 +6,9 @@
 Research for "Quality and speed". Everything here trains only genre heads, on features that
 one backbone pass per poster gives, so every lever costs seconds to try and nothing at
 serving time (or, for pooling, nothing beyond the same backbone pass):
-  - mirror views: the Trainer trains on every poster and its mirror image; without them the
-    Trainer's embedding would cost half as much;
+  - mirror views: with `--flip train` (the default when these results were recorded; they
+    made it `none`) the Trainer trains on every poster and its mirror image; without them
+    its embedding costs half as much;
   - richer pooling: global average and max pooling of the 1280-channel head conv, of the
     last block's 320 channels and of the 192 channels entering it, concatenated and
     standardized on train, instead of the head conv's average alone;
@@ -124,10 +125,12 @@ def _logit(p: np.ndarray) -> np.ndarray:
 
 def margin_rule(eval_labels: np.ndarray, eval_scores: np.ndarray, weight: float,
                 rounds: int = 3) -> Callable[[np.ndarray], np.ndarray]:
-  """Decisions with the cap applied to logit(score) - weight * logit(threshold): thresholds
-  first tuned as the Trainer tunes them, then re-tuned `rounds` times under that ranking."""
+  """Decisions with the cap applied to logit(score) - weight * logit(threshold): per-genre
+  thresholds first tuned under the Trainer's bounds, then re-tuned `rounds` times under that
+  ranking."""
   trainer = top_block.DEFAULTS.trainer
-  tuned = np.array(top_block.default_rule(eval_labels, eval_scores).thresholds)
+  tuned = np.array(thresholds.tune_rule(eval_labels, eval_scores, 'per_genre',
+                                        trainer.min_genres, trainer.max_genres).thresholds)
 
   def forced(scores, cuts):
     return thresholds.forced_decisions(

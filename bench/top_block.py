@@ -18,9 +18,10 @@ store names them, as bench/ablation.py reads them):
      distinct poster of train (and its mirror image), eval and test, the activations at
      every cut and the exact frozen embedding, as .npy under --cache-dir (float16
      activations, float32 embeddings); a rerun reuses the cache.
-  2. Baseline, the Trainer's method: the default head (HeadConfig.of(TrainerConfig())) on
-     the frozen embeddings, train oversampled with the oversampler's policy as
-     bench/ablation.py does, plus the mirrored embeddings.
+  2. Baseline, the Trainer's method with `--flip train` (its default when these results were
+     recorded): the default head (HeadConfig.of(TrainerConfig())) on the frozen embeddings,
+     train oversampled with the oversampler's policy as bench/ablation.py does, plus the
+     mirrored embeddings.
   3. Candidates, one per top size: the top (BatchNorm layers frozen: inference mode, ImageNet
      statistics) and the head trained together on the cached activations, the top with
      Adam at the Trainer's fine-tuning learning rate, the head with Adam at the head's. The
@@ -274,8 +275,9 @@ def train_default_head(train: np.ndarray, mirrored: Optional[np.ndarray],
                        train_labels: np.ndarray, evaluation: np.ndarray,
                        eval_labels: np.ndarray) -> tf.keras.Model:
   """The default head on per-poster features, train oversampled with the oversampler's policy
-  and, unless `mirrored` is None, the mirror views added, as the Trainer trains it (flip
-  'train': eval is scored on the original view)."""
+  and, unless `mirrored` is None, the mirror views added, as the Trainer trains it with
+  `--flip train` (the default when this bench's results were recorded; eval is scored on the
+  original view), else as with the default `--flip none`."""
   rows = oversampled_rows(train_labels)
   views, labels = transfer.training_views(train[rows],
                                           None if mirrored is None else mirrored[rows],

@@ -242,16 +242,19 @@ class TrainerConfig:
                                            'head training stops.', minimum=1)
   loss: str = knob('bce', 'Loss against genre imbalance (models/losses.py), on top of the '
                    'oversampler; BENCHMARKS.md compares them.', choices=LOSSES)
-  flip: str = knob('train', 'Mirrored posters: none; train (extra training examples); '
-                   'train_and_serve (also average scores with the mirror at serving, twice '
-                   'the serving cost, no measured gain).', choices=FLIP_MODES)
+  flip: str = knob('none', 'Mirrored posters: none; train (extra training examples, twice '
+                   'the Trainer\'s embedding cost, no gain on eval beyond seed noise: '
+                   'BENCHMARKS.md); train_and_serve (also average scores with the mirror at '
+                   'serving, twice the serving cost, no measured gain).', choices=FLIP_MODES)
   unfreeze_top_blocks: int = knob(0, 'Backbone blocks fine-tuned end to end after the head '
                                   '(0: frozen); meant for GPU runs.', minimum=0)
   fine_tune_epochs: int = knob(5, 'Epochs of that fine-tuning.', minimum=1)
   fine_tune_learning_rate: float = knob(1e-4, 'Learning rate of that fine-tuning.',
                                         minimum=0.0)
-  threshold_policy: str = knob('per_genre', 'Decision rule tuned on eval: one threshold '
-                               'per genre or one for all.', choices=THRESHOLD_POLICIES)
+  threshold_policy: str = knob('global', 'Decision rule tuned on eval: one threshold for '
+                               'all genres, or one per genre (noisier: several genres have '
+                               'under 20 eval positives; bench/decision_rules.py).',
+                               choices=THRESHOLD_POLICIES)
   min_genres: int = knob(1, 'Genres every poster gets at least.', minimum=0)
   max_genres: Optional[int] = knob(3, 'Genres a poster gets at most (the data\'s posters '
                                    'have 1 to 3); none: no cap.', minimum=1)

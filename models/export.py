@@ -20,7 +20,7 @@ poster that fails to decode, which then counts as truncated (no end-of-image mar
 corrupt. Only the decoded posters reach the network, so a good poster's scores do not depend
 on its batch.
 
-The genre names and the decision rule (models/thresholds.py: per-genre thresholds, at least
+The genre names and the decision rule (models/thresholds.py: a threshold per genre, at least
 `min_genres`, at most `max_genres` per poster) are part of the graph, so `predicted` and every
 client agree on them. The vocabulary also ships as an asset (`assets/genre_vocabulary.txt`)
 for tools that read the model directory, and `assets.extra/tf_serving_warmup_requests`

@@ -6,6 +6,7 @@ import tensorflow as tf
 from bench import head_levers
 from bench import top_block
 from models import efficientnet_lite
+from models import thresholds
 
 
 def test_pooled_features_start_with_the_backbone_embedding():
@@ -24,12 +25,14 @@ def test_pooled_features_start_with_the_backbone_embedding():
   np.testing.assert_allclose(standardized['train'].mean(axis=0), 0, atol=1e-4)
 
 
-def test_a_margin_weight_of_zero_is_the_default_rule():
+def test_a_margin_weight_of_zero_is_the_per_genre_rule():
   rng = np.random.default_rng(0)
   labels = (rng.uniform(size=(400, 6)) < [0.5, 0.3, 0.2, 0.1, 0.05, 0.4]).astype(np.int64)
   scores = 1 / (1 + np.exp(-(2 * labels - 1 + rng.normal(0, 1.2, labels.shape))))
-  default = head_levers.default_rule(labels, scores)(scores)
-  np.testing.assert_array_equal(head_levers.margin_rule(labels, scores, 0.0)(scores), default)
+  trainer = top_block.DEFAULTS.trainer
+  per_genre = thresholds.tune_rule(labels, scores, 'per_genre', trainer.min_genres,
+                                   trainer.max_genres).apply(scores)
+  np.testing.assert_array_equal(head_levers.margin_rule(labels, scores, 0.0)(scores), per_genre)
   margin = head_levers.margin_rule(labels, scores, 1.0)(scores)
-  assert margin.sum(axis=1).max() <= top_block.DEFAULTS.trainer.max_genres
-  assert margin.sum(axis=1).min() >= top_block.DEFAULTS.trainer.min_genres
+  assert margin.sum(axis=1).max() <= trainer.max_genres
+  assert margin.sum(axis=1).min() >= trainer.min_genres

@@ -208,7 +208,7 @@ def _genre_table(data) -> str:
                 f'{"".join(cells)}</tr>')
   return (_table('sortable genres', headers, rows, 'genre-table')
           + '<div class="note">Precision, recall and F1 are of the model\'s own decisions (the '
-          '<code>predicted</code> output: per-genre thresholds tuned on eval and the '
+          '<code>predicted</code> output: the thresholds tuned on eval and the '
           'min/max-genres rule, as served); AP and calibration (mean score / positive rate) '
           f'are of the scores. Trivial F1: {_esc(data.trivial_name)}. Rows shaded red: '
           'F1 below the trivial baseline. Click a column to sort.'
