@@ -46,7 +46,6 @@ import tensorflow as tf  # pylint: disable=g-import-not-at-top
 from bench import benchmarks_md  # pylint: disable=g-import-not-at-top
 from bench import quality  # pylint: disable=g-import-not-at-top
 from bench import top_block  # pylint: disable=g-import-not-at-top
-from models import efficientnet_lite  # pylint: disable=g-import-not-at-top
 from models import metrics  # pylint: disable=g-import-not-at-top
 from models import thresholds  # pylint: disable=g-import-not-at-top
 
@@ -200,12 +199,8 @@ def render_markdown(results: Dict) -> str:
 
 def main() -> None:
   args = _parse_args()
-  examples_uri, genres, tft_output, image_shape = top_block.run_inputs(args.metadata_path)
-  backbone = efficientnet_lite.build_backbone('lite0', input_shape=image_shape)
   # The frozen embeddings of bench/top_block.py's cache (any cut's activations will do).
-  arrays, _ = top_block.cache_activations(
-      args.cache_dir, examples_uri, genres, tft_output, backbone, (),
-      top_block.cache_key(examples_uri, image_shape, 'lite0'))
+  examples_uri, _, arrays = top_block.cached_lite0(args, ())
   tuners: Dict[str, Tuner] = {
       TRAINER_RULE: per_genre,
       'one global threshold': lambda l, s: [global_threshold(l, s)] * l.shape[1],

@@ -204,11 +204,7 @@ def render_markdown(results: Dict[str, Any]) -> str:
 
 def main() -> None:
   args = _parse_args()
-  examples_uri, genres, tft_output, image_shape = top_block.run_inputs(args.metadata_path)
-  backbone = efficientnet_lite.build_backbone('lite0', input_shape=image_shape)
-  arrays, _ = top_block.cache_activations(
-      args.cache_dir, examples_uri, genres, tft_output, backbone, [BOUNDARY],
-      top_block.cache_key(examples_uri, image_shape, 'lite0'))
+  examples_uri, backbone, arrays = top_block.cached_lite0(args, [BOUNDARY])
   labels = {split: arrays[f'{split}_labels'] for split in ('train', *SPLITS)}
   embedding = {view: arrays[f'{view}_{top_block.EMBEDDING}'] for view in VIEWS}
   pooled = pooled_features(backbone, arrays)

@@ -262,6 +262,17 @@ def cache_activations(cache_dir: str, examples_uri: str, genres: Sequence[str], 
   return arrays, meta
 
 
+def cached_lite0(args: argparse.Namespace, boundaries: Sequence[str]
+                 ) -> Tuple[str, tf.keras.Model, Dict[str, np.ndarray]]:
+  """(examples uri, Lite0 backbone, cached arrays) of the run and cache that `add_run_args`
+  name: where bench/head_levers.py and bench/decision_rules.py start."""
+  examples_uri, genres, tft_output, image_shape = run_inputs(args.metadata_path)
+  backbone = efficientnet_lite.build_backbone('lite0', input_shape=image_shape)
+  arrays, _ = cache_activations(args.cache_dir, examples_uri, genres, tft_output, backbone,
+                                boundaries, cache_key(examples_uri, image_shape, 'lite0'))
+  return examples_uri, backbone, arrays
+
+
 # --- Training --------------------------------------------------------------------------------
 
 
