@@ -1,5 +1,6 @@
 """Shared by the bench scripts: the command and machine description, writing a generated
-section into BENCHMARKS.md (leaving the rest alone), and a research script's JSON and table."""
+section into BENCHMARKS.md (leaving the rest alone), a gain's table cell, and a research
+script's JSON and table."""
 import json
 import os
 import platform
@@ -38,6 +39,11 @@ def write_section(markdown_path: str, section: str, begin_marker: str,
     text = text.rstrip('\n') + '\n\n' + section + '\n'
   with open(markdown_path, 'w') as f:
     f.write(text)
+
+
+def gain_cell(gain: float, low: float, high: float) -> str:
+  """A paired gain and its 95% interval, as every bench table shows it."""
+  return f'{gain:+.3f} [{low:+.3f}, {high:+.3f}]'
 
 
 def report(results: dict, markdown: str, output_path: str) -> None:

@@ -28,7 +28,7 @@ import argparse
 import json
 import os
 import sys
-from typing import Callable, Dict, List, Sequence
+from typing import Callable, Dict, List
 
 import numpy as np
 
@@ -56,10 +56,7 @@ RULE = top_block.DEFAULTS.trainer
 
 
 def _parse_args() -> argparse.Namespace:
-  parser = argparse.ArgumentParser(description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
-  top_block.add_run_args(parser)
-  parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+  parser = top_block.seeded_parser(__doc__)
   parser.add_argument('--shrinkage', type=float, nargs='+', default=[10.0, 30.0],
                       help='Candidates k of the shrunk thresholds.')
   parser.add_argument('--train-folds', type=int, default=5,
@@ -67,7 +64,6 @@ def _parse_args() -> argparse.Namespace:
   parser.add_argument('--eval-folds', type=int, default=5, help='Folds of the cross-fit.')
   parser.add_argument('--fold-assignments', type=int, default=5,
                       help='Random assignments of eval posters to folds.')
-  parser.add_argument('--bootstrap', type=int, default=1000, help='Resamples of posters.')
   parser.add_argument('--output', default='/tmp/decision_rules_results.json')
   return parser.parse_args()
 
@@ -181,19 +177,17 @@ def render_markdown(results: Dict) -> str:
            'eval micro-F1 | test macro-F1 | test gain macro-F1 | test micro-F1 |',
            '| --- ' * 9 + '|']
 
-  def gain(values: Sequence[float]) -> str:
-    return f'{values[0]:+.3f} [{values[1]:+.3f}, {values[2]:+.3f}]'
-
   for seed, result in results['seeds'].items():
     for name, e in result['eval'].items():
       t = result['test'][name]
       trainer = name == TRAINER_RULE
       lines.append(
           f"| {seed} | {name} | {e['macro_f1'][0]:.3f} | "
-          f"{'–' if trainer else gain(e['macro_f1_gain'])} | "
+          f"{'–' if trainer else benchmarks_md.gain_cell(*e['macro_f1_gain'])} | "
           f"{'–' if trainer else format(result['eval_mean_macro_f1_gain'][name], '+.3f')} | "
           f"{e['micro_f1'][0]:.3f} | {t['macro_f1'][0]:.3f} | "
-          f"{'–' if trainer else gain(t['macro_f1_gain'])} | {t['micro_f1'][0]:.3f} |")
+          f"{'–' if trainer else benchmarks_md.gain_cell(*t['macro_f1_gain'])} | "
+          f"{t['micro_f1'][0]:.3f} |")
   return '\n'.join(lines)
 
 

@@ -29,7 +29,7 @@ import argparse
 import json
 import os
 import sys
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -63,13 +63,9 @@ Scores = Dict[str, np.ndarray]
 
 
 def _parse_args() -> argparse.Namespace:
-  parser = argparse.ArgumentParser(description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
-  top_block.add_run_args(parser)
-  parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+  parser = top_block.seeded_parser(__doc__)
   parser.add_argument('--margin-weights', type=float, nargs='+', default=[0.5, 1.0],
                       help="Candidates 'rank by margin': the weight a of logit(threshold).")
-  parser.add_argument('--bootstrap', type=int, default=1000, help='Resamples of posters.')
   parser.add_argument('--output', default='/tmp/head_levers_results.json')
   return parser.parse_args()
 
@@ -187,14 +183,13 @@ def render_markdown(results: Dict[str, Any]) -> str:
            'test macro-F1 | test mAP | test gain macro-F1 | test gain mAP |',
            '| --- ' * 10 + '|']
 
-  def gain(values: List[float]) -> str:
-    return f'{values[0]:+.3f} [{values[1]:+.3f}, {values[2]:+.3f}]'
-
   for row in results['rows']:
     e, t = row['eval'], row['test']
-    gains = ([gain(row['eval_gain'][m]) for m in ('macro_f1', 'map')]
+    gains = ([benchmarks_md.gain_cell(*row['eval_gain'][m])
+              for m in ('macro_f1', 'map')]
              if row['name'] != BASELINE else ['–', '–'])
-    test_gains = ([gain(row['test_gain'][m]) for m in ('macro_f1', 'map')]
+    test_gains = ([benchmarks_md.gain_cell(*row['test_gain'][m])
+                   for m in ('macro_f1', 'map')]
                   if row['name'] != BASELINE else ['–', '–'])
     lines.append(f"| {row['seed']} | {row['name']} | {e['macro_f1']:.3f} | {e['map']:.3f} | "
                  f"{gains[0]} | {gains[1]} | {t['macro_f1']:.3f} | {t['map']:.3f} | "

@@ -95,6 +95,17 @@ def add_run_args(parser: argparse.ArgumentParser) -> None:
   parser.add_argument('--cache-dir', default='/tmp/top_block_cache')
 
 
+def seeded_parser(description: str) -> argparse.ArgumentParser:
+  """The arguments of the benches that compare levers over several seeds on this cache
+  (bench/head_levers.py, bench/decision_rules.py)."""
+  parser = argparse.ArgumentParser(description=description,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  add_run_args(parser)
+  parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+  parser.add_argument('--bootstrap', type=int, default=1000, help='Resamples of posters.')
+  return parser
+
+
 def _parse_args() -> argparse.Namespace:
   parser = argparse.ArgumentParser(description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -457,7 +468,7 @@ def serving_milliseconds(models: Dict[str, tf.keras.Model], images: np.ndarray,
 
 
 def _gain_cell(gain: Dict[str, float]) -> str:
-  return f"{gain['gain']:+.3f} [{gain['low']:+.3f}, {gain['high']:+.3f}]"
+  return benchmarks_md.gain_cell(gain['gain'], gain['low'], gain['high'])
 
 
 def render_markdown(results: Dict[str, Any]) -> str:
