@@ -4,6 +4,7 @@ script's JSON and table."""
 import json
 import os
 import platform
+import shlex
 import sys
 
 _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -12,7 +13,7 @@ _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def command() -> str:
   """The command line that ran this benchmark, as BENCHMARKS.md quotes it."""
   script = os.path.relpath(os.path.abspath(sys.argv[0]), _REPO_ROOT)
-  return ' '.join(['.venv/bin/python', script, *sys.argv[1:]])
+  return shlex.join(['.venv/bin/python', script, *sys.argv[1:]])
 
 
 def machine() -> str:

@@ -217,7 +217,10 @@ def render_markdown(results: Dict[str, Dict[str, Any]], intervals: Dict[str, Dic
       f'Macro-F1 and mAP average the genres with at least {MIN_SUPPORT} `test` positives '
       f"({first['test']['genres_averaged']} genres); micro-F1 pools every poster-genre "
       'decision; samples-F1 averages per poster. Decision rules (models and baselines) are '
-      'tuned on `eval`, never on `test`; choose on the `eval` columns. The baselines give '
+      'tuned on `eval`, never on `test`; choose models on the `eval` columns. The eval F1s '
+      'are scored on the posters their rule was tuned on, so they favour rules with more '
+      'thresholds: bench/decision_rules.py compares rules on a cross-fitted `eval`. The '
+      'baselines give '
       'every poster the same score per genre, so they rank nothing and their AP is each '
       f"genre's prevalence. Brackets: percentile bootstrap 95% intervals over {resamples} "
       'resamples of the test posters; a gain is paired (the same resamples for both '
