@@ -20,6 +20,7 @@ from tfx.components.util import examples_utils
 from tfx.dsl.components.base import base_beam_executor
 from tfx.types import artifact_utils
 
+from components import artifact_files
 from components.oversampler import policy
 from contract import features
 from contract import vocabulary as genre_vocabulary
@@ -157,6 +158,10 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                  'before %s, after %s.', split, summary['posters_before'],
                  summary['examples_after'], summary['growth'],
                  summary['genre_positives_before'], summary['genre_positives_after'])
+    # Every poster is written at least once: as many different records as posters read.
+    artifact_files.check_written(target_split, f'RareGenreOversampler, split {split}',
+                                 records=summary['examples_after'],
+                                 distinct=summary['posters_before'])
     target.set_float_custom_property('train_growth', summary['growth'])
 
   @staticmethod

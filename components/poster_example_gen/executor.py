@@ -23,6 +23,7 @@ from tfx.types import artifact_utils
 from tfx.types import standard_component_specs
 from tfx.utils import proto_utils
 
+from components import artifact_files
 from contract import images
 from components.poster_example_gen import labels
 from components.poster_example_gen import summary as ingest_summary
@@ -245,6 +246,10 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
       logging.info('%s', line)
     examples_artifact = artifact_utils.get_single_instance(
         output_dict[standard_component_specs.EXAMPLES_KEY])
+    for split, kept in summary['kept_per_split'].items():
+      artifact_files.check_written(artifact_utils.get_split_uri([examples_artifact], split),
+                                   f'PosterExampleGen, split {split}', records=kept,
+                                   distinct=kept)
     genre_vocabulary.write_vocabulary(examples_artifact.uri, summary['vocabulary'])
     summary_artifact.set_int_custom_property('kept_total', summary['kept_total'])
     summary_artifact.set_int_custom_property('excluded_total', summary['excluded_total'])
