@@ -131,9 +131,10 @@ class PipelineConfig:
   # where every worker process imports TensorFlow again.
   beam_direct_running_mode: str = knob('in_memory', 'DirectRunner mode.',
                                        choices=DIRECT_RUNNING_MODES)
-  beam_direct_num_workers: int = knob(1, 'DirectRunner workers (with 2 multi_threading '
-                                      'workers Beam lost written records; the run stops then).',
-                                      minimum=1)
+  beam_direct_num_workers: int = knob(1, 'DirectRunner workers. With 2 multi_threading '
+                                      'workers on the full data, Beam lost written records (a '
+                                      'run now stops on that) and TFMA ran out of memory '
+                                      '(BENCHMARKS.md).', minimum=1)
   # Beam installs the package from this file: Dataflow workers, and it stops TFX from
   # building and staging an ephemeral sdist for every Beam component locally.
   beam_setup_file: str = os.path.join(REPO_ROOT, 'setup.py')
