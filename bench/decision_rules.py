@@ -68,14 +68,17 @@ def _parse_args() -> argparse.Namespace:
   return parser.parse_args()
 
 
-def per_genre(labels: np.ndarray, scores: np.ndarray) -> List[float]:
-  return thresholds.tune_per_genre_thresholds(labels, scores, min_genres=RULE.min_genres,
-                                              max_genres=RULE.max_genres)
+def tuned(policy: str) -> Tuner:
+  """The Trainer's tuning for `policy` ('per_genre' or 'global'), under its bounds."""
+  return lambda labels, scores: thresholds.tune_rule(
+      labels, scores, policy, RULE.min_genres, RULE.max_genres).thresholds
+
+
+per_genre = tuned('per_genre')
 
 
 def global_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
-  return thresholds.tune_global_threshold(labels, scores, min_genres=RULE.min_genres,
-                                          max_genres=RULE.max_genres)
+  return tuned('global')(labels, scores)[0]
 
 
 def shrunk(k: float) -> Tuner:
@@ -197,7 +200,7 @@ def main() -> None:
   examples_uri, _, arrays = top_block.cached_lite0(args, ())
   tuners: Dict[str, Tuner] = {
       TRAINER_RULE: per_genre,
-      'one global threshold': lambda l, s: [global_threshold(l, s)] * l.shape[1],
+      'one global threshold': tuned('global'),
       **{f'per-genre shrunk to the global, k = {k:g}': shrunk(k) for k in args.shrinkage}}
   seeds: Dict[int, Dict] = {}
   for seed in args.seeds:

@@ -135,8 +135,7 @@ def _headline_array(labels: np.ndarray, scores: np.ndarray, predicted: np.ndarra
                     min_support: int) -> np.ndarray:
   """[macro-F1, micro-F1, mAP] as `evaluate` computes them (the genre mask from `labels`)."""
   mask = supported_genres(labels, min_support)
-  return np.array([f1_per_genre(labels, predicted)[mask].mean(),
-                   micro_f1(labels, predicted),
+  return np.array([macro_f1(labels, predicted, min_support), micro_f1(labels, predicted),
                    average_precision_per_genre(labels[:, mask], scores[:, mask]).mean()])
 
 
