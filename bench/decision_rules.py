@@ -139,15 +139,20 @@ def judge(labels: np.ndarray, scores: np.ndarray,
           for name, values in intervals.items()}
 
 
-def run_seed(arrays: Dict[str, np.ndarray], tuners: Dict[str, Tuner], args: argparse.Namespace,
-             seed: int) -> Dict[str, Dict]:
+def default_head_scores(arrays: Dict[str, np.ndarray], seed: int) -> Dict[str, np.ndarray]:
+  """`eval` and `test` scores of the head the Trainer trains by default (no mirror views)."""
   tf.keras.utils.set_random_seed(seed)
   head = top_block.train_default_head(arrays[f'train_{top_block.EMBEDDING}'], None,
                                       arrays['train_labels'],
                                       arrays[f'eval_{top_block.EMBEDDING}'],
                                       arrays['eval_labels'])
-  scores = {split: head(arrays[f'{split}_{top_block.EMBEDDING}'], training=False).numpy()
-            for split in ('eval', 'test')}
+  return {split: head(arrays[f'{split}_{top_block.EMBEDDING}'], training=False).numpy()
+          for split in ('eval', 'test')}
+
+
+def run_seed(arrays: Dict[str, np.ndarray], tuners: Dict[str, Tuner], args: argparse.Namespace,
+             seed: int) -> Dict[str, Dict]:
+  scores = default_head_scores(arrays, seed)
   labels = {split: arrays[f'{split}_labels'] for split in ('eval', 'test')}
   tuners = {**tuners, 'per-genre on eval + out-of-fold train scores': with_out_of_fold(
       arrays['train_labels'], out_of_fold_scores(arrays, args.train_folds, seed))}

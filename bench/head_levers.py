@@ -114,7 +114,7 @@ def train_head(features: Dict[str, Optional[np.ndarray]], labels: Dict[str, np.n
   return {split: head(features[split], training=False).numpy() for split in SPLITS}
 
 
-def _logit(p: np.ndarray) -> np.ndarray:
+def logit(p: np.ndarray) -> np.ndarray:
   p = np.clip(p, 1e-6, 1 - 1e-6)
   return np.log(p / (1 - p))
 
@@ -130,7 +130,7 @@ def margin_rule(eval_labels: np.ndarray, eval_scores: np.ndarray, weight: float,
 
   def forced(scores, cuts):
     return thresholds.forced_decisions(
-        thresholds.genre_ranks(_logit(scores) - weight * _logit(cuts)), trainer.min_genres,
+        thresholds.genre_ranks(logit(scores) - weight * logit(cuts)), trainer.min_genres,
         trainer.max_genres)
 
   for _ in range(rounds):
