@@ -5,6 +5,8 @@ from typing import Optional
 
 import tensorflow as tf
 
+from models import data
+
 
 class LostRecordsError(RuntimeError):
   """A Beam write left fewer (or more) records in its files than the pipeline counted."""
@@ -25,7 +27,7 @@ def check_written(split_dir: str, what: str, records: Optional[int] = None,
   """
   files = tf.io.gfile.glob(os.path.join(split_dir, '*.gz'))
   digests = [hashlib.sha256(record).digest() for record in
-             tf.data.TFRecordDataset(files, compression_type='GZIP').as_numpy_iterator()]
+             data.records(files).as_numpy_iterator()]
   found = {'records': (len(digests), records), 'distinct records': (len(set(digests)), distinct)}
   wrong = [f'{actual} {kind} instead of {expected}' for kind, (actual, expected) in found.items()
            if expected is not None and actual != expected]

@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from contract import features
 from contract import vocabulary as genre_vocabulary
+from models import data
 from models import export
 
 
@@ -35,7 +36,7 @@ def read_split(examples_uri: str, split: str, with_images: bool = True) -> Label
   if with_images:
     spec[features.IMAGE] = tf.io.FixedLenFeature([], tf.string)
   ids, images, labels = [], [], []
-  dataset = tf.data.TFRecordDataset(files, compression_type='GZIP').batch(256)
+  dataset = data.records(files).batch(256)
   for batch in dataset.map(lambda records: tf.io.parse_example(records, spec)):
     ids.extend(value.decode() for value in batch[features.ID].numpy())
     labels.append(batch[features.LABELS].numpy())

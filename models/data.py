@@ -8,7 +8,7 @@ records, so `poster_index` maps each record to its poster, and `make_dataset(kee
 yields only the first record of each poster, in file order.
 """
 import dataclasses
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -28,6 +28,22 @@ def raw_parse_spec(num_genres: Optional[int] = None) -> Dict[str, Any]:
   if num_genres is not None:
     spec[features.LABELS] = tf.io.FixedLenFeature([num_genres], tf.int64)
   return spec
+
+
+def records(files: Sequence[str], num_parallel_reads: Optional[int] = None) -> tf.data.Dataset:
+  """The records of gzipped TFRecord files, for a pipeline that is read to its end.
+
+  Without tf.data's autotuning: its optimization thread waits between passes for a period
+  that doubles up to a minute, and an iterator's destructor waits for that thread. After a
+  long read (the Trainer embedding 5,222 train posters, 47 s) the destructor then stalled for
+  up to 35 s with every thread idle, in about one run of ten (BENCHMARKS.md, "Whole uncached
+  run against commit 036df65"). `AUTOTUNE` parallelism still starts at the CPU count and
+  prefetch buffers still grow; the input pipeline never kept the backbone waiting.
+  """
+  options = tf.data.Options()
+  options.autotune.enabled = False
+  return tf.data.TFRecordDataset(files, compression_type='GZIP',
+                                 num_parallel_reads=num_parallel_reads).with_options(options)
 
 
 def _files(file_patterns: List[str]) -> List[str]:
@@ -55,8 +71,8 @@ def poster_index(file_patterns: List[str], num_genres: int) -> PosterIndex:
           features.LABELS: tf.io.FixedLenFeature([num_genres], tf.int64)}
   poster_of_id: Dict[bytes, int] = {}
   record_poster, first_record, labels = [], [], []
-  records = tf.data.TFRecordDataset(_files(file_patterns), compression_type='GZIP')
-  for batch in records.batch(1024).map(lambda r: tf.io.parse_example(r, spec)):
+  batches = records(_files(file_patterns)).batch(1024)
+  for batch in batches.map(lambda r: tf.io.parse_example(r, spec)):
     for poster_id, poster_labels in zip(batch[features.ID].numpy(),
                                         batch[features.LABELS].numpy()):
       is_new = poster_id not in poster_of_id
@@ -81,11 +97,10 @@ def make_dataset(file_patterns: List[str], tft_output: tft.TFTransformOutput, nu
   files = _files(file_patterns)
   if keep is not None:
     mask = tf.constant(keep, dtype=tf.bool)
-    dataset = (tf.data.TFRecordDataset(files, compression_type='GZIP').enumerate()
+    dataset = (records(files).enumerate()
                .filter(lambda index, _: mask[index]).map(lambda _, record: record))
   else:
-    dataset = tf.data.TFRecordDataset(files, compression_type='GZIP',
-                                      num_parallel_reads=tf.data.AUTOTUNE)
+    dataset = records(files, num_parallel_reads=tf.data.AUTOTUNE)
   if shuffle:
     dataset = dataset.shuffle(_SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
   transform_layer = tft_output.transform_features_layer()

@@ -20,6 +20,7 @@ from tensorflow_serving.apis import prediction_log_pb2
 
 from contract import features
 from contract import images
+from models import data
 
 # Where TF Serving looks for warmup data inside a model version directory.
 WARMUP_DIR = 'assets.extra'
@@ -90,6 +91,6 @@ def read_example_images(file_patterns: Sequence[str], count: int) -> List[bytes]
   if not files:
     raise FileNotFoundError(f'No examples match {list(file_patterns)}.')
   spec = {features.IMAGE: tf.io.FixedLenFeature([], tf.string)}
-  dataset = tf.data.TFRecordDataset(files, compression_type='GZIP').take(count)
+  dataset = data.records(files).take(count)
   return [tf.io.parse_single_example(record, spec)[features.IMAGE].numpy()
           for record in dataset]
