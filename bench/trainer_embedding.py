@@ -1,7 +1,6 @@
 """The Trainer alone on a finished run's artifacts: how long each split's embedding takes.
 
-    .venv/bin/python bench/trainer_embedding.py \
-        [--metadata-path tfx_pipeline_output/metadata/poster-genres/metadata.db] [--runs 10]
+    .venv/bin/python bench/trainer_embedding.py [--metadata-path METADATA_DB] [--runs 10]
 
 Research for "Quality and speed": the Trainer's embedding is most of a run's time, and its
 duration swung between runs of the same code on the same data. Each run is a fresh process
@@ -32,6 +31,7 @@ if __name__ == '__main__':
   runtime_env.quiet_known_noise()
 
 from bench import benchmarks_md  # pylint: disable=g-import-not-at-top
+from pipeline import configs  # pylint: disable=g-import-not-at-top
 
 RESULT_PREFIX = 'TRAINER_EMBEDDING_RESULT '
 
@@ -39,9 +39,9 @@ RESULT_PREFIX = 'TRAINER_EMBEDDING_RESULT '
 def _parse_args() -> argparse.Namespace:
   parser = argparse.ArgumentParser(description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument('--metadata-path',
-                      default='tfx_pipeline_output/metadata/poster-genres/metadata.db',
-                      help='ML Metadata SQLite store of the finished run to read.')
+  parser.add_argument('--metadata-path', default=configs.PipelineConfig().metadata_path,
+                      help='ML Metadata SQLite store of the finished run to read (default: '
+                           "the local runner's).")
   parser.add_argument('--runs', type=int, default=10, help='Fresh processes, one after another.')
   parser.add_argument('--output', default='/tmp/trainer_embedding_results.json')
   parser.add_argument('--child', action='store_true', help=argparse.SUPPRESS)

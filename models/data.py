@@ -36,9 +36,9 @@ def records(files: Sequence[str], num_parallel_reads: Optional[int] = None) -> t
   Without tf.data's autotuning: its optimization thread waits between passes for a period
   that doubles up to a minute, and an iterator's destructor waits for that thread. After a
   long read (the Trainer embedding 5,222 train posters, 47 s) the destructor then stalled for
-  up to 35 s with every thread idle, in about one run of ten (BENCHMARKS.md, "Whole uncached
-  run against commit 036df65"). `AUTOTUNE` parallelism still starts at the CPU count and
-  prefetch buffers still grow; the input pipeline never kept the backbone waiting.
+  35 s with every thread idle, in 4 runs of 18 (BENCHMARKS.md, "Whole uncached run against
+  commit 036df65"). `AUTOTUNE` values then keep their starting points, and the input still
+  never kept the backbone waiting (0.5 s of waits in the 47-s split, as with autotuning).
   """
   options = tf.data.Options()
   options.autotune.enabled = False

@@ -63,6 +63,17 @@ def test_keep_mask_reads_each_distinct_poster_once_in_order(oversampled_split):
   np.testing.assert_array_equal(labels, index.labels)
 
 
+@pytest.mark.parametrize('keep', [None, np.array([True, True, False, True, False])])
+def test_training_input_runs_without_autotuning(oversampled_split, keep):
+  # tf.data's autotuning thread can hold an iterator's destructor for up to a minute after
+  # a long read (models.data.records); every read of the Trainer's input must leave it off.
+  dataset = data.make_dataset(oversampled_split, _IdentityTransform(), 2, batch_size=2,
+                              shuffle=keep is None, keep=keep)
+  assert dataset.options().autotune.enabled is False
+  assert sum(int(images.shape[0]) for images, _ in dataset) == (
+      5 if keep is None else int(keep.sum()))
+
+
 def test_embed_with_mirror_embeds_each_poster_and_its_mirror_image_from_one_decode():
   backbone = efficientnet_lite.build_backbone('lite0', input_shape=(32, 24, 3), weights=None)
   images = tf.random.stateless_uniform((3, 32, 24, 3), seed=(1, 2), minval=-1, maxval=1)
