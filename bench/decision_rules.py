@@ -55,13 +55,19 @@ Tuner = Callable[[np.ndarray, np.ndarray], List[float]]
 RULE = top_block.DEFAULTS.trainer
 
 
+def add_fold_args(parser: argparse.ArgumentParser) -> None:
+  """The folds of the out-of-fold train scores and of the cross-fitted `eval` (shared with
+  bench/label_cooccurrence.py)."""
+  parser.add_argument('--train-folds', type=int, default=5,
+                      help='Folds of train posters for the out-of-fold scores.')
+  parser.add_argument('--eval-folds', type=int, default=5, help='Folds of the cross-fit.')
+
+
 def _parse_args() -> argparse.Namespace:
   parser = top_block.seeded_parser(__doc__)
   parser.add_argument('--shrinkage', type=float, nargs='+', default=[10.0, 30.0],
                       help='Candidates k of the shrunk thresholds.')
-  parser.add_argument('--train-folds', type=int, default=5,
-                      help='Folds of train posters for the out-of-fold scores.')
-  parser.add_argument('--eval-folds', type=int, default=5, help='Folds of the cross-fit.')
+  add_fold_args(parser)
   parser.add_argument('--fold-assignments', type=int, default=5,
                       help='Random assignments of eval posters to folds.')
   parser.add_argument('--output', default='/tmp/decision_rules_results.json')

@@ -50,9 +50,7 @@ def _parse_args() -> argparse.Namespace:
   parser = top_block.seeded_parser(__doc__)
   parser.add_argument('--l2', type=float, nargs='+', default=[1e-3, 1e-2],
                       help="Candidates: the L2 penalty on the second stage's weights.")
-  parser.add_argument('--train-folds', type=int, default=5,
-                      help='Folds of train posters for the out-of-fold scores.')
-  parser.add_argument('--eval-folds', type=int, default=5, help='Folds of the cross-fit.')
+  decision_rules.add_fold_args(parser)
   parser.add_argument('--epochs', type=int, default=60)
   parser.add_argument('--output', default='/tmp/label_cooccurrence_results.json')
   return parser.parse_args()
