@@ -46,10 +46,11 @@ def records(files: Sequence[str], num_parallel_reads: Optional[int] = None) -> t
                                  num_parallel_reads=num_parallel_reads).with_options(options)
 
 
-def _files(file_patterns: List[str]) -> List[str]:
+def matching_files(file_patterns: Sequence[str]) -> List[str]:
+  """The files of `file_patterns` (e.g. a Trainer's `train_files`), sorted; at least one."""
   files = sorted(f for pattern in file_patterns for f in tf.io.gfile.glob(pattern))
   if not files:
-    raise FileNotFoundError(f'No examples match {file_patterns}.')
+    raise FileNotFoundError(f'No examples match {list(file_patterns)}.')
   return files
 
 
@@ -71,7 +72,7 @@ def poster_index(file_patterns: List[str], num_genres: int) -> PosterIndex:
           features.LABELS: tf.io.FixedLenFeature([num_genres], tf.int64)}
   poster_of_id: Dict[bytes, int] = {}
   record_poster, first_record, labels = [], [], []
-  batches = records(_files(file_patterns)).batch(1024)
+  batches = records(matching_files(file_patterns)).batch(1024)
   for batch in batches.map(lambda r: tf.io.parse_example(r, spec)):
     for poster_id, poster_labels in zip(batch[features.ID].numpy(),
                                         batch[features.LABELS].numpy()):
@@ -94,7 +95,7 @@ def make_dataset(file_patterns: List[str], tft_output: tft.TFTransformOutput, nu
   `keep`: optional bool mask over the records in file order (e.g. `PosterIndex.first_record`);
   records are then read sequentially so that the mask lines up.
   """
-  files = _files(file_patterns)
+  files = matching_files(file_patterns)
   if keep is not None:
     mask = tf.constant(keep, dtype=tf.bool)
     dataset = (records(files).enumerate()

@@ -87,10 +87,7 @@ def read_example_images(file_patterns: Sequence[str], count: int) -> List[bytes]
   The Trainer passes its eval files: ExampleGen has already fully decoded every poster
   there, so they are real posters that are known to be servable.
   """
-  files = sorted(f for pattern in file_patterns for f in tf.io.gfile.glob(pattern))
-  if not files:
-    raise FileNotFoundError(f'No examples match {list(file_patterns)}.')
   spec = {features.IMAGE: tf.io.FixedLenFeature([], tf.string)}
-  dataset = data.records(files).take(count)
+  dataset = data.records(data.matching_files(file_patterns)).take(count)
   return [tf.io.parse_single_example(record, spec)[features.IMAGE].numpy()
           for record in dataset]
