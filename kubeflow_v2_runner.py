@@ -13,6 +13,8 @@ resolver node:
           `--wait` follows it to its end.
   kfp     the bare PipelineSpec (YAML) that the open-source Kubeflow Pipelines 2.x UI and
           client upload.
+Spans (continuous training) need resolver functions, which neither compiles: they run with
+local_runner.py.
 """
 import argparse
 import dataclasses
@@ -53,6 +55,15 @@ def compile_pipeline(config: configs.PipelineConfig, output_file: str) -> str:
   PipelineSpec that the Kubeflow Pipelines 2.x UI and client upload. Compiling reads no
   data and writes nothing else: tasks run the code installed in the image.
   """
+  if config.spans:
+    # The window is a resolver function over earlier runs' artifacts: the Kubeflow V2
+    # compiler takes no resolved channel as an input (tfx/orchestration/kubeflow/v2/
+    # step_builder.py), and open-source Kubeflow Pipelines runs no resolver at all
+    # (docs/continuous_training.md, section 3).
+    raise settings.SettingError(
+        'Spans (POSTER_SPANS) run with local_runner.py only: Vertex AI and Kubeflow '
+        'Pipelines cannot resolve a window of earlier spans. Compile without spans; each '
+        'run then ingests the whole data root.')
   if not config.cloud.pipeline_image:
     raise settings.SettingError('Set POSTER_PIPELINE_IMAGE (--pipeline-image) to the image '
                                 'built from the Dockerfile.')
@@ -73,7 +84,7 @@ def cloud_data_root(config: configs.PipelineConfig, stage_to: str) -> str:
   A kagglehub handle resolves to a download on this machine, which cloud tasks cannot read:
   with a gs:// pipeline root, such a local data root must be staged to Cloud Storage.
   """
-  root = data_source.resolve_data_root(config.data_root, config.labels_file)
+  root = data_source.resolve_data_root(config.data_root, config.labels_pattern)
   if stage_to:
     from pipeline import data_staging  # pylint: disable=g-import-not-at-top
     return data_staging.stage_dataset(root, stage_to, config.labels_file, config.images_dir)

@@ -47,7 +47,7 @@ def main() -> None:
   args = _parse_args()
   try:
     config = _config(args)
-    data_root = data_source.resolve_data_root(config.data_root, config.labels_file)
+    data_root = data_source.resolve_data_root(config.data_root, config.labels_pattern)
   except (settings.SettingError, data_source.DataSourceError) as error:
     sys.exit(f'local_runner.py: {error}')
   config = dataclasses.replace(config, data_root=data_root)

@@ -45,7 +45,6 @@ from models import thresholds  # pylint: disable=g-import-not-at-top
 from models import transfer  # pylint: disable=g-import-not-at-top
 from pipeline import configs  # pylint: disable=g-import-not-at-top
 from pipeline import run_summary  # pylint: disable=g-import-not-at-top
-from models import trainer  # pylint: disable=g-import-not-at-top
 
 DEFAULTS = configs.PipelineConfig()
 
@@ -187,7 +186,7 @@ def render_markdown(results: Dict[str, Dict[str, Dict[str, float]]], command: st
 
 def main() -> None:
   args = _parse_args()
-  variant = trainer.BACKBONE_VARIANTS[args.model_name]
+  variant = model_config.MODEL_PRESETS[args.model_name].backbone
   arrays, genres = embeddings(args.run_dir, variant)
   results = {}
   for configuration in variants():

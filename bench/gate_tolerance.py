@@ -32,7 +32,6 @@ from bench import benchmarks_md  # pylint: disable=g-import-not-at-top
 from models import metrics  # pylint: disable=g-import-not-at-top
 from pipeline import configs  # pylint: disable=g-import-not-at-top
 from components.evaluator import eval_config  # pylint: disable=g-import-not-at-top
-from models import trainer  # pylint: disable=g-import-not-at-top
 
 DEFAULTS = configs.PipelineConfig()
 
@@ -128,7 +127,7 @@ def main() -> None:
       result = json.load(f)
   else:
     arrays, genres = ablation.embeddings(
-        args.run_dir, trainer.BACKBONE_VARIANTS[DEFAULTS.trainer.model_name])
+        args.run_dir, DEFAULTS.trainer.preset.backbone)
     result = dict(measure(arrays, genres, args.seeds), command=benchmarks_md.command(),
                   machine=benchmarks_md.machine())
     with open(results_path, 'w') as f:

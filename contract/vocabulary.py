@@ -66,7 +66,21 @@ def write_vocabulary(directory: str, genres: Sequence[str]) -> str:
 
 def read_vocabulary(directory: str) -> Tuple[str, ...]:
   """The vocabulary of an Examples artifact (its URI) or of an exported model's assets."""
-  path = os.path.join(directory, VOCABULARY_FILE)
+  return read_vocabulary_file(os.path.join(directory, VOCABULARY_FILE))
+
+
+def read_window_vocabulary(directories: Sequence[str]) -> Tuple[str, ...]:
+  """The one vocabulary of several Examples artifacts (a window of spans)."""
+  vocabularies = {directory: read_vocabulary(directory) for directory in directories}
+  distinct = set(vocabularies.values())
+  if len(distinct) != 1:
+    raise ValueError('Examples of one window must share a genre vocabulary: '
+                     + '; '.join(f'{d}: {", ".join(v)}' for d, v in vocabularies.items()))
+  return distinct.pop()
+
+
+def read_vocabulary_file(path: str) -> Tuple[str, ...]:
+  """A vocabulary file: one genre per line."""
   with tf.io.gfile.GFile(path, 'r') as f:
     genres = tuple(line.strip() for line in f if line.strip())
   if not genres:

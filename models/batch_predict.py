@@ -6,7 +6,7 @@ included.
 """
 import dataclasses
 import os
-from typing import List, Tuple
+from typing import List, Sequence, Tuple, Union
 
 import numpy as np
 import tensorflow as tf
@@ -25,12 +25,16 @@ class LabelledSplit:
   genres: Tuple[str, ...]
 
 
-def read_split(examples_uri: str, split: str, with_images: bool = True) -> LabelledSplit:
-  """Every poster of one split of a PosterExampleGen `Examples` artifact, in file order."""
-  genres = genre_vocabulary.read_vocabulary(examples_uri)
-  files = sorted(tf.io.gfile.glob(os.path.join(examples_uri, f'Split-{split}', '*')))
+def read_split(examples_uri: Union[str, Sequence[str]], split: str,
+               with_images: bool = True) -> LabelledSplit:
+  """Every poster of one split of a PosterExampleGen `Examples` artifact (or of several: a
+  window of spans), in file order."""
+  uris = [examples_uri] if isinstance(examples_uri, str) else list(examples_uri)
+  genres = genre_vocabulary.read_window_vocabulary(uris)
+  files = [f for uri in uris
+           for f in sorted(tf.io.gfile.glob(os.path.join(uri, f'Split-{split}', '*')))]
   if not files:
-    raise FileNotFoundError(f'No {split!r} split under {examples_uri}.')
+    raise FileNotFoundError(f'No {split!r} split under {", ".join(uris)}.')
   spec = {features.ID: tf.io.FixedLenFeature([], tf.string),
           features.LABELS: tf.io.FixedLenFeature([len(genres)], tf.int64)}
   if with_images:

@@ -202,6 +202,8 @@ class ModelPreset:
   normalization: str
   epochs: int
   learning_rate: float
+  # The EfficientNet-Lite variant of a model on a frozen ImageNet backbone; None: none.
+  backbone: Optional[str] = None
 
 
 # EfficientNet-Lite was trained on ImageNet at 224 px (Lite0) and 260 px (Lite2) squares;
@@ -210,8 +212,10 @@ class ModelPreset:
 # notebook's, trained from scratch.
 MODEL_PRESETS = {
     'simple_cnn': ModelPreset(192, 128, 'unit', epochs=15, learning_rate=1e-3),
-    'efficientnet_lite0': ModelPreset(288, 192, 'symmetric', epochs=60, learning_rate=1e-3),
-    'efficientnet_lite2': ModelPreset(336, 224, 'symmetric', epochs=60, learning_rate=1e-3),
+    'efficientnet_lite0': ModelPreset(288, 192, 'symmetric', epochs=60, learning_rate=1e-3,
+                                      backbone='lite0'),
+    'efficientnet_lite2': ModelPreset(336, 224, 'symmetric', epochs=60, learning_rate=1e-3,
+                                      backbone='lite2'),
 }
 MODEL_NAMES = tuple(MODEL_PRESETS)
 RESIZE_POLICIES = ('pad', 'stretch', 'crop')
@@ -270,6 +274,12 @@ class TrainerConfig:
   @property
   def preset(self) -> ModelPreset:
     return MODEL_PRESETS[self.model_name]
+
+  @property
+  def frozen_backbone(self) -> bool:
+    """Whether every poster's backbone output is fixed for the whole run (and across runs
+    with the same backbone and preprocessing): what makes embeddings reusable."""
+    return self.preset.backbone is not None and not self.unfreeze_top_blocks
 
   @property
   def resolved_epochs(self) -> int:

@@ -10,8 +10,10 @@ Training data are the raw oversampled examples; the Transform graph is applied o
 """
 import dataclasses
 import functools
+import json
+import os
 import time
-from typing import Callable, Dict, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
 from absl import logging
 import numpy as np
@@ -24,6 +26,7 @@ from contract import vocabulary as genre_vocabulary
 from models import config as settings
 from models import data
 from models import efficientnet_lite
+from models import embeddings
 from models import export
 from models import losses
 from models import metrics
@@ -80,6 +83,34 @@ def train_end_to_end(context: TrainingContext) -> Trained:
   return model, labels, scores
 
 
+def _embed_split(context: TrainingContext, backbone: tf.keras.Model, key: str,
+                 files, index: data.PosterIndex, split: str, with_mirror: bool
+                 ) -> Tuple[np.ndarray, Optional[np.ndarray], embeddings.Reuse]:
+  """Every poster of a split embedded: the stored entries that can be trusted, the rest
+  (none stored, stale, corrupt: models/embeddings.py) by the backbone now."""
+  stored, mirrored, valid, causes = embeddings.cached_embeddings(
+      files, index, key, with_mirror, backbone.output_shape[-1])
+  reuse = embeddings.Reuse(posters=index.num_posters, reused=int(valid.sum()),
+                           recomputed=causes)
+  missing = ~valid
+  if missing.any():
+    count = int(missing.sum())
+    # First records of the missing posters, in file order: posters are numbered in order of
+    # first appearance, so these come in the order of `stored[missing]`.
+    posters = context.dataset(files, shuffle=False,
+                              keep=index.first_record & missing[index.record_poster])
+    views = ' and their mirror images' if with_mirror else ''
+    new, new_mirrored = transfer.embed(
+        backbone, posters, with_mirror=with_mirror,
+        batches=-(-count // context.config.batch_size),
+        description=f'Embedding {count} {split} posters{views}')
+    stored[missing] = new
+    if with_mirror:
+      mirrored[missing] = new_mirrored
+    reuse.backbone_views = count * (2 if with_mirror else 1)
+  return stored, mirrored, reuse
+
+
 def train_on_frozen_backbone(context: TrainingContext, variant: str) -> Trained:
   """An ImageNet EfficientNet-Lite, frozen; a head trained on embeddings computed once.
 
@@ -91,32 +122,27 @@ def train_on_frozen_backbone(context: TrainingContext, variant: str) -> Trained:
   backbone = efficientnet_lite.build_backbone(variant, input_shape=context.image_shape)
   train_index = data.poster_index(fn_args.train_files, context.num_genres)
   eval_index = data.poster_index(fn_args.eval_files, context.num_genres)
-  train_posters = context.dataset(fn_args.train_files, shuffle=False,
-                                  keep=train_index.first_record)
-  eval_posters = context.dataset(fn_args.eval_files, shuffle=False,
-                                 keep=eval_index.first_record)
-  logging.info('Embedding %d train and %d eval posters with EfficientNet-%s.',
-               train_index.num_posters, eval_index.num_posters, variant)
-
-  def embed(posters, index, split, with_mirror):
-    batches = -(-index.num_posters // config.batch_size)
-    views = ' and their mirror images' if with_mirror else ''
-    return transfer.embed(backbone, posters, with_mirror=with_mirror, batches=batches,
-                          description=f'Embedding {index.num_posters} {split} posters{views}')
-
+  key = embeddings.embedding_key(variant, backbone, context.tft_output)
   started = time.monotonic()
-  train_embeddings, mirrored = embed(train_posters, train_index, 'train', flip != 'none')
+  train_embeddings, mirrored, train_reuse = _embed_split(
+      context, backbone, key, fn_args.train_files, train_index, 'train', flip != 'none')
   train_embeddings, train_labels = transfer.training_views(
       train_embeddings[train_index.record_poster],
       None if mirrored is None else mirrored[train_index.record_poster],
       train_index.labels[train_index.record_poster])
-  eval_views = [view for view in embed(eval_posters, eval_index, 'eval',
-                                       flip == 'train_and_serve') if view is not None]
-  train_views = 1 if mirrored is None else 2
-  views = train_index.num_posters * train_views + eval_index.num_posters * len(eval_views)
+  eval_embeddings, eval_mirrored, eval_reuse = _embed_split(
+      context, backbone, key, fn_args.eval_files, eval_index, 'eval',
+      flip == 'train_and_serve')
+  eval_views = [view for view in (eval_embeddings, eval_mirrored) if view is not None]
+  views = train_reuse.backbone_views + eval_reuse.backbone_views
   seconds = time.monotonic() - started
-  logging.info('Embedded %d poster views in %.1f s: %.1f views/s.', views, seconds,
-               views / seconds)
+  logging.info('Embeddings in %.1f s: %d backbone passes (%.1f/s); train %s; eval %s.',
+               seconds, views, views / seconds, train_reuse, eval_reuse)
+  tf.io.gfile.makedirs(fn_args.model_run_dir)
+  with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, embeddings.SUMMARY_FILE),
+                         'w') as f:
+    json.dump({'train': dataclasses.asdict(train_reuse),
+               'eval': dataclasses.asdict(eval_reuse)}, f, indent=2)
   eval_views = np.stack(eval_views)
 
   head_config = transfer.HeadConfig.of(config)
@@ -139,12 +165,10 @@ def train_on_frozen_backbone(context: TrainingContext, variant: str) -> Trained:
   return model, eval_index.labels, scores
 
 
-# Models on a frozen ImageNet backbone: model name -> EfficientNet-Lite variant.
-BACKBONE_VARIANTS = {'efficientnet_lite0': 'lite0', 'efficientnet_lite2': 'lite2'}
 MODELS: Dict[str, Callable[[TrainingContext], Trained]] = {
-    'simple_cnn': train_end_to_end,
-    **{name: functools.partial(train_on_frozen_backbone, variant=variant)
-       for name, variant in BACKBONE_VARIANTS.items()},
+    name: (train_end_to_end if preset.backbone is None
+           else functools.partial(train_on_frozen_backbone, variant=preset.backbone))
+    for name, preset in settings.MODEL_PRESETS.items()
 }
 
 

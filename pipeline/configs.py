@@ -29,6 +29,9 @@ IMAGE_SOURCE_DIR = '/pipeline'
 LABELS_FILE = 'Multi_Label_dataset/train.csv'
 IMAGES_DIR = 'Multi_Label_dataset/Images'
 IMAGE_EXTENSION = '.jpg'
+# With spans on, drops live under the data root as span-<N>/ in the same layout; `{SPAN}` is
+# TFX's span placeholder, which PosterExampleGen's driver resolves to the newest span.
+SPAN_DIR = 'span-{SPAN}'
 # Relative split sizes (hash buckets of the image-content digest): about 80/10/10.
 SPLIT_BUCKETS = {'train': 8, 'eval': 1, 'test': 1}
 
@@ -111,6 +114,12 @@ class PipelineConfig:
       'baseline; none: <pipeline root>/accepted_statistics.')
   labels_file: str = LABELS_FILE
   images_dir: str = IMAGES_DIR
+  spans: bool = knob(False, 'Continuous training: the data root holds drops as span-<N>/ '
+                     'directories in the Kaggle layout; a run ingests the newest span only, '
+                     'reuses the embeddings of earlier spans, and trains and evaluates on the '
+                     'window of spans.')
+  span_window: int = knob(0, 'With spans: how many of the newest spans the oversampler, the '
+                          'Trainer and the Evaluators see; 0: all spans.', minimum=0)
   image_extension: str = IMAGE_EXTENSION
   split_buckets: Mapping[str, int] = dataclasses.field(
       default_factory=lambda: dict(SPLIT_BUCKETS))
@@ -121,6 +130,10 @@ class PipelineConfig:
   # The curated data contract every drop is validated against (pipeline/schema/); regenerate a
   # candidate for review with `python -m pipeline.schema_candidate`.
   schema_file: str = os.path.join(REPO_ROOT, 'pipeline', 'schema', 'schema.pbtxt')
+  # The genres of every span once drops arrive: part of the contract, like the schema
+  # (docs/continuous_training.md, section 2); a single-span run decides them from its data.
+  genre_vocabulary_file: str = os.path.join(REPO_ROOT, 'pipeline', 'schema',
+                                            'genre_vocabulary.txt')
   allow_anomalies: bool = knob(False, 'Go on when the data break the committed schema or '
                                'drift beyond its thresholds (still recorded); default: stop.')
   oversample_max_copies: int = knob(4, 'Most copies of one train poster the oversampler '
@@ -165,6 +178,11 @@ class PipelineConfig:
     if self.accepted_statistics_dir is None:
       object.__setattr__(self, 'accepted_statistics_dir',
                          os.path.join(self.pipeline_root, 'accepted_statistics'))
+    if self.spans and not self.trainer.frozen_backbone:
+      raise SettingError('Spans reuse each poster\'s embedding from a frozen backbone: '
+                         f'model {self.trainer.model_name} with {self.trainer.unfreeze_top_blocks}'
+                         ' fine-tuned blocks has none (use an efficientnet_lite model with '
+                         'unfreeze_top_blocks 0).')
     if self.cloud.beam_runner == 'dataflow':
       self._dataflow_args()  # A missing setting is an error now, not a failed job later.
 
@@ -179,6 +197,15 @@ class PipelineConfig:
   def of(cls, **values: Any) -> 'PipelineConfig':
     """Defaults and `values` (any knob of the tree by its field name), no environment."""
     return settings.from_env(cls, {}, values)
+
+  @property
+  def labels_pattern(self) -> str:
+    """The labels file under the data root; with spans, of every span (`{SPAN}`)."""
+    return f'{SPAN_DIR}/{self.labels_file}' if self.spans else self.labels_file
+
+  @property
+  def images_pattern(self) -> str:
+    return f'{SPAN_DIR}/{self.images_dir}' if self.spans else self.images_dir
 
   @property
   def transform_custom_config(self) -> dict:

@@ -4,6 +4,7 @@ handle that is downloaded (and cached by kagglehub) before the pipeline is built
 kagglehub needs the network and Kaggle credentials (KAGGLE_USERNAME / KAGGLE_KEY or
 ~/.kaggle/kaggle.json); offline, pass the directory of an earlier download instead.
 """
+import glob
 import os
 import re
 
@@ -33,7 +34,8 @@ def kaggle_handle(location: str):
 
 
 def resolve_data_root(location: str, labels_file: str) -> str:
-  """Returns a directory (local or remote URI) that holds `labels_file`."""
+  """Returns a directory (local or remote URI) that holds `labels_file`: with a `{SPAN}`
+  in it, at least one span's."""
   handle = kaggle_handle(location)
   if handle is not None:
     import kagglehub  # Imported here: only handles need it.
@@ -47,11 +49,12 @@ def resolve_data_root(location: str, labels_file: str) -> str:
   else:
     root = location if is_remote_uri(location) else os.path.abspath(location)
   labels_path = os.path.join(root, labels_file)
+  pattern = labels_path.replace('{SPAN}', '*')
   if is_remote_uri(root):
     import tensorflow as tf  # pylint: disable=g-import-not-at-top
-    exists = tf.io.gfile.exists(labels_path)
+    exists = bool(tf.io.gfile.glob(pattern))
   else:  # Checked without TensorFlow, so that a wrong local path fails at once.
-    exists = os.path.exists(labels_path)
+    exists = bool(glob.glob(pattern))
   if not exists:
     raise DataSourceError(
         f'{location!r} is not a dataset in the Kaggle layout: {labels_path} is missing.')

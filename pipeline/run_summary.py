@@ -31,6 +31,8 @@ class ComponentRun:
   state: str  # COMPLETE, CACHED, FAILED, ...
   seconds: float
   output_uris: Dict[str, List[str]]
+  # Input key -> artifact URIs (several for a window of spans).
+  input_uris: Dict[str, List[str]] = dataclasses.field(default_factory=dict)
 
 
 def _latest_run_context(store) -> Optional[metadata_store_pb2.Context]:
@@ -53,19 +55,22 @@ def latest_run(connection_config: metadata_store_pb2.ConnectionConfig) -> List[C
                     for c in store.get_contexts_by_execution(execution.id)
                     if c.type_id == node_type_id), str(execution.id))
     output_uris: Dict[str, List[str]] = {}
+    input_uris: Dict[str, List[str]] = {}
     events = store.get_events_by_execution_ids([execution.id])
-    outputs = [e for e in events if e.type in (metadata_store_pb2.Event.OUTPUT,
-                                               metadata_store_pb2.Event.INTERNAL_OUTPUT)]
-    artifacts = {a.id: a for a in store.get_artifacts_by_id([e.artifact_id for e in outputs])}
-    for event in outputs:
+    artifacts = {a.id: a for a in store.get_artifacts_by_id([e.artifact_id for e in events])}
+    for event in events:
       key = event.path.steps[0].key if event.path.steps else 'output'
-      output_uris.setdefault(key, []).append(artifacts[event.artifact_id].uri)
+      if event.type in (metadata_store_pb2.Event.OUTPUT,
+                        metadata_store_pb2.Event.INTERNAL_OUTPUT):
+        output_uris.setdefault(key, []).append(artifacts[event.artifact_id].uri)
+      elif event.type == metadata_store_pb2.Event.INPUT:
+        input_uris.setdefault(key, []).append(artifacts[event.artifact_id].uri)
     runs.append(ComponentRun(
         node_id=node_id,
         state=metadata_store_pb2.Execution.State.Name(execution.last_known_state),
         seconds=(execution.last_update_time_since_epoch
                  - execution.create_time_since_epoch) / 1000.0,
-        output_uris=output_uris))
+        output_uris=output_uris, input_uris=input_uris))
   return runs
 
 

@@ -30,7 +30,7 @@ def main() -> None:
   args = parser.parse_args()
   inputs = locate.resolve(args.path, examples_uri=args.examples, split=args.split,
                           gate_uri=args.gate_evaluation)
-  data = build.gather(inputs.evaluation_uri, inputs.examples_uri, split=inputs.split,
+  data = build.gather(inputs.evaluation_uri, [inputs.examples_uri], split=inputs.split,
                       gate_uri=inputs.gate_uri)
   print(build.write_report(data, args.output))
 

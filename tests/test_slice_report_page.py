@@ -34,7 +34,7 @@ def _data(gate, baseline=None, slices=None):
   wrong = mistakes.Mistake('tt1', 0.9, ['Drama'], ['Comedy'], thumbnail)
   return ReportData(
       evaluation=result, gate=gate, gate_uri='/root/Evaluator/evaluation/8',
-      examples_uri='/root/PosterExampleGen/examples/1', split='test', genres=GENRES,
+      examples_uris=('/root/PosterExampleGen/examples/1',), split='test', genres=GENRES,
       posters=100, support={'Drama': 50, 'Comedy': 30, 'Sci-Fi': 0},
       trivial_f1={'Drama': 0.6, 'Comedy': 0.1, 'Sci-Fi': 0.0}, trivial_name='prior',
       mistakes=[mistakes.GenreMistakes('Drama', [wrong], [])])

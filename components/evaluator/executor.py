@@ -50,10 +50,11 @@ def served_version_dir(serving_model_dir: str) -> Optional[str]:
   return None
 
 
-def count_positives(examples: Any, split: str, num_genres: int) -> np.ndarray:
-  """Posters per genre in one split of an Examples artifact (labels only, no decoding)."""
-  pattern = os.path.join(artifact_utils.get_split_uri([examples], split), '*')
-  return data.poster_index([pattern], num_genres).labels.sum(axis=0)
+def count_positives(examples: List[Any], split: str, num_genres: int) -> np.ndarray:
+  """Posters per genre in one split of Examples artifacts (labels only, no decoding)."""
+  patterns = [os.path.join(uri, '*')
+              for uri in artifact_utils.get_split_uris(examples, split)]
+  return data.poster_index(patterns, num_genres).labels.sum(axis=0)
 
 
 class Executor(tfx_evaluator.Executor):
@@ -61,8 +62,9 @@ class Executor(tfx_evaluator.Executor):
 
   def Do(self, input_dict: Dict[str, List[Any]], output_dict: Dict[str, List[Any]],
          exec_properties: Dict[str, Any]) -> None:
-    examples = artifact_utils.get_single_instance(input_dict[specs.EXAMPLES_KEY])
-    genres = genre_vocabulary.read_vocabulary(examples.uri)
+    # Several artifacts with spans on: the window of spans, evaluated as one.
+    examples = input_dict[specs.EXAMPLES_KEY]
+    genres = genre_vocabulary.read_window_vocabulary([example.uri for example in examples])
     splits = json.loads(exec_properties[specs.EXAMPLE_SPLITS_KEY])
     gate_json = exec_properties.get(GATE_KEY)
     gate = GateConfig(**json.loads(gate_json)) if gate_json else None

@@ -87,34 +87,42 @@ class Executor(base_beam_executor.BaseBeamExecutor):
   def Do(self, input_dict: Dict[str, List[Any]], output_dict: Dict[str, List[Any]],
          exec_properties: Dict[str, Any]) -> None:
     self._log_startup(input_dict, output_dict, exec_properties)
-    source = artifact_utils.get_single_instance(input_dict[EXAMPLES_KEY])
+    # Several artifacts with spans on: the window of spans, which are oversampled as one.
+    sources = input_dict[EXAMPLES_KEY]
     target = artifact_utils.get_single_instance(output_dict[OVERSAMPLED_EXAMPLES_KEY])
     split = exec_properties[SPLIT_KEY]
     max_copies = int(exec_properties[MAX_COPIES_KEY])
     max_growth = float(exec_properties[MAX_GROWTH_KEY])
     policy.validate(max_copies, max_growth)
 
-    split_names = artifact_utils.decode_split_names(source.split_names)
+    split_names = artifact_utils.decode_split_names(sources[0].split_names)
+    for source in sources:
+      if artifact_utils.decode_split_names(source.split_names) != split_names:
+        raise ValueError(f'Examples of one window must have the same splits: {source.uri} '
+                         f'has {source.split_names}, {sources[0].uri} {split_names}.')
     if split not in split_names:
       raise ValueError(f'Split {split!r} to oversample is not among {split_names}.')
-    target.split_names = source.split_names
-    examples_utils.set_payload_format(target, examples_utils.get_payload_format(source))
-    examples_utils.set_file_format(target, examples_utils.get_file_format(source))
+    target.split_names = sources[0].split_names
+    examples_utils.set_payload_format(target, examples_utils.get_payload_format(sources[0]))
+    examples_utils.set_file_format(target, examples_utils.get_file_format(sources[0]))
     # A derived Examples artifact carries the vocabulary of the examples it derives from.
-    vocabulary = genre_vocabulary.read_vocabulary(source.uri)
+    vocabulary = genre_vocabulary.read_window_vocabulary([source.uri for source in sources])
     genre_vocabulary.write_vocabulary(target.uri, vocabulary)
 
     for name in split_names:
       if name != split:
-        self._copy_split(artifact_utils.get_split_uri([source], name),
-                         artifact_utils.get_split_uri([target], name))
+        for i, source in enumerate(sources):
+          self._copy_split(artifact_utils.get_split_uri([source], name),
+                           artifact_utils.get_split_uri([target], name), prefix=f'{i}-')
 
-    source_split = artifact_utils.get_split_uri([source], split)
     target_split = artifact_utils.get_split_uri([target], split)
     summary_path = os.path.join(target.uri, SUMMARY_FILE)
     with self._make_beam_pipeline() as pipeline:
-      records = pipeline | 'ReadSplit' >> beam.io.ReadFromTFRecord(
-          os.path.join(source_split, '*'))
+      records = (
+          [pipeline | f'ReadSplit[{i}]' >> beam.io.ReadFromTFRecord(
+              os.path.join(artifact_utils.get_split_uri([source], split), '*'))
+           for i, source in enumerate(sources)]
+          | 'Window' >> beam.Flatten())
       labelled = records | 'ParseLabels' >> beam.Map(lambda r: (_labels(r), r))
       before = (labelled | 'LabelsBefore' >> beam.Map(lambda lr: lr[0])
                 | 'CountBefore' >> beam.CombineGlobally(_SumVectors()))
@@ -163,10 +171,12 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                                  records=summary['examples_after'],
                                  distinct=summary['posters_before'])
     target.set_float_custom_property('train_growth', summary['growth'])
+    target.set_int_custom_property('window_artifacts', len(sources))
 
   @staticmethod
-  def _copy_split(source_dir: str, target_dir: str) -> None:
+  def _copy_split(source_dir: str, target_dir: str, prefix: str) -> None:
+    """Copies a split's files; `prefix` keeps the same file names of several sources apart."""
     tf.io.gfile.makedirs(target_dir)
     for name in tf.io.gfile.listdir(source_dir):
-      tf.io.gfile.copy(os.path.join(source_dir, name), os.path.join(target_dir, name),
-                       overwrite=True)
+      tf.io.gfile.copy(os.path.join(source_dir, name),
+                       os.path.join(target_dir, prefix + name), overwrite=True)

@@ -42,6 +42,7 @@ class PosterExampleGenSpec(standard_component_specs.FileBasedExampleGenSpec):
       executor.IMAGE_EXTENSION_KEY: ExecutionParameter(type=str),
       executor.MIN_GENRE_COUNT_KEY: ExecutionParameter(type=int),
       executor.MIN_POSTER_SIDE_KEY: ExecutionParameter(type=int),
+      executor.VOCABULARY_FILE_KEY: ExecutionParameter(type=str, optional=True),
   }
   OUTPUTS = {
       **standard_component_specs.FileBasedExampleGenSpec.OUTPUTS,
@@ -77,15 +78,20 @@ class PosterExampleGen(example_gen_component.FileBasedExampleGen):
                labels_file: str = DEFAULT_LABELS_FILE,
                images_dir: str = DEFAULT_IMAGES_DIR,
                image_extension: str = DEFAULT_IMAGE_EXTENSION,
+               vocabulary_file: Optional[str] = None,
                range_config: Optional[range_config_pb2.RangeConfig] = None):
     """Args:
       input_base: Dataset root in the Kaggle layout (local path or gs:// URI).
       split_buckets: Split name -> relative size, e.g. {'train': 8, 'eval': 1, 'test': 1}.
       min_genre_count: Genres with fewer usable posters are left out of the vocabulary.
       min_poster_side: Posters smaller than this (px) on either side are excluded.
-      labels_file: Labels CSV, relative to input_base.
-      images_dir: Directory of `<Id><image_extension>` posters, relative to input_base.
+      labels_file: Labels CSV, relative to input_base; may hold TFX's `{SPAN}`, and a run
+        then ingests the newest span (or the one `range_config` pins).
+      images_dir: Directory of `<Id><image_extension>` posters, relative to input_base;
+        a `{SPAN}` in it is the span the driver resolved from `labels_file`.
       image_extension: File name suffix of the posters.
+      vocabulary_file: The genres to learn, one per line, whatever the labels' counts (the
+        contract of spans); None: the labels' genres with at least `min_genre_count` posters.
       range_config: Optional span range, as for any FileBasedExampleGen.
     """
     spec = PosterExampleGenSpec(
@@ -101,6 +107,7 @@ class PosterExampleGen(example_gen_component.FileBasedExampleGen):
         image_extension=image_extension,
         min_genre_count=min_genre_count,
         min_poster_side=min_poster_side,
+        vocabulary_file=vocabulary_file,
         examples=types.Channel(type=standard_artifacts.Examples),
         ingest_summary=types.Channel(type=IngestSummary))
     # FileBasedExampleGen.__init__ builds its own spec class; skip to the base component.

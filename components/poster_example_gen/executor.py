@@ -12,12 +12,14 @@ the data, are read by Beam workers through tf.io.gfile, so `gs://` inputs work o
 """
 import dataclasses
 import os
+import re
 from typing import Any, Dict, Iterable, Iterator, List, Tuple
 
 from absl import logging
 import apache_beam as beam
 import tensorflow as tf
 from tfx.components.example_gen import base_example_gen_executor
+from tfx.components.example_gen import utils as example_gen_utils
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils
 from tfx.types import standard_component_specs
@@ -36,6 +38,7 @@ IMAGES_DIR_KEY = 'images_dir'
 IMAGE_EXTENSION_KEY = 'image_extension'
 MIN_GENRE_COUNT_KEY = 'min_genre_count'
 MIN_POSTER_SIDE_KEY = 'min_poster_side'
+VOCABULARY_FILE_KEY = 'vocabulary_file'
 INGEST_SUMMARY_KEY = 'ingest_summary'
 
 # Injected by Do() for GenerateExamplesByBeam, like the base class's `_beam_pipeline_args`.
@@ -164,11 +167,23 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
     split_order = [name for name, _ in split_buckets]
 
     input_base = exec_properties[standard_component_specs.INPUT_BASE_KEY]
+    # The driver has put the span it resolved into the labels pattern; the images follow it.
     labels_path = os.path.join(input_base, input_config.splits[0].pattern)
-    images_dir = os.path.join(input_base, exec_properties[IMAGES_DIR_KEY])
+    images_dir = exec_properties[IMAGES_DIR_KEY]
+    if re.search(example_gen_utils.SPAN_FULL_REGEX, images_dir):
+      images_dir = example_gen_utils.get_pattern_for_span_version(
+          images_dir, is_match_span=True, is_match_date=False, is_match_version=False,
+          span=exec_properties[example_gen_utils.SPAN_PROPERTY_NAME], version=None)
+    images_dir = os.path.join(input_base, images_dir)
     table = labels.read_label_table(labels_path)
-    vocabulary = labels.vocabulary_from_labels(
-        table.posters, table.genres, exec_properties[MIN_GENRE_COUNT_KEY])
+    vocabulary_file = exec_properties.get(VOCABULARY_FILE_KEY)
+    if vocabulary_file:
+      vocabulary = labels.contract_vocabulary(
+          table.posters, table.genres, genre_vocabulary.read_vocabulary_file(vocabulary_file),
+          exec_properties[MIN_GENRE_COUNT_KEY])
+    else:
+      vocabulary = labels.vocabulary_from_labels(
+          table.posters, table.genres, exec_properties[MIN_GENRE_COUNT_KEY])
     logging.info('Parsed %s: %d rows, %d labelled posters, vocabulary %s.',
                  labels_path, table.csv_rows, len(table.posters), vocabulary.genres)
     image_extension = exec_properties[IMAGE_EXTENSION_KEY]
@@ -246,6 +261,12 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
       logging.info('%s', line)
     examples_artifact = artifact_utils.get_single_instance(
         output_dict[standard_component_specs.EXAMPLES_KEY])
+    # TFX's ExampleGen driver records span and version as custom properties only, while the
+    # resolver functions that pick a window of spans (all_spans, rolling_range) read the
+    # Examples type's `span` and `version` properties.
+    examples_artifact.span = exec_properties.get(example_gen_utils.SPAN_PROPERTY_NAME, 0)
+    examples_artifact.version = exec_properties.get(
+        example_gen_utils.VERSION_PROPERTY_NAME) or 0
     for split, kept in summary['kept_per_split'].items():
       artifact_files.check_written(artifact_utils.get_split_uri([examples_artifact], split),
                                    f'PosterExampleGen, split {split}', records=kept,

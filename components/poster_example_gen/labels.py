@@ -236,3 +236,20 @@ def vocabulary_from_labels(posters: Iterable[LabelledPoster], candidate_genres: 
   posters = list(posters)
   counts = collections.Counter(g for poster in posters for g in poster.genres)
   return select_vocabulary(counts, candidate_genres, min_count, labelled_posters=len(posters))
+
+
+def contract_vocabulary(posters: Iterable[LabelledPoster], candidate_genres: Sequence[str],
+                        contract_genres: Sequence[str], min_count: int) -> GenreVocabulary:
+  """The vocabulary the contract fixes (every span is learned in the same genres), whatever
+  this labels file's counts: its genres outside the contract are reported as dropped, with
+  their counts, as too-rare genres are when the data decide."""
+  missing = [genre for genre in contract_genres if genre not in candidate_genres]
+  if missing:
+    raise LabelFileError(f'The labels file has no column for the contract\'s genres {missing}.')
+  posters = list(posters)
+  counts = collections.Counter(g for poster in posters for g in poster.genres)
+  return GenreVocabulary(
+      genres=tuple(contract_genres),
+      dropped={g: counts[g] for g in candidate_genres if g not in contract_genres},
+      counts={g: counts[g] for g in candidate_genres}, min_count=min_count,
+      labelled_posters=len(posters))

@@ -8,7 +8,7 @@ per-poster scores (models/batch_predict.py: the served signature, decision rule 
 """
 import dataclasses
 import os
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -34,7 +34,7 @@ class ReportData:
   evaluation: evaluation.Evaluation
   gate: Optional[evaluation.Gate]
   gate_uri: Optional[str]
-  examples_uri: str
+  examples_uris: Tuple[str, ...]
   split: str
   genres: List[str]
   posters: int
@@ -44,28 +44,30 @@ class ReportData:
   mistakes: List[mistakes.GenreMistakes]
 
 
-def gather(evaluation_uri: str, examples_uri: str, split: str = 'test',
+def gather(evaluation_uri: str, examples_uris: Sequence[str], split: str = 'test',
            gate_uri: Optional[str] = None) -> ReportData:
   """`evaluation_uri`: the Evaluator output on `split` of the PosterExampleGen examples at
-  `examples_uri`; `gate_uri`: the gating Evaluator's output, for the push decision."""
-  genres = list(genre_vocabulary.read_vocabulary(examples_uri))
+  `examples_uris` (several: a window of spans); `gate_uri`: the gating Evaluator's output,
+  for the push decision."""
+  examples_uris = tuple(examples_uris)
+  genres = list(genre_vocabulary.read_window_vocabulary(examples_uris))
   result = evaluation.load_evaluation(evaluation_uri, genres)
   gate = evaluation.load_gate(gate_uri, genres) if gate_uri else None
 
-  posters = batch_predict.read_split(examples_uri, split)
-  train = batch_predict.read_split(examples_uri, 'train', with_images=False)
-  tuning = batch_predict.read_split(examples_uri, 'eval', with_images=False)
+  posters = batch_predict.read_split(examples_uris, split)
+  train = batch_predict.read_split(examples_uris, 'train', with_images=False)
+  tuning = batch_predict.read_split(examples_uris, 'eval', with_images=False)
   _, trivial_predicted = baselines.genre_prior(train.labels, tuning.labels, len(posters.ids))
   trivial_f1 = metrics.f1_per_genre(posters.labels, trivial_predicted)
 
   scores, predicted, classes = batch_predict.score(result.model_location, posters.images)
   if list(classes) != genres:
     raise ValueError(f'The model at {result.model_location} has genres {classes}, the '
-                     f'examples at {examples_uri} {genres}.')
+                     f'examples at {", ".join(examples_uris)} {genres}.')
   support = posters.labels.sum(axis=0)
   most_frequent = [genres[g] for g in np.argsort(-support, kind='stable')[:MISTAKE_GENRES]]
   return ReportData(
-      evaluation=result, gate=gate, gate_uri=gate_uri, examples_uri=examples_uri,
+      evaluation=result, gate=gate, gate_uri=gate_uri, examples_uris=examples_uris,
       split=split, genres=genres, posters=len(posters.ids),
       support={genre: int(n) for genre, n in zip(genres, support)},
       trivial_f1={genre: float(f1) for genre, f1 in zip(genres, trivial_f1)},

@@ -21,10 +21,11 @@ class Executor(base_executor.BaseExecutor):
          exec_properties: Dict[str, Any]) -> None:
     self._log_startup(input_dict, output_dict, exec_properties)
     evaluation = artifact_utils.get_single_instance(input_dict[EVALUATION_KEY])
-    examples = artifact_utils.get_single_instance(input_dict[EXAMPLES_KEY])
+    # Several artifacts with spans on: the window of spans.
+    examples = input_dict[EXAMPLES_KEY]
     gate = input_dict.get(GATE_EVALUATION_KEY) or []
     report = artifact_utils.get_single_instance(output_dict[REPORT_KEY])
-    data = build.gather(evaluation.uri, examples.uri, split=exec_properties[SPLIT_KEY],
+    data = build.gather(evaluation.uri, [example.uri for example in examples], split=exec_properties[SPLIT_KEY],
                         gate_uri=artifact_utils.get_single_uri(gate) if gate else None)
     path = build.write_report(data, report.uri)
     if data.gate is not None:

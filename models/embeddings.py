@@ -1,0 +1,208 @@
+"""Per-poster embeddings of a frozen backbone: computed once per poster, reused by later runs.
+
+With spans on, PosterEmbedder (components/embedder/) embeds each new span's train and eval
+posters once and writes them back into the examples (contract/features.py: `embedding`,
+`embedding_mirror`, `embedding_key`, `embedding_checksum`); the window of those embedded
+examples is what the Trainer trains on, so a run embeds only the posters it has never seen.
+
+An entry is used only if it is provably what the Trainer would compute now:
+- its **key** names what made it: the backbone variant, a digest of the backbone's weights,
+  the input shape, and a digest of the Transform graph's output on a fixed probe poster (so
+  any change of decoding, resizing or normalization, in configuration or in code, changes it);
+- its **checksum** (CRC-32 over the image's SHA-256, the key and the embedding's bytes) catches
+  an entry altered after it was written, or moved onto another poster.
+Any other entry (stale key, bad checksum, absent, or without the mirror view the Trainer now
+wants) is counted by cause and embedded again from the image bytes in the same record.
+"""
+import dataclasses
+import hashlib
+import json
+import zlib
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_transform as tft
+
+from contract import features
+from models import data
+from models import transfer
+
+# Bump when what an entry means changes (its features, or how embeddings are computed).
+FORMAT_VERSION = 1
+SUMMARY_FILE = 'embedding_summary.json'
+
+# Why an entry was not reused.
+ABSENT = 'absent'
+STALE = 'stale_key'
+CORRUPT = 'bad_checksum'
+NO_MIRROR = 'no_mirror_view'
+
+
+def _probe_posters() -> tf.Tensor:
+  """Fixed posters the preprocessing digest is taken on: a JPEG and a PNG of a gradient."""
+  rows = np.arange(96, dtype=np.float32)[:, None, None]
+  cols = np.arange(64, dtype=np.float32)[None, :, None]
+  channels = np.asarray([0.0, 85.0, 170.0], dtype=np.float32)[None, None, :]
+  pixels = tf.constant(np.mod(rows * 2.0 + cols * 3.0 + channels, 256.0).astype(np.uint8))
+  return tf.stack([tf.io.encode_jpeg(pixels, quality=95), tf.io.encode_png(pixels)])
+
+
+def _digest(array: np.ndarray, decimals: int) -> str:
+  return hashlib.sha256(np.round(np.asarray(array, np.float64), decimals).tobytes()).hexdigest()
+
+
+def preprocessing_digest(tft_output: tft.TFTransformOutput) -> str:
+  """Digest of what the Transform graph makes of the probe posters (rounded to 1e-4, well
+  above float noise and well below any real change of decoding or normalization)."""
+  layer = tft_output.transform_features_layer()
+  images = layer({features.IMAGE: tf.reshape(_probe_posters(), [-1, 1])})[features.IMAGE_XF]
+  return _digest(images.numpy(), 4)
+
+
+def embedding_key(variant: str, backbone: tf.keras.Model,
+                  tft_output: tft.TFTransformOutput) -> str:
+  """What an embedding is a function of, besides the image: see the module docstring."""
+  weights = hashlib.sha256()
+  for array in backbone.get_weights():
+    weights.update(np.ascontiguousarray(array).tobytes())
+  parts = {'format': FORMAT_VERSION, 'variant': variant,
+           'input_shape': list(backbone.input_shape[1:]), 'weights': weights.hexdigest(),
+           'preprocessing': preprocessing_digest(tft_output)}
+  return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def checksum(sha256: bytes, key: bytes, embedding: np.ndarray,
+             mirror: Optional[np.ndarray]) -> int:
+  crc = zlib.crc32(sha256)
+  crc = zlib.crc32(key, crc)
+  crc = zlib.crc32(np.asarray(embedding, np.float32).tobytes(), crc)
+  if mirror is not None:
+    crc = zlib.crc32(np.asarray(mirror, np.float32).tobytes(), crc)
+  return crc
+
+
+def with_embedding(record: bytes, key: str, embedding: np.ndarray,
+                   mirror: Optional[np.ndarray]) -> bytes:
+  """`record` (a serialized poster tf.Example) with its embedding entry added."""
+  example = tf.train.Example.FromString(record)
+  feature = example.features.feature
+  sha256 = feature[features.IMAGE_SHA256].bytes_list.value[0]
+  feature[features.EMBEDDING].float_list.value[:] = np.asarray(embedding, np.float32)
+  if mirror is not None:
+    feature[features.EMBEDDING_MIRROR].float_list.value[:] = np.asarray(mirror, np.float32)
+  feature[features.EMBEDDING_KEY].bytes_list.value[:] = [key.encode()]
+  feature[features.EMBEDDING_CHECKSUM].int64_list.value[:] = [
+      checksum(sha256, key.encode(), embedding, mirror)]
+  return example.SerializeToString()
+
+
+def records_with_images(files: Sequence[str], tft_output: tft.TFTransformOutput,
+                        batch_size: int) -> tf.data.Dataset:
+  """Batches of (serialized records, model input images), in file order."""
+  layer = tft_output.transform_features_layer()
+  spec = data.raw_parse_spec()
+
+  def transform(serialized):
+    images = layer({features.IMAGE: tf.io.parse_example(serialized, spec)[features.IMAGE]})
+    return serialized, images[features.IMAGE_XF]
+
+  return (data.records(files).batch(batch_size)
+          .map(transform, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2))
+
+
+def embed_records(backbone: tf.keras.Model, tft_output: tft.TFTransformOutput,
+                  files: Sequence[str], batch_size: int, with_mirror: bool, records: int,
+                  description: str) -> Iterator[Tuple[bytes, np.ndarray, Optional[np.ndarray]]]:
+  """(record, embedding, mirror embedding or None) for every record of `files`, in order."""
+  batches = records_with_images(files, tft_output, batch_size)
+  serialized: List[np.ndarray] = []
+
+  def images() -> Iterator[tf.Tensor]:
+    for batch_records, batch_images in batches:
+      serialized.append(batch_records.numpy())
+      yield batch_images
+
+  embedded, mirrored = transfer.embed(backbone, images(), with_mirror=with_mirror,
+                                      description=description,
+                                      batches=-(-records // batch_size))
+  for i, record in enumerate(np.concatenate(serialized) if serialized else []):
+    yield record, embedded[i], None if mirrored is None else mirrored[i]
+
+
+@dataclasses.dataclass
+class Reuse:
+  """How a split's posters got their embeddings: reused, or embedded again (and why)."""
+  posters: int = 0
+  reused: int = 0
+  recomputed: Dict[str, int] = dataclasses.field(default_factory=dict)
+  # Backbone passes, a poster's mirror image counting as one more.
+  backbone_views: int = 0
+
+
+def _has_entries(files: Sequence[str]) -> bool:
+  for record in data.records(files).take(1):
+    return features.EMBEDDING_KEY in tf.train.Example.FromString(
+        record.numpy()).features.feature
+  return False
+
+
+def cached_embeddings(file_patterns: List[str], index: data.PosterIndex, key: str,
+                      with_mirror: bool, embedding_size: int
+                      ) -> Tuple[np.ndarray, Optional[np.ndarray], np.ndarray, Dict[str, int]]:
+  """The stored embeddings of a split's posters (in `index` order) that can be trusted.
+
+  Returns (embeddings [P, D], mirror embeddings [P, D] or None, valid [P] bool, causes: how
+  many posters could not be trusted, per cause); untrusted rows are zeros.
+  """
+  spec = {features.IMAGE_SHA256: tf.io.FixedLenFeature([], tf.string),
+          features.EMBEDDING: tf.io.VarLenFeature(tf.float32),
+          features.EMBEDDING_MIRROR: tf.io.VarLenFeature(tf.float32),
+          features.EMBEDDING_KEY: tf.io.FixedLenFeature([], tf.string, default_value=b''),
+          features.EMBEDDING_CHECKSUM: tf.io.FixedLenFeature([], tf.int64, default_value=-1)}
+  posters = index.num_posters
+  embeddings = np.zeros((posters, embedding_size), np.float32)
+  mirrors = np.zeros((posters, embedding_size), np.float32) if with_mirror else None
+  valid = np.zeros(posters, bool)
+  files = data.matching_files(file_patterns)
+  if not _has_entries(files):  # Examples no PosterEmbedder wrote: nothing to read.
+    return embeddings, mirrors, valid, ({ABSENT: posters} if posters else {})
+  causes: Dict[str, int] = {}
+  record = 0
+  batches = data.records(files).batch(1024)
+  for batch in batches.map(lambda r: tf.io.parse_example(r, spec)):
+    dense = {name: tf.sparse.to_dense(batch[name]).numpy()
+             for name in (features.EMBEDDING, features.EMBEDDING_MIRROR)}
+    rows = len(batch[features.IMAGE_SHA256])
+    counts = {name: np.bincount(batch[name].indices[:, 0].numpy(), minlength=rows)
+              for name in (features.EMBEDDING, features.EMBEDDING_MIRROR)}
+    for i in range(rows):
+      if not index.first_record[record]:
+        record += 1
+        continue
+      poster = index.record_poster[record]
+      record += 1
+      size = counts[features.EMBEDDING][i]
+      mirror_size = counts[features.EMBEDDING_MIRROR][i]
+      stored_key = batch[features.EMBEDDING_KEY][i].numpy()
+      if size == 0:
+        cause = ABSENT
+      elif stored_key != key.encode() or size != embedding_size:
+        cause = STALE
+      elif with_mirror and mirror_size != embedding_size:
+        cause = NO_MIRROR
+      else:
+        embedding = dense[features.EMBEDDING][i, :embedding_size]
+        mirror = dense[features.EMBEDDING_MIRROR][i, :embedding_size] if mirror_size else None
+        expected = checksum(batch[features.IMAGE_SHA256][i].numpy(), stored_key, embedding,
+                            mirror)
+        if expected != batch[features.EMBEDDING_CHECKSUM][i].numpy():
+          cause = CORRUPT
+        else:
+          embeddings[poster] = embedding
+          if with_mirror:
+            mirrors[poster] = mirror
+          valid[poster] = True
+          continue
+      causes[cause] = causes.get(cause, 0) + 1
+  return embeddings, mirrors, valid, causes
