@@ -47,7 +47,7 @@ def split_drops(data_root: str, drops_root: str, new_fraction: float) -> dict:
 
   spans = {0: [r for r in rows if not is_new(r[0])], 1: [r for r in rows if is_new(r[0])]}
   for span, span_rows in spans.items():
-    span_dir = os.path.join(drops_root, 'span-0' if span == 0 else 'pending', f'span-{span}')
+    span_dir = os.path.join(drops_root, *([] if span == 0 else ['pending']), f'span-{span}')
     images = os.path.join(span_dir, configs.IMAGES_DIR)
     os.makedirs(images)
     os.makedirs(os.path.dirname(os.path.join(span_dir, configs.LABELS_FILE)), exist_ok=True)
