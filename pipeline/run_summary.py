@@ -4,6 +4,7 @@ Printing from ML Metadata rather than from executor logs means a run served from
 cache reports exactly what the original execution produced.
 """
 import dataclasses
+import json
 import os
 from typing import Dict, List, Optional
 
@@ -19,6 +20,7 @@ from components.slice_report import build as slice_report
 from components.slice_report import evaluation
 from contract import nodes
 from contract import vocabulary as genre_vocabulary
+from models import embeddings
 from pipeline.configs import PipelineConfig
 
 _PIPELINE_RUN_CONTEXT = 'pipeline_run'
@@ -74,6 +76,18 @@ def latest_run(connection_config: metadata_store_pb2.ConnectionConfig) -> List[C
   return runs
 
 
+def embedding_lines(embedded_uri: str, state: str) -> List[str]:
+  """What PosterEmbedder embedded in this run (spans on)."""
+  with tf.io.gfile.GFile(os.path.join(embedded_uri, embeddings.SUMMARY_FILE)) as f:
+    summary = json.load(f)
+  counts = ', '.join(f"{split} {split_summary['posters']}"
+                     for split, split_summary in summary['splits'].items())
+  if state == 'CACHED':
+    return [f"Span {summary['span']}: no new span; its posters were embedded in an earlier "
+            f'run ({counts}).']
+  return [f"Span {summary['span']}: posters embedded once, for this and later runs: {counts}."]
+
+
 def summary_lines(config: PipelineConfig, components: bool = True) -> List[str]:
   """The end of a local run: each component's state and time (unless the console showed
   them live), the ingest summary, the data gate's verdict, the push gate's table, the
@@ -87,6 +101,9 @@ def summary_lines(config: PipelineConfig, components: bool = True) -> List[str]:
     for uri in run.output_uris.get(nodes.INGEST_SUMMARY, []):
       lines += ['', *ingest_summary.summary_lines(ingest_summary.read_summary(uri)),
                 f'Full summary: {os.path.join(uri, ingest_summary.SUMMARY_FILE)}']
+  for run in runs:
+    for uri in run.output_uris.get(nodes.EMBEDDED_EXAMPLES, []):
+      lines += ['', *embedding_lines(uri, run.state)]
   for run in runs:
     for uri in run.output_uris.get(nodes.DRIFT, []):
       lines += ['', *data_findings.summary_lines(data_gate.read_verdict(uri))]

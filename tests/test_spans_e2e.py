@@ -186,3 +186,25 @@ def test_the_evaluators_score_the_whole_window(span_runs):
   for node in (nodes.EVALUATOR, nodes.TEST_EVALUATOR, nodes.SLICE_REPORT):
     assert len(second[node].input_uris[nodes.EXAMPLES]) == 2, node
   assert len(second[nodes.OVERSAMPLER].input_uris[nodes.EXAMPLES]) == 2
+
+
+def _oversampling_summary(run):
+  (uri,) = run[nodes.OVERSAMPLER].output_uris[nodes.OVERSAMPLED_EXAMPLES]
+  with open(os.path.join(uri, 'oversampling_summary.json')) as f:
+    return json.load(f)
+
+
+def test_an_image_that_a_new_span_brings_again_is_reported(span_runs):
+  splits = _splits_by_id(_examples_uri(span_runs['second']))
+  repeated_in_train = sum(1 for poster_id in span_runs['repeated']
+                          if splits[poster_id] == 'train')
+  assert repeated_in_train  # The fixture's repeated images must reach the train split.
+  assert (_oversampling_summary(span_runs['second'])['repeated_images']
+          == _oversampling_summary(span_runs['first'])['repeated_images'] + repeated_in_train)
+
+
+def test_the_run_summary_says_what_was_embedded(span_runs):
+  (uri,) = span_runs['second'][nodes.EMBEDDER].output_uris[nodes.EMBEDDED_EXAMPLES]
+  line = run_summary.embedding_lines(uri, 'COMPLETE')[0]
+  assert line.startswith('Span 1: posters embedded once, for this and later runs: train ')
+  assert 'no new span' in run_summary.embedding_lines(uri, 'CACHED')[0]

@@ -64,10 +64,18 @@ def _as_genre_dict(vector, vocabulary) -> Dict[str, int]:
   return {genre: int(n) for genre, n in zip(vocabulary, vector)}
 
 
+def _image_sha256(record: bytes) -> bytes:
+  example = tf.train.Example.FromString(record)
+  return example.features.feature[features.IMAGE_SHA256].bytes_list.value[0]
+
+
 def _write_summary(_, *, path, split, vocabulary, max_copies, max_growth, before, after,
-                  posters, copies_table, written):
+                  posters, copies_table, written, repeated_images):
   summary = {
       'split': split,
+      # Images the split holds more than once before oversampling: within one span,
+      # PosterExampleGen reports them; across the spans of a window, only this does.
+      'repeated_images': repeated_images,
       'max_copies': max_copies,
       'max_growth': max_growth,
       'posters_before': posters,
@@ -113,7 +121,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
       if name != split:
         for i, source in enumerate(sources):
           self._copy_split(artifact_utils.get_split_uri([source], name),
-                           artifact_utils.get_split_uri([target], name), prefix=f'{i}-')
+                           artifact_utils.get_split_uri([target], name),
+                           prefix=f'{i}-' if len(sources) > 1 else '')
 
     target_split = artifact_utils.get_split_uri([target], split)
     summary_path = os.path.join(target.uri, SUMMARY_FILE)
@@ -149,6 +158,12 @@ class Executor(base_beam_executor.BaseBeamExecutor):
       after = (repeated | 'LabelsAfter' >> beam.Map(lambda lr: lr[0])
                | 'CountAfter' >> beam.CombineGlobally(_SumVectors()))
       posters = records | 'CountPosters' >> beam.combiners.Count.Globally()
+      repeated_images = (
+          records
+          | 'ImageOfRecord' >> beam.Map(_image_sha256)
+          | 'CountPerImage' >> beam.combiners.Count.PerElement()
+          | 'RepeatedImages' >> beam.Filter(lambda image_count: image_count[1] > 1)
+          | 'CountRepeated' >> beam.combiners.Count.Globally())
       written = repeated | 'CountWritten' >> beam.combiners.Count.Globally()
       _ = (pipeline
            | 'SummaryTrigger' >> beam.Create([None])
@@ -158,7 +173,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                before=beam.pvalue.AsSingleton(before), after=beam.pvalue.AsSingleton(after),
                posters=beam.pvalue.AsSingleton(posters),
                copies_table=beam.pvalue.AsSingleton(copies_table),
-               written=beam.pvalue.AsSingleton(written)))
+               written=beam.pvalue.AsSingleton(written),
+               repeated_images=beam.pvalue.AsSingleton(repeated_images)))
 
     with tf.io.gfile.GFile(summary_path, 'r') as f:
       summary = json.load(f)
@@ -166,6 +182,10 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                  'before %s, after %s.', split, summary['posters_before'],
                  summary['examples_after'], summary['growth'],
                  summary['genre_positives_before'], summary['genre_positives_after'])
+    if summary['repeated_images']:
+      logging.warning('%d image(s) occur more than once in the %s split of the %d Examples '
+                      'artifact(s) read, and weigh as many times in training: %s.',
+                      summary['repeated_images'], split, len(sources), summary_path)
     # Every poster is written at least once: as many different records as posters read.
     artifact_files.check_written(target_split, f'RareGenreOversampler, split {split}',
                                  records=summary['examples_after'],

@@ -108,7 +108,7 @@ class _ToExample(beam.DoFn):
     if not genres:
       yield beam.pvalue.TaggedOutput(_EXCLUDED, labels.RowExclusion(
           poster.labelled.poster_id, NO_GENRE_IN_VOCABULARY,
-          f'genres {list(poster.labelled.genres)} are all below the minimum count'))
+          f'none of genres {list(poster.labelled.genres)} is in the vocabulary'))
       return
     split = splits.assign_split(poster.info.sha256, self._split_buckets)
     example = build_example(poster.labelled.poster_id, poster.image, poster.info, genres,
