@@ -114,20 +114,20 @@ def records_with_images(files: Sequence[str], tft_output: tft.TFTransformOutput,
 def embed_records(backbone: tf.keras.Model, tft_output: tft.TFTransformOutput,
                   files: Sequence[str], batch_size: int, with_mirror: bool, records: int,
                   description: str) -> Iterator[Tuple[bytes, np.ndarray, Optional[np.ndarray]]]:
-  """(record, embedding, mirror embedding or None) for every record of `files`, in order."""
-  batches = records_with_images(files, tft_output, batch_size)
-  serialized: List[np.ndarray] = []
+  """(record, embedding, mirror embedding or None) for every record of `files`, in order,
+  a batch at a time: a span of any size is embedded in the memory of one batch."""
+  pending: List[np.ndarray] = []  # Serialized records of the batch being embedded.
 
   def images() -> Iterator[tf.Tensor]:
-    for batch_records, batch_images in batches:
-      serialized.append(batch_records.numpy())
+    for batch_records, batch_images in records_with_images(files, tft_output, batch_size):
+      pending.append(batch_records.numpy())
       yield batch_images
 
-  embedded, mirrored = transfer.embed(backbone, images(), with_mirror=with_mirror,
-                                      description=description,
-                                      batches=-(-records // batch_size))
-  for i, record in enumerate(np.concatenate(serialized) if serialized else []):
-    yield record, embedded[i], None if mirrored is None else mirrored[i]
+  for embedded, mirrored in transfer.embed_batches(
+      backbone, images(), with_mirror=with_mirror, description=description,
+      batches=-(-records // batch_size)):
+    for i, record in enumerate(pending.pop(0)):
+      yield record, embedded[i], None if mirrored is None else mirrored[i]
 
 
 @dataclasses.dataclass

@@ -114,8 +114,11 @@ def _embed_split(context: TrainingContext, backbone: tf.keras.Model, key: str,
 def train_on_frozen_backbone(context: TrainingContext, variant: str) -> Trained:
   """An ImageNet EfficientNet-Lite, frozen; a head trained on embeddings computed once.
 
-  Every distinct poster is embedded once (twice with flips); the oversampler's repeats
-  become repeated rows of the embedding matrix, so oversampling costs nothing here.
+  Every distinct poster is embedded once (twice with flips), or not at all when its examples
+  carry a stored embedding that can be trusted (PosterEmbedder, with spans on); the
+  oversampler's repeats become repeated rows of the embedding matrix, so oversampling costs
+  nothing here. What was reused and what embedded again is logged and written to
+  `embedding_summary.json` in the model run directory.
   """
   config, fn_args = context.config, context.fn_args
   flip = config.flip

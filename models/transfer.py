@@ -12,7 +12,7 @@ Optionally the top blocks are then unfrozen and fine-tuned end to end on images 
 on a GPU, slow on a CPU.
 """
 import dataclasses
-from typing import Callable, Optional, Tuple
+from typing import Any, Callable, Iterable, Iterator, Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -42,11 +42,11 @@ class HeadConfig:
                early_stopping_patience=config.head_early_stopping_patience, loss=config.loss)
 
 
-def embed(backbone: tf.keras.Model, images: tf.data.Dataset, with_mirror: bool = False,
-          description: str = 'Embedding', batches: Optional[int] = None
-          ) -> Tuple[np.ndarray, Optional[np.ndarray]]:
-  """Backbone outputs [N, D] for a dataset of image batches or (image batch, labels), and
-  with `with_mirror` those of every poster's mirror image too (else None).
+def embed_batches(backbone: tf.keras.Model, images: Iterable[Any], with_mirror: bool = False,
+                  description: str = 'Embedding', batches: Optional[int] = None
+                  ) -> Iterator[Tuple[np.ndarray, Optional[np.ndarray]]]:
+  """Per batch of `images` (image batches, or (image batch, labels)), the backbone outputs
+  [B, D] and, with `with_mirror`, those of every poster's mirror image (else None).
 
   The mirror image is flipped from the decoded poster in the same batch, so a poster is
   decoded once for both views, and the backbone sees them as one batch of twice the size.
@@ -60,7 +60,7 @@ def embed(backbone: tf.keras.Model, images: tf.data.Dataset, with_mirror: bool =
                     training=False)
     return tf.stack(tf.split(both, 2), axis=0)
 
-  outputs, full = [], None
+  full = None
   with progress.bar(description, batches, 'batch') as bar:
     for element in images:
       batch = element[0] if isinstance(element, tuple) else element
@@ -71,11 +71,17 @@ def embed(backbone: tf.keras.Model, images: tf.data.Dataset, with_mirror: bool =
         # new trace and new oneDNN kernels (seconds) for a handful of posters.
         batch = tf.pad(batch, [[0, full - size]] + [[0, 0]] * (batch.shape.rank - 1))
       output = forward(batch).numpy()
-      outputs.append(output[:, :size] if with_mirror else output[:size])
+      yield (output[0, :size], output[1, :size]) if with_mirror else (output[:size], None)
       progress.advance(bar)
-  if not with_mirror:
-    return np.concatenate(outputs), None
-  return (np.concatenate([o[0] for o in outputs]), np.concatenate([o[1] for o in outputs]))
+
+
+def embed(backbone: tf.keras.Model, images: tf.data.Dataset, with_mirror: bool = False,
+          description: str = 'Embedding', batches: Optional[int] = None
+          ) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+  """All of `embed_batches`' outputs: [N, D], and [N, D] or None."""
+  outputs = list(embed_batches(backbone, images, with_mirror, description, batches))
+  mirrored = np.concatenate([o[1] for o in outputs]) if with_mirror else None
+  return np.concatenate([o[0] for o in outputs]), mirrored
 
 
 def build_head(embedding_size: int, num_genres: int, config: HeadConfig) -> tf.keras.Model:
