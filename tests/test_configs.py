@@ -40,6 +40,9 @@ def test_explicit_values_win_over_the_preset_even_when_zero():
     (dict(max_genres=1, min_genres=2), 'max_genres=1 is below min_genres=2'),
     (dict(genre_drop_scale=-1.0), 'genre_drop_scale'),
     (dict(beam_direct_running_mode='threads'), 'beam_direct_running_mode'),
+    (dict(spans=True, model_name='simple_cnn'), 'Spans reuse each poster'),
+    (dict(spans=True, unfreeze_top_blocks=2), 'Spans reuse each poster'),
+    (dict(span_window=-1), 'span_window'),
 ])
 def test_bad_values_are_refused_when_the_config_is_built(overrides, message):
   with pytest.raises(SettingError, match=message):
@@ -116,3 +119,10 @@ def test_paths_derive_from_the_output_dir_unless_given():
   assert config.serving_model_dir == '/out/serving_model/p'
   assert config.accepted_statistics_dir == '/out/p/accepted_statistics'
   assert _config(pipeline_root='/root').accepted_statistics_dir == '/root/accepted_statistics'
+
+
+def test_with_spans_the_labels_and_images_of_every_span_are_patterns():
+  config = _config(spans=True)
+  assert config.labels_pattern == 'span-{SPAN}/' + configs.LABELS_FILE
+  assert config.images_pattern == 'span-{SPAN}/' + configs.IMAGES_DIR
+  assert _config().labels_pattern == configs.LABELS_FILE

@@ -52,3 +52,12 @@ def test_offline_download_failure_is_a_clear_error(monkeypatch):
   monkeypatch.setattr(kagglehub, 'dataset_download', offline)
   with pytest.raises(data_source.DataSourceError, match='needs the network'):
     data_source.resolve_data_root(data_source.KAGGLE_HANDLE, LABELS_FILE)
+
+
+def test_a_data_root_of_spans_resolves_when_any_span_is_there(tmp_path):
+  root = tmp_path / 'drops'
+  pattern = 'span-{SPAN}/' + LABELS_FILE
+  with pytest.raises(data_source.DataSourceError, match='span-{SPAN}'):
+    data_source.resolve_data_root(str(root), pattern)
+  write_dataset(str(root / 'span-0'), [csv_row('tt1', ['Drama'])], {})
+  assert data_source.resolve_data_root(str(root), pattern) == str(root)

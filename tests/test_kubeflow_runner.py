@@ -334,3 +334,9 @@ def test_a_bad_knob_fails_in_one_line_before_anything_is_imported(tmp_path):
   assert result.returncode != 0
   assert result.stderr.strip() == (
       'kubeflow_v2_runner.py: epochs=0 is below its minimum 1 (POSTER_EPOCHS).')
+
+
+def test_spans_are_refused_with_the_reason(tmp_path, data_root):
+  """Neither target can resolve a window of earlier spans (README, "Where spans run")."""
+  with pytest.raises(settings.SettingError, match='local_runner.py only'):
+    _compile(_config(str(tmp_path), data_root, spans=True), str(tmp_path / 'spec.json'))
