@@ -5,10 +5,12 @@ posters once and writes them back into the examples (contract/features.py: `embe
 `embedding_mirror`, `embedding_key`, `embedding_checksum`); the window of those embedded
 examples is what the Trainer trains on, so a run embeds only the posters it has never seen.
 
-An entry is used only if it is provably what the Trainer would compute now:
+An entry is used only if its key and checksum hold for what the Trainer uses now:
 - its **key** names what made it: the backbone variant, a digest of the backbone's weights,
-  the input shape, and a digest of the Transform graph's output on a fixed probe poster (so
-  any change of decoding, resizing or normalization, in configuration or in code, changes it);
+  the input shape, and a digest of the Transform graph's output on fixed probe posters (so
+  a change of decoding, resizing or normalization, in configuration or in code, changes it;
+  the rounding can also flip on another machine's float noise, which only costs a
+  recomputation);
 - its **checksum** (CRC-32 over the image's SHA-256, the key and the embedding's bytes) catches
   an entry altered after it was written, or moved onto another poster.
 Any other entry (stale key, bad checksum, absent, or without the mirror view the Trainer now
