@@ -25,7 +25,8 @@ class Executor(base_executor.BaseExecutor):
     examples = input_dict[EXAMPLES_KEY]
     gate = input_dict.get(GATE_EVALUATION_KEY) or []
     report = artifact_utils.get_single_instance(output_dict[REPORT_KEY])
-    data = build.gather(evaluation.uri, [example.uri for example in examples], split=exec_properties[SPLIT_KEY],
+    data = build.gather(evaluation.uri, [example.uri for example in examples],
+                        split=exec_properties[SPLIT_KEY],
                         gate_uri=artifact_utils.get_single_uri(gate) if gate else None)
     path = build.write_report(data, report.uri)
     if data.gate is not None:

@@ -116,7 +116,8 @@ def _header(data) -> str:
               if result.has_baseline else '<br>Baseline: none (no blessed model yet)')
   return (f'<h1>Slice report: poster genres on <code>{_esc(data.split)}</code></h1>'
           f'<div class="meta">Model: <code>{_esc(result.model_location)}</code>{baseline}'
-          f'<br>Data: <code>{_esc(", ".join(data.examples_uris))}</code>, split <b>{_esc(data.split)}</b>, '
+          f'<br>Data: <code>{_esc(", ".join(data.examples_uris))}</code>, '
+          f'split <b>{_esc(data.split)}</b>, '
           f'{data.posters} posters, {len(data.genres)} genres'
           f'<br>Evaluation: <code>{_esc(result.uri)}</code></div>')
 
