@@ -282,6 +282,12 @@ class TrainerConfig:
     return self.preset.backbone is not None and not self.unfreeze_top_blocks
 
   @property
+  def mirror_views(self) -> Dict[str, bool]:
+    """Per split the Trainer reads, whether it uses the posters' mirror images too: as extra
+    training examples (`train`), and to judge the head as the served model scores (`eval`)."""
+    return {'train': self.flip != 'none', 'eval': self.flip == 'train_and_serve'}
+
+  @property
   def resolved_epochs(self) -> int:
     return self.preset.epochs if self.epochs is None else self.epochs
 

@@ -87,6 +87,17 @@ def poster_index(file_patterns: List[str], num_genres: int) -> PosterIndex:
                      labels=np.asarray(labels, dtype=np.int64).reshape(-1, num_genres))
 
 
+def image_shape(tft_output: tft.TFTransformOutput) -> Tuple[int, ...]:
+  """The model input's shape of one poster, (height, width, channels)."""
+  return tuple(tft_output.transformed_feature_spec()[features.IMAGE_XF].shape)
+
+
+def model_input(transform_layer: tf.keras.layers.Layer, image_bytes: tf.Tensor) -> tf.Tensor:
+  """What the model sees of a batch of posters' bytes (parsed with `raw_parse_spec`): the
+  Transform graph's output, as the exported model computes it from raw bytes."""
+  return transform_layer({features.IMAGE: image_bytes})[features.IMAGE_XF]
+
+
 def make_dataset(file_patterns: List[str], tft_output: tft.TFTransformOutput, num_genres: int,
                  batch_size: int, shuffle: bool, seed: int = 0,
                  keep: Optional[np.ndarray] = None) -> tf.data.Dataset:
@@ -109,8 +120,8 @@ def make_dataset(file_patterns: List[str], tft_output: tft.TFTransformOutput, nu
 
   def transform(serialized: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
     parsed = tf.io.parse_example(serialized, spec)
-    images = transform_layer({features.IMAGE: parsed[features.IMAGE]})[features.IMAGE_XF]
-    return images, tf.cast(parsed[features.LABELS], tf.float32)
+    return (model_input(transform_layer, parsed[features.IMAGE]),
+            tf.cast(parsed[features.LABELS], tf.float32))
 
   return (dataset.batch(batch_size)
           .map(transform, num_parallel_calls=tf.data.AUTOTUNE)

@@ -57,8 +57,8 @@ def _digest(array: np.ndarray, decimals: int) -> str:
 def preprocessing_digest(tft_output: tft.TFTransformOutput) -> str:
   """Digest of what the Transform graph makes of the probe posters (rounded to 1e-4, well
   above float noise and well below any real change of decoding or normalization)."""
-  layer = tft_output.transform_features_layer()
-  images = layer({features.IMAGE: tf.reshape(_probe_posters(), [-1, 1])})[features.IMAGE_XF]
+  images = data.model_input(tft_output.transform_features_layer(),
+                            tf.reshape(_probe_posters(), [-1, 1]))
   return _digest(images.numpy(), 4)
 
 
@@ -99,35 +99,29 @@ def with_embedding(record: bytes, key: str, embedding: np.ndarray,
   return example.SerializeToString()
 
 
-def records_with_images(files: Sequence[str], tft_output: tft.TFTransformOutput,
-                        batch_size: int) -> tf.data.Dataset:
-  """Batches of (serialized records, model input images), in file order."""
-  layer = tft_output.transform_features_layer()
-  spec = data.raw_parse_spec()
-
-  def transform(serialized):
-    images = layer({features.IMAGE: tf.io.parse_example(serialized, spec)[features.IMAGE]})
-    return serialized, images[features.IMAGE_XF]
-
-  return (data.records(files).batch(batch_size)
-          .map(transform, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2))
-
-
 def embed_records(backbone: tf.keras.Model, tft_output: tft.TFTransformOutput,
-                  files: Sequence[str], batch_size: int, with_mirror: bool, records: int,
+                  files: Sequence[str], batch_size: int, with_mirror: bool,
                   description: str) -> Iterator[Tuple[bytes, np.ndarray, Optional[np.ndarray]]]:
   """(record, embedding, mirror embedding or None) for every record of `files`, in order,
   a batch at a time: a span of any size is embedded in the memory of one batch."""
+  layer = tft_output.transform_features_layer()
+  spec = data.raw_parse_spec()
+
+  def transform(serialized: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
+    images = tf.io.parse_example(serialized, spec)[features.IMAGE]
+    return serialized, data.model_input(layer, images)
+
+  batches = (data.records(files).batch(batch_size)
+             .map(transform, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2))
   pending: List[np.ndarray] = []  # Serialized records of the batch being embedded.
 
   def images() -> Iterator[tf.Tensor]:
-    for batch_records, batch_images in records_with_images(files, tft_output, batch_size):
+    for batch_records, batch_images in batches:
       pending.append(batch_records.numpy())
       yield batch_images
 
   for embedded, mirrored in transfer.embed_batches(
-      backbone, images(), with_mirror=with_mirror, description=description,
-      batches=-(-records // batch_size)):
+      backbone, images(), with_mirror=with_mirror, description=description):
     for i, record in enumerate(pending.pop(0)):
       yield record, embedded[i], None if mirrored is None else mirrored[i]
 

@@ -21,7 +21,6 @@ import tensorflow as tf
 import tensorflow_transform as tft
 from tfx.components.trainer.fn_args_utils import FnArgs
 
-from contract import features
 from contract import vocabulary as genre_vocabulary
 from models import config as settings
 from models import data
@@ -47,8 +46,7 @@ class TrainingContext:
 
   @property
   def image_shape(self) -> Tuple[int, ...]:
-    spec = self.tft_output.transformed_feature_spec()[features.IMAGE_XF]
-    return tuple(spec.shape)
+    return data.image_shape(self.tft_output)
 
   def dataset(self, files, shuffle: bool, keep=None) -> tf.data.Dataset:
     return data.make_dataset(files, self.tft_output, self.num_genres,
@@ -121,21 +119,21 @@ def train_on_frozen_backbone(context: TrainingContext, variant: str) -> Trained:
   `embedding_summary.json` in the model run directory.
   """
   config, fn_args = context.config, context.fn_args
-  flip = config.flip
   backbone = efficientnet_lite.build_backbone(variant, input_shape=context.image_shape)
   train_index = data.poster_index(fn_args.train_files, context.num_genres)
   eval_index = data.poster_index(fn_args.eval_files, context.num_genres)
   key = embeddings.embedding_key(variant, backbone, context.tft_output)
   started = time.monotonic()
   train_embeddings, mirrored, train_reuse = _embed_split(
-      context, backbone, key, fn_args.train_files, train_index, 'train', flip != 'none')
+      context, backbone, key, fn_args.train_files, train_index, 'train',
+      config.mirror_views['train'])
   train_embeddings, train_labels = transfer.training_views(
       train_embeddings[train_index.record_poster],
       None if mirrored is None else mirrored[train_index.record_poster],
       train_index.labels[train_index.record_poster])
   eval_embeddings, eval_mirrored, eval_reuse = _embed_split(
       context, backbone, key, fn_args.eval_files, eval_index, 'eval',
-      flip == 'train_and_serve')
+      config.mirror_views['eval'])
   eval_views = [view for view in (eval_embeddings, eval_mirrored) if view is not None]
   views = train_reuse.backbone_views + eval_reuse.backbone_views
   seconds = time.monotonic() - started
@@ -151,7 +149,8 @@ def train_on_frozen_backbone(context: TrainingContext, variant: str) -> Trained:
   head_config = transfer.HeadConfig.of(config)
   head = transfer.train_head(train_embeddings, train_labels, eval_views, eval_index.labels,
                              head_config, log_dir=fn_args.model_run_dir)
-  model = transfer.compose(backbone, head, flip_at_serving=flip == 'train_and_serve',
+  model = transfer.compose(backbone, head,
+                           flip_at_serving=config.flip == 'train_and_serve',
                            name=f'efficientnet_{variant}_genres')
   scores = transfer.predict_views(head, eval_views)
 

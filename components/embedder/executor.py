@@ -10,7 +10,6 @@ from tfx.components.util import examples_utils
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 
-from contract import features
 from contract import vocabulary as genre_vocabulary
 from models import config as settings
 from models import data
@@ -25,11 +24,6 @@ TRAINER_CONFIG_KEY = 'trainer_config'
 # What the Trainer reads: its training split and the split it stops early and tunes on.
 SPLITS = ('train', 'eval')
 _RECORD_FILE = 'data_tfrecord-00000-of-00001.gz'
-
-
-def mirror_views(config: settings.TrainerConfig) -> Dict[str, bool]:
-  """Per split, whether the Trainer uses the posters' mirror images too (models/trainer.py)."""
-  return {'train': config.flip != 'none', 'eval': config.flip == 'train_and_serve'}
 
 
 class Executor(base_executor.BaseExecutor):
@@ -47,7 +41,7 @@ class Executor(base_executor.BaseExecutor):
                        'fine-tuned blocks has no fixed per-poster embedding to store.')
     tft_output = tft.TFTransformOutput(
         artifact_utils.get_single_uri(input_dict[TRANSFORM_GRAPH_KEY]))
-    image_shape = tuple(tft_output.transformed_feature_spec()[features.IMAGE_XF].shape)
+    image_shape = data.image_shape(tft_output)
     variant = config.preset.backbone
     backbone = efficientnet_lite.build_backbone(variant, input_shape=image_shape)
     key = embeddings.embedding_key(variant, backbone, tft_output)
@@ -63,18 +57,19 @@ class Executor(base_executor.BaseExecutor):
     summary = {'key': key, 'variant': variant, 'input_shape': list(image_shape),
                'span': source.span, 'splits': {}}
     options = tf.io.TFRecordOptions(compression_type='GZIP')
-    for split, with_mirror in mirror_views(config).items():
+    for split, with_mirror in config.mirror_views.items():
       files = data.matching_files(
           [os.path.join(artifact_utils.get_split_uri([source], split), '*')])
-      records = sum(1 for _ in data.records(files))
       split_dir = artifact_utils.get_split_uri([target], split)
       tf.io.gfile.makedirs(split_dir)
       views = ' and their mirror images' if with_mirror else ''
+      records = 0
       with tf.io.TFRecordWriter(os.path.join(split_dir, _RECORD_FILE), options) as writer:
         for record, embedding, mirror in embeddings.embed_records(
-            backbone, tft_output, files, config.batch_size, with_mirror, records,
-            description=f'Embedding {records} {split} posters{views}'):
+            backbone, tft_output, files, config.batch_size, with_mirror,
+            description=f'Embedding the {split} posters{views}'):
           writer.write(embeddings.with_embedding(record, key, embedding, mirror))
+          records += 1
       summary['splits'][split] = {
           'posters': records, 'backbone_views': records * (2 if with_mirror else 1)}
       logging.info('PosterEmbedder: span %d, split %s: %d posters embedded%s.',
