@@ -6,7 +6,9 @@ without the Beam pipeline around them (the combiner is what Beam would call).
 """
 import numpy as np
 import pytest
+from tensorflow_model_analysis.metrics import calibration_plot
 from tensorflow_model_analysis.metrics import confusion_matrix_metrics
+from tensorflow_model_analysis.metrics import confusion_matrix_plot
 from tensorflow_model_analysis.metrics import metric_types
 from tensorflow_model_analysis.metrics import metric_util
 
@@ -145,3 +147,38 @@ def test_a_perfect_ranking_scores_one_and_nan_scores_are_refused():
   with pytest.raises(ValueError, match='NaN'):
     pr_auc.histograms(labels, np.array([[0.1], [np.nan], [0.8], [0.9]]), 1000)
 
+
+
+def test_confusion_matrix_plot_thresholds_match_tfma():
+  # The plot's own thresholds (-1e-6, 0, 0.01, ..., 1): a score of exactly 1 counts as above
+  # its last threshold, unlike AUC-PR's 1 + epsilon.
+  rng = np.random.default_rng(7)
+  labels, scores = _random_columns(rng, 200, 2)
+  scores[:10] = [[0.0, 1.0], [1.0, 0.0], [0.01, 0.5], [0.0100001, 0.99], [0.02, 0.02]] * 2
+  ts = pr_auc.plot_thresholds(100)
+  counts = pr_auc.confusion_counts(*pr_auc.histograms(labels, scores, thresholds=ts),
+                                   thresholds=ts)
+  plot = confusion_matrix_plot.ConfusionMatrixPlot(num_thresholds=100)
+  for k, (_, matrices) in _tfma(plot, labels, scores).items():
+    np.testing.assert_array_equal(ts, matrices.thresholds)
+    for name in ('tp', 'fp', 'tn', 'fn'):
+      np.testing.assert_allclose(getattr(counts, name)[k], getattr(matrices, name),
+                                 rtol=0, atol=COUNT_TOLERANCE, err_msg=f'{name}, column {k}')
+
+
+def test_calibration_plot_buckets_match_tfma():
+  rng = np.random.default_rng(8)
+  scores = np.concatenate([rng.uniform(size=200), [0.0, 0.1, 0.3, 0.9999, 1.0, -0.1, 1.2]])
+  buckets = pr_auc.calibration_plot_buckets(scores, 10)
+  computations = calibration_plot.CalibrationPlot(num_buckets=10).computations()
+  histogram, plot = computations
+  accumulator = histogram.combiner.create_accumulator()
+  for score in scores:
+    accumulator = histogram.combiner.add_input(accumulator, metric_util.to_standard_metric_inputs(
+        {'labels': np.array([1.0]), 'predictions': np.array([score])}))
+  proto = next(iter(plot.result(histogram.combiner.extract_output(accumulator)).values()))
+  np.testing.assert_array_equal(
+      np.bincount(buckets, minlength=12),
+      [b.num_weighted_examples.value for b in proto.buckets])
+  np.testing.assert_array_equal(pr_auc.calibration_plot_thresholds(10)[1:],
+                                [b.upper_threshold_exclusive for b in proto.buckets][:-1])

@@ -13,6 +13,8 @@ with `num_thresholds`) in three steps, reproduced here to the same arithmetic:
   3. cumulative sums into TP/FP/TN/FN per threshold, and AUC-PR by TFMA's default summation,
      the "careful" interpolation of Davis & Goadrich (TP and predicted positives are
      interpolated linearly between thresholds, precision is not).
+ConfusionMatrixPlot rebins the same histogram onto its own thresholds (`plot_thresholds`), and
+CalibrationPlot onto its buckets without the epsilon (`calibration_plot_buckets`).
 Steps 1 and 2 only ever map a calibration bucket to a threshold bucket, so `histograms` maps
 each score straight to its threshold bucket through a table of the 10,002 calibration
 buckets: the counts per threshold bucket are TFMA's rebinned histogram, and they add up
@@ -21,7 +23,7 @@ thousands of columns (genres, bootstrap draws) in one call.
 Plain numpy, no TFMA import: tests/test_pr_auc.py checks it against TFMA itself.
 """
 import functools
-from typing import NamedTuple, Optional, Tuple
+from typing import NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -60,30 +62,85 @@ def calibration_buckets(scores: np.ndarray, num_buckets: int = CALIBRATION_BUCKE
   return np.clip(index, 0, num_buckets + 1).astype(np.int64)
 
 
-@functools.lru_cache(maxsize=None)
-def _threshold_bucket_of_calibration_bucket(num_thresholds: int) -> np.ndarray:
-  """[CALIBRATION_BUCKETS + 2]: the threshold bucket (0..T-1) each calibration bucket goes to,
-  as calibration_histogram.rebin assigns it (read-only: it is shared between calls)."""
-  ts = thresholds(num_thresholds)
-  # binary_confusion_matrices: `>=` on bucket lower edges is made `>` by raising each
-  # threshold by epsilon (0 stays 0: -epsilon + epsilon). The thresholds end at -eps and
-  # 1 + eps, so no fence post is added at either end.
-  rebin = np.array([t + _EPSILON if t != 0 else t for t in ts])
-  ids = np.arange(CALIBRATION_BUCKETS + 2)
-  lower_edges = (ids - 1) / CALIBRATION_BUCKETS
-  lower_edges[0], lower_edges[-1] = -np.inf, np.inf
-  # rebin: bucket j holds the lower edges in [rebin[j], rebin[j + 1]); the first one also
-  # holds everything below rebin[1].
-  table = np.searchsorted(rebin[1:], lower_edges, side='right')
+def plot_thresholds(num_thresholds: int) -> np.ndarray:
+  """ConfusionMatrixPlot's thresholds: -1e-6, then i / num_thresholds for i in 0..num_thresholds
+  (confusion_matrix_plot.py: the legacy plots' spacing, num_thresholds + 2 of them)."""
+  return np.array([-1e-6] + [i * 1.0 / num_thresholds for i in range(0, num_thresholds + 1)])
+
+
+def calibration_plot_thresholds(num_buckets: int) -> np.ndarray:
+  """CalibrationPlot's bucket edges on [0, 1]: -inf, then i / num_buckets for i in 0..num_buckets
+  (calibration_plot.py); bucket j is [edge j, edge j + 1), the last one [1, inf)."""
+  return np.array([float('-inf')] + [0.0 + i * (1.0 - 0.0) / num_buckets
+                                      for i in range(num_buckets + 1)])
+
+
+def _calibration_lower_edges() -> np.ndarray:
+  """The value calibration_histogram.rebin gives each of the 10,002 calibration buckets."""
+  edges = np.arange(CALIBRATION_BUCKETS + 2) - 1.0
+  edges /= CALIBRATION_BUCKETS
+  edges[0], edges[-1] = -np.inf, np.inf
+  return edges
+
+
+def _read_only(table: np.ndarray) -> np.ndarray:
   table.setflags(write=False)
   return table
 
 
-def threshold_buckets(scores: np.ndarray, num_thresholds: int) -> np.ndarray:
-  """The threshold bucket, 0..num_thresholds-1, of each score (any shape): a score counts as
-  above TFMA's threshold i exactly when its bucket is at least i (`Counts.tp[i]` sums the
-  positives of buckets >= i)."""
-  return _threshold_bucket_of_calibration_bucket(num_thresholds)[calibration_buckets(scores)]
+def _rebin_thresholds(ts: Tuple[float, ...]) -> np.ndarray:
+  """The edges binary_confusion_matrices rebins the calibration histogram onto for thresholds
+  `ts`: each raised by epsilon (turning the histogram's `>=` on bucket lower edges into the
+  matrices' `>`; 0 stays 0), with a -epsilon bucket before thresholds starting at 0 or above
+  and a fence post at 1 + epsilon after thresholds ending below 1."""
+  rebin = [t + _EPSILON if t != 0 else t for t in ts]
+  if ts[0] >= 0:
+    rebin = [-_EPSILON] + rebin
+  if ts[-1] < 1.0:
+    rebin = rebin + [1.0 + _EPSILON]
+  return np.array(rebin)
+
+
+@functools.lru_cache(maxsize=None)
+def _bucket_table(ts: Tuple[float, ...]) -> np.ndarray:
+  """[CALIBRATION_BUCKETS + 2]: the bucket of `_rebin_thresholds(ts)` each calibration bucket
+  goes to (calibration_histogram.rebin: bucket j holds the lower edges in [edge j,
+  edge j + 1), the first one everything below edge 1, the last everything from its edge)."""
+  return _read_only(np.searchsorted(_rebin_thresholds(ts)[1:], _calibration_lower_edges(),
+                                    side='right'))
+
+
+@functools.lru_cache(maxsize=None)
+def _calibration_plot_table(num_buckets: int) -> np.ndarray:
+  """[CALIBRATION_BUCKETS + 2]: CalibrationPlot's bucket of each calibration bucket (its rebin
+  has no epsilon)."""
+  edges = calibration_plot_thresholds(num_buckets)
+  return _read_only(np.searchsorted(edges[1:], _calibration_lower_edges(), side='right'))
+
+
+def _threshold_tuple(num_thresholds: Optional[int],
+                     explicit: Optional[Sequence[float]]) -> Tuple[float, ...]:
+  if (num_thresholds is None) == (explicit is None):
+    raise ValueError('Give either num_thresholds or thresholds.')
+  ts = tuple(float(t) for t in (thresholds(num_thresholds) if explicit is None else explicit))
+  if len(ts) < 2 or list(ts) != sorted(ts):
+    raise ValueError(f'Thresholds must be at least two, sorted: {ts}.')
+  return ts
+
+
+def threshold_buckets(scores: np.ndarray, num_thresholds: Optional[int] = None, *,
+                      thresholds: Optional[Sequence[float]] = None) -> np.ndarray:
+  """The threshold bucket of each score (any shape), for TFMA's `num_thresholds` or explicit
+  `thresholds` (e.g. `plot_thresholds(n)`): `confusion_counts` counts a score as above
+  threshold i exactly when its bucket is at least i (plus one when the thresholds start at 0
+  or above: TFMA then adds a bucket below them)."""
+  return _bucket_table(_threshold_tuple(num_thresholds, thresholds))[calibration_buckets(scores)]
+
+
+def calibration_plot_buckets(scores: np.ndarray, num_buckets: int) -> np.ndarray:
+  """CalibrationPlot(num_buckets)'s bucket, 0..num_buckets+1, of each score (any shape), as
+  TFMA rebins it from the calibration histogram (`calibration_plot_thresholds`' intervals)."""
+  return _calibration_plot_table(num_buckets)[calibration_buckets(scores)]
 
 
 def bucket_counts(buckets: np.ndarray, values: np.ndarray, num_buckets: int) -> np.ndarray:
@@ -95,10 +152,12 @@ def bucket_counts(buckets: np.ndarray, values: np.ndarray, num_buckets: int) -> 
                      minlength=columns * num_buckets).reshape(columns, num_buckets)
 
 
-def histograms(labels: np.ndarray, scores: np.ndarray, num_thresholds: int,
-               example_weights: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
-  """(positives, negatives), each [K, num_thresholds]: per column the (weighted) positive and
-  negative labels of the examples in each threshold bucket (TFMA's rebinned histogram).
+def histograms(labels: np.ndarray, scores: np.ndarray, num_thresholds: Optional[int] = None,
+               example_weights: Optional[np.ndarray] = None, *,
+               thresholds: Optional[Sequence[float]] = None) -> Tuple[np.ndarray, np.ndarray]:
+  """(positives, negatives), each [K, B]: per column the (weighted) positive and negative
+  labels of the examples in each threshold bucket (TFMA's rebinned histogram), for TFMA's
+  `num_thresholds` (B = num_thresholds) or explicit `thresholds`.
 
   `labels`, `scores`: [N, K] (or [N], one column); labels in [0, 1], fractional labels
   counting as that share of a positive (TFMA's `fractional_labels`). `example_weights`: [N].
@@ -112,27 +171,37 @@ def histograms(labels: np.ndarray, scores: np.ndarray, num_thresholds: int,
     labels, scores = labels[:, None], scores[:, None]
   weights = (np.ones(labels.shape[0]) if example_weights is None
              else np.asarray(example_weights, dtype=np.float64))
-  buckets = threshold_buckets(scores, num_thresholds)
-  positives = bucket_counts(buckets, labels * weights[:, None], num_thresholds)
-  negatives = bucket_counts(buckets, (1.0 - labels) * weights[:, None], num_thresholds)
+  ts = _threshold_tuple(num_thresholds, thresholds)
+  buckets = _bucket_table(ts)[calibration_buckets(scores)]
+  width = len(_rebin_thresholds(ts))
+  positives = bucket_counts(buckets, labels * weights[:, None], width)
+  negatives = bucket_counts(buckets, (1.0 - labels) * weights[:, None], width)
   return positives, negatives
 
 
-def confusion_counts(positives: np.ndarray, negatives: np.ndarray) -> Counts:
-  """TP, FP, TN, FN [..., T] at TFMA's T thresholds from threshold-bucket histograms [..., T]
-  (binary_confusion_matrices._histogram_to_binary_confusion_matrices)."""
+def confusion_counts(positives: np.ndarray, negatives: np.ndarray,
+                     thresholds: Optional[Sequence[float]] = None) -> Counts:
+  """TP, FP, TN, FN [..., T] at T thresholds from threshold-bucket histograms [..., B]
+  (binary_confusion_matrices._histogram_to_binary_confusion_matrices): the thresholds the
+  histograms were made for, TFMA's `num_thresholds` ones (T = B) when not given."""
   positives = np.asarray(positives, dtype=np.float64)
   negatives = np.asarray(negatives, dtype=np.float64)
-  # At threshold i: TP/FP the labels of buckets >= i, FN/TN those of buckets < i.
+  ts = _threshold_tuple(positives.shape[-1] if thresholds is None else None, thresholds)
+  # At bucket i: TP/FP the labels of buckets >= i, FN/TN those of buckets < i.
   tp = np.flip(np.cumsum(np.flip(positives, -1), -1), -1)
   fp = np.flip(np.cumsum(np.flip(negatives, -1), -1), -1)
   fn = np.cumsum(positives, -1) - positives
   tn = np.cumsum(negatives, -1) - negatives
-  # TFMA: nothing is above the last threshold, 1 + epsilon, even a score of 1 (bucket T-1).
-  fn[..., -1] = tp[..., 0]
-  tn[..., -1] = fp[..., 0]
-  tp[..., -1] = 0.0
-  fp[..., -1] = 0.0
+  # TFMA drops the bucket it added below thresholds starting at 0 or above, and the fence post.
+  offset = 1 if ts[0] >= 0 else 0
+  tp, fp, fn, tn = (c[..., offset:offset + len(ts)] for c in (tp, fp, fn, tn))
+  # Nothing is above a threshold of 1 + epsilon, not even a score of 1 (which its last bucket
+  # holds).
+  beyond = np.array(ts) >= 1.0 + _EPSILON
+  fn = np.where(beyond, tp[..., :1], fn)
+  tn = np.where(beyond, fp[..., :1], tn)
+  tp = np.where(beyond, 0.0, tp)
+  fp = np.where(beyond, 0.0, fp)
   return Counts(tp=tp, fp=fp, tn=tn, fn=fn)
 
 
