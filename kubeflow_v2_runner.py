@@ -6,22 +6,28 @@
 The pipeline is the one `local_runner.py` runs (`pipeline.create_pipeline`); only the
 configuration differs: every knob of pipeline/configs.py is a flag here and a POSTER_*
 environment variable (the image, a gs:// pipeline root, data root and serving directory,
-the Beam runner, Vertex AI Training). Both targets compile the same pipeline, which has no
-resolver node:
+the Beam runner, Vertex AI Training, the heavy tasks' resources). Both targets compile the
+same pipeline, with no resolver node, into a pipeline spec of schema version 2.1.0:
   vertex  a Vertex AI PipelineJob (JSON: the spec and its pipeline root); `--submit` starts
           it on Vertex AI Pipelines with the environment's Google Cloud credentials, and
           `--wait` follows it to its end.
   kfp     the bare PipelineSpec (YAML) that the open-source Kubeflow Pipelines 2.x UI and
-          client upload.
+          client upload; the ingest task is never served from KFP's cache (see
+          `uncache_unfingerprinted_tasks`).
+The pipeline root, data root, serving directory and accepted-statistics directory must be
+gs:// URIs: the tasks run in the cloud and cannot read this machine's files.
 Spans (continuous training) need resolver functions, which neither compiles: they run with
 local_runner.py.
 """
 import argparse
 import dataclasses
+import json
 import os
 import posixpath
 import sys
 from typing import List, Optional
+
+import yaml
 
 # Settings import neither TensorFlow nor TFX: arguments are parsed and every knob validated
 # before those slow imports.
@@ -30,6 +36,25 @@ from pipeline import configs
 from pipeline import data_source
 
 TARGETS = {'vertex': '.json', 'kfp': '.yaml'}
+# The Kubeflow Pipelines API server accepts only this schema version (kubeflow/pipelines,
+# backend/src/apiserver/template/v2_template.go: "KFP only supports schema version 2.1.0");
+# Vertex AI runs it too (the KFP 2 SDK compiles it, and google-cloud-aiplatform's
+# PipelineRuntimeConfigBuilder reads its `parameterValues`), so both targets compile it.
+SCHEMA_VERSION = '2.1.0'
+# Settings the cloud tasks read or write as paths: a gs:// URI each.
+CLOUD_PATHS = ('pipeline_root', 'serving_model_dir', 'accepted_statistics_dir', 'data_root')
+
+
+def require_cloud_paths(config: configs.PipelineConfig, names=CLOUD_PATHS) -> None:
+  """Refuses, in one line naming the setting, a path of `names` that is not a gs:// URI."""
+  for name in names:
+    value = getattr(config, name)
+    if not value.startswith('gs://'):
+      hint = (' (or pass --stage-data-to gs://BUCKET/movie-classifier to copy it there)'
+              if name == 'data_root' else '')
+      raise settings.SettingError(
+          f'{name}={value!r} is not a gs:// URI ({settings.env_name(name)}): the pipeline\'s '
+          f'cloud tasks cannot read this machine\'s files{hint}.')
 
 
 def container_config(config: configs.PipelineConfig) -> configs.PipelineConfig:
@@ -48,13 +73,49 @@ def container_config(config: configs.PipelineConfig) -> configs.PipelineConfig:
       schema_file=in_image(config.schema_file))
 
 
-def compile_pipeline(config: configs.PipelineConfig, output_file: str) -> str:
-  """Writes the KFP v2 pipeline spec of `config` to `output_file` (.json or .yaml).
+def uncache_unfingerprinted_tasks(spec: dict) -> List[str]:
+  """Turns caching off, in a PipelineSpec dict, for tasks whose cache key needs their
+  preCacheCheck hook; returns their names.
+
+  TFX gives a FileBasedExampleGen (PosterExampleGen) a `lifecycle.preCacheCheck`: its driver
+  fingerprints the input files and puts the fingerprint into the task's parameters before
+  Vertex AI looks up its cache. Kubeflow Pipelines' backend never runs that hook, and keys its
+  cache on the task's input artifact ids, parameters, command and image only
+  (backend/src/v2/driver/cache.go, getFingerPrint): with caching on, new posters under the same
+  data root would be served last run's examples. Without caching the task ingests every run;
+  its examples are then a new artifact, so nothing downstream is served stale either.
+  """
+  executors = spec['deploymentSpec']['executors']
+  uncached = []
+  for name, task in spec['root']['dag']['tasks'].items():
+    container = executors[spec['components'][task['componentRef']['name']]['executorLabel']]
+    if 'preCacheCheck' in container.get('container', {}).get('lifecycle', {}):
+      task.pop('cachingOptions', None)
+      uncached.append(name)
+  return sorted(uncached)
+
+
+def _write_spec(job: dict, output_file: str) -> None:
+  if output_file.endswith(('.yaml', '.yml')):
+    text = yaml.safe_dump(job['pipelineSpec'], sort_keys=True)
+  else:
+    text = json.dumps(job, sort_keys=True)
+  directory = os.path.dirname(output_file)
+  if directory:
+    os.makedirs(directory, exist_ok=True)
+  with open(output_file, 'w', encoding='utf-8') as f:
+    f.write(text)
+
+
+def compile_pipeline(config: configs.PipelineConfig, output_file: str,
+                     target: str = 'vertex') -> str:
+  """Writes the KFP v2 pipeline spec of `config` for `target` to `output_file`.
 
   JSON holds a Vertex AI PipelineJob (spec plus pipeline root); YAML holds the bare
   PipelineSpec that the Kubeflow Pipelines 2.x UI and client upload. Compiling reads no
   data and writes nothing else: tasks run the code installed in the image.
   """
+  require_cloud_paths(config)
   if config.spans:
     # The window is a resolver function over earlier runs' artifacts: the Kubeflow V2
     # compiler takes no resolved channel as an input (tfx/orchestration/kubeflow/v2/
@@ -69,12 +130,16 @@ def compile_pipeline(config: configs.PipelineConfig, output_file: str) -> str:
                                 'built from the Dockerfile.')
   from tfx import v1 as tfx  # pylint: disable=g-import-not-at-top
   from pipeline import pipeline  # pylint: disable=g-import-not-at-top
+  from pipeline import cloud  # pylint: disable=g-import-not-at-top
   runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
       config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(
-          default_image=config.cloud.pipeline_image),
-      output_dir=os.path.dirname(output_file) or None,  # None: the working directory.
-      output_filename=os.path.basename(output_file))
-  runner.run(pipeline.create_pipeline(container_config(config)))
+          default_image=config.cloud.pipeline_image,
+          use_pipeline_spec_2_1=True))  # SCHEMA_VERSION
+  job = runner.run(pipeline.create_pipeline(container_config(config)), write_out=False)
+  cloud.set_task_resources(job['pipelineSpec'], config.cloud)
+  if target == 'kfp':
+    uncache_unfingerprinted_tasks(job['pipelineSpec'])
+  _write_spec(job, output_file)
   return output_file
 
 
@@ -82,17 +147,16 @@ def cloud_data_root(config: configs.PipelineConfig, stage_to: str) -> str:
   """A data root the pipeline's tasks can read: resolved, and staged to `stage_to` if given.
 
   A kagglehub handle resolves to a download on this machine, which cloud tasks cannot read:
-  with a gs:// pipeline root, such a local data root must be staged to Cloud Storage.
+  such a local data root must be staged to Cloud Storage (compiling refuses it otherwise).
+  A local data root to be staged is not checked as a cloud path; a gs:// one is read, so
+  missing credentials or network end here, in one line.
   """
+  if not stage_to:
+    require_cloud_paths(config, ['data_root'])
   root = data_source.resolve_data_root(config.data_root, config.labels_pattern)
   if stage_to:
     from pipeline import data_staging  # pylint: disable=g-import-not-at-top
     return data_staging.stage_dataset(root, stage_to, config.labels_file, config.images_dir)
-  if data_source.is_remote_uri(config.pipeline_root) and not data_source.is_remote_uri(root):
-    raise data_source.DataSourceError(
-        f'The data root {root} is on this machine, which the pipeline\'s cloud tasks cannot '
-        'read: pass --stage-data-to gs://BUCKET/movie-classifier or set POSTER_DATA_ROOT to '
-        'a gs:// copy.')
   return root
 
 
@@ -103,10 +167,6 @@ def submit(config: configs.PipelineConfig, spec_file: str, wait: bool) -> None:
   if not cloud.gcp_project:
     raise settings.SettingError('Submitting to Vertex AI needs POSTER_GCP_PROJECT '
                                 '(--gcp-project).')
-  if not config.pipeline_root.startswith('gs://'):
-    raise settings.SettingError('Vertex AI keeps artifacts in Cloud Storage: set '
-                                'POSTER_PIPELINE_ROOT (--pipeline-root) to a gs:// URI (it is '
-                                f'{config.pipeline_root}).')
   from google.cloud import aiplatform  # pylint: disable=g-import-not-at-top
   aiplatform.init(project=cloud.gcp_project, location=cloud.gcp_region)
   job = aiplatform.PipelineJob(display_name=config.pipeline_name, template_path=spec_file,
@@ -148,8 +208,10 @@ def main() -> None:
   except settings.SettingError as error:
     sys.exit(f'kubeflow_v2_runner.py: {error}')
   try:
+    # Paths first: one line, before any data is read or TensorFlow imported.
+    require_cloud_paths(config, [name for name in CLOUD_PATHS if name != 'data_root'])
     config = dataclasses.replace(config, data_root=cloud_data_root(config, args.stage_data_to))
-  except data_source.DataSourceError as error:
+  except (settings.SettingError, data_source.DataSourceError) as error:
     sys.exit(f'kubeflow_v2_runner.py: {error}')
   # pylint: disable=g-import-not-at-top
   from pipeline import runtime_env
@@ -160,7 +222,7 @@ def main() -> None:
   try:
     output_file = args.output or os.path.join(config.output_dir,
                                               config.pipeline_name + TARGETS[args.target])
-    compile_pipeline(config, output_file)
+    compile_pipeline(config, output_file, args.target)
     logging.info('Pipeline spec (%s) written to %s', args.target, output_file)
     if args.submit:
       submit(config, output_file, args.wait)

@@ -1,4 +1,4 @@
-"""Where the Trainer runs: inside the pipeline's own task, or on Vertex AI Training.
+"""Cloud deployment: where the Trainer runs, and what the heavy tasks get on Kubeflow / Vertex.
 
 With `vertex_training` on, the pipeline uses TFX's `google_cloud_ai_platform` Trainer: the
 same `run_fn` and inputs, but the executor starts a Vertex AI CustomJob in the pipeline
@@ -6,10 +6,19 @@ image (optionally with GPUs) and waits for it. Everything else in the pipeline i
 """
 from typing import Any, Dict, Type
 
+from google.protobuf import json_format
+from kfp.pipeline_spec import pipeline_spec_pb2
 from tfx import v1 as tfx
 from tfx.dsl.components.base import base_component
 
+from contract import nodes
 from pipeline.configs import CloudConfig
+
+ResourceSpec = pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.ResourceSpec
+
+BEAM_TASKS = (nodes.EXAMPLE_GEN, nodes.STATISTICS_GEN, nodes.TRANSFORM, nodes.OVERSAMPLER)
+BACKBONE_TASKS = (nodes.EMBEDDER, nodes.TRAINER)
+EVALUATOR_TASKS = (nodes.EVALUATOR, nodes.TEST_EVALUATOR)
 
 
 def trainer_component(config: CloudConfig) -> Type[base_component.BaseComponent]:
@@ -43,3 +52,45 @@ def vertex_training_config(config: CloudConfig) -> Dict[str, Any]:
           }],
       },
   }
+
+
+def task_resources(config: CloudConfig) -> Dict[str, ResourceSpec]:
+  """{node id: the container resources of its task} for the heavy tasks.
+
+  Vertex AI picks a machine from them and Kubeflow Pipelines' driver sets them as the pod's
+  limits (kubeflow/pipelines, backend/src/v2/driver/driver.go). LocalDagRunner has no such
+  setting (it accepts no platform config but Docker's).
+  """
+  figures = config.resources
+  backbone = ResourceSpec(cpu_limit=figures.trainer_cpu,
+                          memory_limit=figures.trainer_memory_gb)
+  if figures.trainer_accelerator_type:
+    backbone.accelerator.type = figures.trainer_accelerator_type
+    backbone.accelerator.count = figures.trainer_accelerator_count
+  specs = {
+      **{node: ResourceSpec(cpu_limit=figures.beam_task_cpu,
+                            memory_limit=figures.beam_task_memory_gb)
+         for node in BEAM_TASKS},
+      **{node: backbone for node in BACKBONE_TASKS},
+      **{node: ResourceSpec(cpu_limit=figures.evaluator_cpu,
+                            memory_limit=figures.evaluator_memory_gb)
+         for node in EVALUATOR_TASKS},
+  }
+  if config.vertex_training:
+    # The task only submits the CustomJob and waits: the job's machine does the training.
+    del specs[nodes.TRAINER]
+  return specs
+
+
+def set_task_resources(spec: Dict[str, Any], config: CloudConfig) -> None:
+  """Writes `task_resources` into the executors of a compiled PipelineSpec dict.
+
+  Into the spec rather than through each component's `platform_config`: TFX's Kubeflow V2
+  step builder drops the platform config of a FileBasedExampleGen (PosterExampleGen).
+  """
+  executors = spec['deploymentSpec']['executors']
+  for node_id, resources in task_resources(config).items():
+    task = spec['root']['dag']['tasks'].get(node_id)
+    if task is not None:  # PosterEmbedder exists with spans only.
+      label = spec['components'][task['componentRef']['name']]['executorLabel']
+      executors[label]['container']['resources'] = json_format.MessageToDict(resources)

@@ -40,6 +40,43 @@ DIRECT_RUNNING_MODES = ('in_memory', 'multi_threading', 'multi_processing')
 DATAFLOW_WORKER_SETUPS = ('image', 'setup_file')
 
 
+def _nested(cls):
+  return dataclasses.field(default_factory=cls)
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskResources:
+  """CPU, memory and accelerators of the heavy tasks on Kubeflow Pipelines and Vertex AI.
+
+  Compiled into each task's container resources (the spec's `ResourceSpec`), which Vertex AI
+  turns into a machine and Kubeflow Pipelines' driver into the pod's requests and limits;
+  tasks not named here get the cluster's defaults. Local runs have no per-task resources.
+  With Dataflow on, the Beam tasks only submit and watch their jobs, so their figures can stay
+  small; with Vertex AI Training on, the Trainer task waits for its CustomJob and takes
+  neither the trainer figures nor the accelerator.
+  """
+  beam_task_cpu: float = knob(2.0, 'vCPUs of PosterExampleGen, StatisticsGen, Transform '
+                              'and RareGenreOversampler.', minimum=0.5)
+  beam_task_memory_gb: float = knob(4.0, 'Memory (GB) of those tasks: the whole local run '
+                                    'of the full data peaks under 3 GB.', minimum=0.5)
+  trainer_cpu: float = knob(4.0, 'vCPUs of the Trainer and PosterEmbedder (the backbone).',
+                            minimum=0.5)
+  trainer_memory_gb: float = knob(8.0, 'Memory (GB) of the Trainer and PosterEmbedder.',
+                                  minimum=0.5)
+  trainer_accelerator_type: str = knob(
+      '', 'Accelerator of the Trainer and PosterEmbedder tasks: a Vertex AI type such as '
+      'NVIDIA_TESLA_T4, or on Kubeflow Pipelines the Kubernetes resource, such as '
+      'nvidia.com/gpu; empty: CPU only.')
+  trainer_accelerator_count: int = knob(1, 'Accelerators of each of those tasks.', minimum=1)
+  evaluator_cpu: float = knob(4.0, 'vCPUs of the Evaluator and TestEvaluator (TFMA).',
+                              minimum=0.5)
+  evaluator_memory_gb: float = knob(8.0, 'Memory (GB) of the Evaluator and TestEvaluator: '
+                                    'TFMA holds both models and every slice.', minimum=0.5)
+
+  def __post_init__(self):
+    settings.validate(self)
+
+
 @dataclasses.dataclass(frozen=True)
 class CloudConfig:
   """Cloud settings: Kubeflow / Vertex AI Pipelines, Dataflow, Vertex AI Training.
@@ -75,6 +112,7 @@ class CloudConfig:
                                                 minimum=1)
   vertex_pipeline_service_account: str = knob(
       '', 'Service account Vertex AI Pipelines runs as; empty: the Compute Engine default.')
+  resources: TaskResources = _nested(TaskResources)
 
   def __post_init__(self):
     settings.validate(self)
@@ -82,10 +120,6 @@ class CloudConfig:
     missing = [settings.env_name(name) for name in needed if not getattr(self, name)]
     if self.vertex_training and missing:
       raise SettingError(f'Vertex AI Training needs {" and ".join(missing)}.')
-
-
-def _nested(cls):
-  return dataclasses.field(default_factory=cls)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -33,6 +33,31 @@ def kaggle_handle(location: str):
   return match.group(1) if match else None
 
 
+def _remote_glob(pattern: str):
+  """tf.io.gfile.glob of a remote pattern; no network or no credentials is a DataSourceError.
+
+  TensorFlow's GCS client finds no credentials quietly (it logs and goes on with an empty
+  token), so Application Default Credentials are looked up first, to name that cause.
+  """
+  if pattern.startswith('gs://'):
+    import google.auth  # pylint: disable=g-import-not-at-top
+    from google.auth import exceptions as auth_exceptions  # pylint: disable=g-import-not-at-top
+    try:
+      google.auth.default()
+    except auth_exceptions.DefaultCredentialsError:
+      raise DataSourceError(
+          f'Reading {pattern} needs Google Cloud credentials, and none were found: run '
+          '`gcloud auth application-default login` or set GOOGLE_APPLICATION_CREDENTIALS.'
+      ) from None
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  try:
+    return tf.io.gfile.glob(pattern)
+  except tf.errors.OpError as error:
+    first_line = str(error).strip().splitlines()[0] if str(error).strip() else ''
+    raise DataSourceError(f'Cannot read {pattern} ({type(error).__name__}: {first_line}); '
+                          'check the network and the credentials\' access to it.') from None
+
+
 def resolve_data_root(location: str, labels_file: str) -> str:
   """Returns a directory (local or remote URI) that holds `labels_file`: with a `{SPAN}`
   in it, at least one span's."""
@@ -51,8 +76,7 @@ def resolve_data_root(location: str, labels_file: str) -> str:
   labels_path = os.path.join(root, labels_file)
   pattern = labels_path.replace('{SPAN}', '*')
   if is_remote_uri(root):
-    import tensorflow as tf  # pylint: disable=g-import-not-at-top
-    exists = bool(tf.io.gfile.glob(pattern))
+    exists = bool(_remote_glob(pattern))
   else:  # Checked without TensorFlow, so that a wrong local path fails at once.
     exists = bool(glob.glob(pattern))
   if not exists:

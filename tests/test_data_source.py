@@ -61,3 +61,33 @@ def test_a_data_root_of_spans_resolves_when_any_span_is_there(tmp_path):
     data_source.resolve_data_root(str(root), pattern)
   write_dataset(str(root / 'span-0'), [csv_row('tt1', ['Drama'])], {})
   assert data_source.resolve_data_root(str(root), pattern) == str(root)
+
+
+@pytest.fixture
+def no_gcloud_configuration(tmp_path, monkeypatch):
+  """No Application Default Credentials: no variable, and a HOME without gcloud's files."""
+  for name in ('GOOGLE_APPLICATION_CREDENTIALS', 'CLOUDSDK_CONFIG'):
+    monkeypatch.delenv(name, raising=False)
+  monkeypatch.setenv('HOME', str(tmp_path))
+  return tmp_path
+
+
+def test_a_gs_data_root_without_credentials_is_a_clear_error(no_gcloud_configuration):
+  with pytest.raises(data_source.DataSourceError,
+                     match='needs Google Cloud credentials, and none were found'):
+    data_source.resolve_data_root('gs://poster-bucket/movie-classifier', LABELS_FILE)
+
+
+def test_a_gs_data_root_out_of_reach_is_a_clear_error(no_gcloud_configuration, monkeypatch):
+  """Credentials that cannot be exchanged for a token (no network here, and a made-up
+  refresh token): TensorFlow's GCS error becomes one line naming the pattern."""
+  credentials = no_gcloud_configuration / 'credentials.json'
+  credentials.write_text('{"type": "authorized_user", "client_id": "poster", '
+                         '"client_secret": "poster", "refresh_token": "poster"}')
+  monkeypatch.setenv('GOOGLE_APPLICATION_CREDENTIALS', str(credentials))
+  with pytest.raises(data_source.DataSourceError) as error:
+    data_source.resolve_data_root('gs://poster-bucket/movie-classifier', LABELS_FILE)
+  message = str(error.value)
+  assert message.startswith('Cannot read gs://poster-bucket/movie-classifier/'
+                            'Multi_Label_dataset/train.csv (')
+  assert '\n' not in message

@@ -1,12 +1,15 @@
-"""The custom components run through TFX's Kubeflow V2 container entry points, as on Vertex AI.
+"""The custom components run through TFX's Kubeflow V2 container entry points, as on Vertex AI
+and on open-source Kubeflow Pipelines.
 
 The orchestrator's part is played here by `_launch`. It reads the compiled spec and, like the
 Vertex AI / KFP launcher, fills the ExecutorInput for `{{$}}`: parameters, typed input
 artifacts, and output artifact URIs. Then it runs the task's container command in process:
-the preCacheCheck driver, then the executor. The standard TFX components are TFX's own
-business; the custom ones (PosterExampleGen with its IngestSummary artifact,
-RareGenreOversampler) are ours, and this is where their Kubeflow compatibility is checked
-without a cluster.
+on Vertex AI the preCacheCheck driver and then the executor; on Kubeflow Pipelines, whose
+backend never runs the hook, the executor alone. The spec is compiled for a bucket; the
+launcher reads the posters from this machine instead (its `input_base`), as a task would read
+them from the bucket. The standard TFX components are TFX's own business; the custom ones
+(PosterExampleGen with its IngestSummary artifact, RareGenreOversampler) are ours, and this
+is where their Kubeflow compatibility is checked without a cluster.
 """
 import json
 import os
@@ -16,6 +19,7 @@ from kfp.pipeline_spec import pipeline_spec_pb2
 import pytest
 from tfx.orchestration.kubeflow.v2.container import kubeflow_v2_run_executor
 from tfx.orchestration.kubeflow.v2.file_based_example_gen import driver as example_gen_driver
+import yaml
 
 import kubeflow_v2_runner
 from components.poster_example_gen import summary as ingest_summary
@@ -27,24 +31,28 @@ KFP_EXECUTOR = 'tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor
 KFP_EXAMPLE_GEN_DRIVER = 'tfx.orchestration.kubeflow.v2.file_based_example_gen.driver'
 
 
-@pytest.fixture(scope='module')
-def compiled(tmp_path_factory):
-  """(pipeline root, PipelineSpec) compiled for 30 synthetic posters."""
-  root = tmp_path_factory.mktemp('kfp')
+@pytest.fixture(scope='module', params=sorted(kubeflow_v2_runner.TARGETS))
+def compiled(request, tmp_path_factory):
+  """(target, local root, local data root, PipelineSpec) compiled for 30 synthetic posters."""
+  root = tmp_path_factory.mktemp(request.param)
   data_root = synthetic.learnable_dataset(str(root / 'data'), 30)
   config = configs.PipelineConfig.of(
-      data_root=data_root, pipeline_root=str(root / 'pipeline-root'),
+      data_root='gs://poster-bucket/movie-classifier',
+      pipeline_root='gs://poster-bucket/pipeline-root',
+      serving_model_dir='gs://poster-bucket/serving',
       pipeline_image='poster-genres:test', min_genre_count=1)
-  spec_file = kubeflow_v2_runner.compile_pipeline(config, str(root / 'spec.json'))
+  spec_file = kubeflow_v2_runner.compile_pipeline(
+      config, str(root / ('spec' + kubeflow_v2_runner.TARGETS[request.param])), request.param)
   with open(spec_file, encoding='utf-8') as f:
-    spec_dict = json.load(f)['pipelineSpec']
-  return config.pipeline_root, json_format.ParseDict(spec_dict,
-                                                     pipeline_spec_pb2.PipelineSpec())
+    spec_dict = json.load(f)['pipelineSpec'] if spec_file.endswith('.json') else yaml.safe_load(f)
+  return (request.param, str(root / 'pipeline-root'), data_root,
+          json_format.ParseDict(spec_dict, pipeline_spec_pb2.PipelineSpec()))
 
 
-def _launch(spec: pipeline_spec_pb2.PipelineSpec, pipeline_root: str, task_name: str,
-            upstream_outputs: dict) -> dict:
-  """Runs one task as its container would; returns its ExecutorOutput as a dict."""
+def _launch(spec: pipeline_spec_pb2.PipelineSpec, target: str, pipeline_root: str,
+            task_name: str, upstream_outputs: dict, local_parameters: dict) -> dict:
+  """Runs one task as its container would on `target`; returns its ExecutorOutput as a dict.
+  `local_parameters` replace the spec's cloud paths."""
   task = spec.root.dag.tasks[task_name]
   component = spec.components[task.component_ref.name]
   task_root = os.path.join(pipeline_root, task_name)
@@ -60,16 +68,17 @@ def _launch(spec: pipeline_spec_pb2.PipelineSpec, pipeline_root: str, task_name:
       key: {'artifacts': [{'name': f'{task_name}-{key}', 'uri': os.path.join(task_root, key),
                            'type': json_format.MessageToDict(definition.artifact_type)}]}
       for key, definition in component.output_definitions.artifacts.items()}
+  parameters = {name: json_format.MessageToDict(parameter.runtime_value.constant)
+                for name, parameter in task.inputs.parameters.items()}
   executor_input = json.dumps({
-      'inputs': {'parameters': {
-          name: json_format.MessageToDict(parameter.runtime_value.constant_value)
-          for name, parameter in task.inputs.parameters.items()},
+      'inputs': {'parameterValues': {
+          name: local_parameters.get(name, value) for name, value in parameters.items()},
                  'artifacts': inputs},
       'outputs': {'artifacts': outputs,
                   'outputFile': os.path.join(task_root, 'executor_output.json')}})
 
   container = spec.deployment_spec['executors'][component.executor_label]['container']
-  if 'lifecycle' in container:
+  if 'lifecycle' in container and target == 'vertex':
     pre_cache_check = container['lifecycle']['preCacheCheck']
     assert list(pre_cache_check['command']) == ['python', '-m', KFP_EXAMPLE_GEN_DRIVER]
     example_gen_driver.main(example_gen_driver._parse_flags(  # pylint: disable=protected-access
@@ -84,10 +93,11 @@ def _launch(spec: pipeline_spec_pb2.PipelineSpec, pipeline_root: str, task_name:
 
 @pytest.fixture(scope='module')
 def launched(compiled):
-  pipeline_root, spec = compiled
+  target, pipeline_root, data_root, spec = compiled
   outputs = {}
   for task_name in ('PosterExampleGen', 'RareGenreOversampler'):
-    outputs[task_name] = _launch(spec, pipeline_root, task_name, outputs)
+    outputs[task_name] = _launch(spec, target, pipeline_root, task_name, outputs,
+                                 {'input_base': data_root})
   return outputs
 
 

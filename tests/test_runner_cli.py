@@ -20,8 +20,10 @@ def _run(args, **environment):
 
 @pytest.mark.parametrize('args,environment,message', [
     (['--model-name', 'nope'], {}, "argument --model-name: invalid choice: 'nope'"),
-    (['--data-root', '/nonexistent'], {}, "'/nonexistent' is not a dataset in the Kaggle "
-                                          'layout'),
+    # The cloud runner refuses local paths before it looks at them (pipeline root first).
+    (['--data-root', '/nonexistent'], {}, {
+        'local_runner.py': "'/nonexistent' is not a dataset in the Kaggle layout",
+        'kubeflow_v2_runner.py': 'is not a gs:// URI (POSTER_PIPELINE_ROOT)'}),
     ([], {'POSTER_LOSS': 'nope'}, "loss='nope' is not one of"),
     (['--epochs', 'two'], {}, '--epochs=two'),
     ([], {'POSTER_MAX_GENRES': '0'}, 'max_genres=0 is below its minimum 1 (POSTER_MAX_GENRES)'),
@@ -29,6 +31,8 @@ def _run(args, **environment):
 @pytest.mark.parametrize('runner', ['local_runner.py', 'kubeflow_v2_runner.py'])
 def test_a_bad_setting_fails_in_one_line_without_a_traceback(runner, args, environment,
                                                              message):
+  if isinstance(message, dict):
+    message = message[runner]
   result = _run([runner, *args], **environment)
   assert result.returncode != 0
   assert result.stdout == ''

@@ -264,9 +264,10 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
     # TFX's ExampleGen driver records span and version as custom properties only, while the
     # resolver functions that pick a window of spans (all_spans, rolling_range) read the
     # Examples type's `span` and `version` properties.
-    examples_artifact.span = exec_properties.get(example_gen_utils.SPAN_PROPERTY_NAME, 0)
-    examples_artifact.version = exec_properties.get(
-        example_gen_utils.VERSION_PROPERTY_NAME) or 0
+    # Kubeflow V2 hands numbers over as floats (a protobuf Value's number_value).
+    examples_artifact.span = int(exec_properties.get(example_gen_utils.SPAN_PROPERTY_NAME, 0))
+    examples_artifact.version = int(exec_properties.get(
+        example_gen_utils.VERSION_PROPERTY_NAME) or 0)
     for split, kept in summary['kept_per_split'].items():
       artifact_files.check_written(artifact_utils.get_split_uri([examples_artifact], split),
                                    f'PosterExampleGen, split {split}', records=kept,
