@@ -94,16 +94,50 @@ def test_compose_and_kubernetes_run_the_same_pinned_server_with_the_same_flags()
   assert 'replicas' not in deployment['spec']
 
 
-def test_every_thread_count_matches_the_cpu_limit():
+def _batching_parameter(name: str) -> int:
+  return int(re.search(rf'{name}\s*{{\s*value:\s*(\d+)\s*}}',
+                       _read('batching_parameters.txt')).group(1))
+
+
+def thread_findings(args, cpus: int, num_batch_threads: int, max_batch_size: int):
+  """What in the server's flags does not follow its CPU limit. Computing pools are the limit;
+  request threads, which wait for their batch, fill every batch thread's batch with
+  one-poster requests. Each flag must be set: TF Serving's defaults count the node's cores
+  (server.h: grpc_max_threads and http_num_threads are 4 x NumSchedulableCPUs)."""
+  wanted = {'tensorflow_intra_op_parallelism': cpus, 'tensorflow_inter_op_parallelism': cpus,
+            'grpc_max_threads': max_batch_size * num_batch_threads,
+            'rest_api_num_threads': max_batch_size * num_batch_threads}
+  findings = [] if num_batch_threads == cpus else [f'num_batch_threads={num_batch_threads}']
+  for name, value in wanted.items():
+    given = [arg.split('=', 1)[1] for arg in args if arg.startswith(f'--{name}=')]
+    if given != [str(value)]:
+      findings.append(f'--{name}: {given or "unset"}, wanted {value}')
+  return findings
+
+
+def test_every_thread_count_follows_the_cpu_limit():
   compose = yaml.safe_load(_read('docker-compose.yml'))['services']['tf-serving']
   _, container = _deployment_container()
   cpus = int(container['resources']['limits']['cpu'])
   assert int(container['resources']['requests']['cpu']) == cpus == int(compose['cpus'])
-  assert int(_flag(container['args'], 'tensorflow_intra_op_parallelism')) == cpus
-  assert int(_flag(container['args'], 'tensorflow_inter_op_parallelism')) == cpus
-  num_batch_threads = int(re.search(r'num_batch_threads\s*{\s*value:\s*(\d+)\s*}',
-                                    _read('batching_parameters.txt')).group(1))
-  assert num_batch_threads == cpus
+  assert thread_findings(container['args'], cpus, _batching_parameter('num_batch_threads'),
+                         _batching_parameter('max_batch_size')) == []
+
+
+def test_the_thread_check_sees_a_pool_left_to_its_default():
+  _, container = _deployment_container()
+  args = [arg for arg in container['args'] if not arg.startswith('--grpc_max_threads=')]
+  assert thread_findings(args, 2, 2, 32) == ['--grpc_max_threads: unset, wanted 64']
+  assert thread_findings(container['args'], 4, 2, 32)[0] == 'num_batch_threads=2'
+
+
+def test_grpc_channel_arguments_parse_as_tf_serving_parses_them():
+  """server.cc, parseGrpcChannelArgs: comma-separated key=value pairs, integers as ints."""
+  _, container = _deployment_container()
+  arguments = dict(pair.split('=') for pair in
+                   _flag(container['args'], 'grpc_channel_arguments').split(','))
+  assert int(arguments['grpc.max_connection_age_ms']) <= 600_000
+  assert int(arguments['grpc.max_connection_age_grace_ms']) >= 10_000
 
 
 def test_probes_give_a_slow_start_time_and_then_watch_the_server():
@@ -145,7 +179,10 @@ def _selects_the_pods(objects):
   pods = by_kind['Deployment']['spec']['template']['metadata']['labels']
   selectors = [by_kind['Deployment']['spec']['selector']['matchLabels'],
                by_kind['PodDisruptionBudget']['spec']['selector']['matchLabels'],
-               by_kind['Service']['spec']['selector']]
+               *(document['spec']['selector'] for document in objects
+                 if document['kind'] == 'Service'),
+               *(constraint['labelSelector']['matchLabels'] for constraint in
+                 by_kind['Deployment']['spec']['template']['spec']['topologySpreadConstraints'])]
   for selector in selectors:
     assert selector and selector.items() <= pods.items()
   target = by_kind['HorizontalPodAutoscaler']['spec']['scaleTargetRef']
@@ -156,7 +193,7 @@ def _selects_the_pods(objects):
 def test_each_kubernetes_manifest_is_valid_on_its_own():
   objects = _manifests()
   assert sorted(document['kind'] for document in objects) == [
-      'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Service']
+      'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Service', 'Service']
   _validate(objects)
   _selects_the_pods(objects)
 
@@ -191,7 +228,7 @@ def test_kubernetes_readiness_waits_for_the_model_and_resources_are_set():
   for kind in ('requests', 'limits'):
     assert set(container['resources'][kind]) == {'cpu', 'memory'}
   service = yaml.safe_load(_read('kubernetes/service.yaml'))
-  assert {port['port'] for port in service['spec']['ports']} == {8500, 8501}
+  assert [port['port'] for port in service['spec']['ports']] == [8501]
   kustomization = yaml.safe_load(_read('kustomization.yaml'))
   (config_map,) = kustomization['configMapGenerator']
   assert sorted(config_map['files']) == ['batching_parameters.txt', 'models.config',
@@ -201,7 +238,57 @@ def test_kubernetes_readiness_waits_for_the_model_and_resources_are_set():
       for path in glob.glob(os.path.join(SERVING_DIR, 'kubernetes', '*.yaml')))
 
 
+def grpc_balancing_findings(services):
+  """Why gRPC calls would not spread over the replicas: a Service with the gRPC port must be
+  headless (clusterIP None), so that clients resolve every ready pod and balance their calls
+  (a cluster IP pins each HTTP/2 connection, and with it every call, to one pod)."""
+  return [service['metadata']['name'] for service in services
+          if any(port['name'] == 'grpc' for port in service['spec']['ports'])
+          and service['spec'].get('clusterIP') != 'None']
+
+
+def _services():
+  return [document for document in _manifests() if document['kind'] == 'Service']
+
+
+def test_grpc_reaches_every_replica_through_a_headless_service():
+  services = _services()
+  assert grpc_balancing_findings(services) == []
+  [grpc_service] = [service for service in services
+                    if any(port['name'] == 'grpc' for port in service['spec']['ports'])]
+  assert grpc_service['spec']['ports'] == [{'name': 'grpc', 'port': 8500, 'targetPort': 'grpc'}]
+
+
+def test_the_balancing_check_sees_grpc_behind_a_cluster_ip():
+  service = yaml.safe_load(_read('kubernetes/service.yaml'))
+  service['spec']['ports'].append({'name': 'grpc', 'port': 8500, 'targetPort': 'grpc'})
+  assert grpc_balancing_findings([service]) == ['poster-genres-serving']
+
+
+def spread_findings(deployment):
+  """Why losing one node could take several replicas: the pods must spread over nodes, with
+  DoNotSchedule, and the constraint must count this Deployment's pods."""
+  pod_labels = deployment['spec']['template']['metadata']['labels']
+  for constraint in deployment['spec']['template']['spec'].get('topologySpreadConstraints', []):
+    if (constraint['topologyKey'] == 'kubernetes.io/hostname'
+        and constraint['whenUnsatisfiable'] == 'DoNotSchedule'
+        and constraint['maxSkew'] == 1
+        and constraint['labelSelector']['matchLabels'].items() <= pod_labels.items()):
+      return []
+  return ['no one-per-node spread over kubernetes.io/hostname']
+
+
+def test_replicas_spread_across_nodes():
+  deployment, _ = _deployment_container()
+  assert spread_findings(deployment) == []
+
+
+def test_the_spread_check_sees_replicas_free_to_share_a_node():
+  deployment, _ = _deployment_container()
+  for constraint in deployment['spec']['template']['spec']['topologySpreadConstraints']:
+    constraint['whenUnsatisfiable'] = 'ScheduleAnyway'
+  assert spread_findings(deployment) != []
+
+
 def test_a_cli_request_fits_the_servers_batches():
-  max_batch_size = int(re.search(r'max_batch_size\s*{\s*value:\s*(\d+)\s*}',
-                                 _read('batching_parameters.txt')).group(1))
-  assert cli.DEFAULT_BATCH_SIZE <= max_batch_size
+  assert cli.DEFAULT_BATCH_SIZE <= _batching_parameter('max_batch_size')
