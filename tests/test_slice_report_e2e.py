@@ -163,7 +163,8 @@ def test_cli_renders_the_same_report_from_the_pipeline_root(e2e_pipeline_run, tm
   # The newest run's report: other tests may have rerun the shared pipeline by now.
   runs = {run.node_id: run for run in run_summary.latest_run(connection)}
   output = subprocess.run(
-      [sys.executable, '-m', 'reports', config.pipeline_root, '--output', str(tmp_path)],
+      [sys.executable, '-m', 'reports', config.pipeline_root, '--output', str(tmp_path),
+       '--metadata-path', config.metadata_path],
       check=True, capture_output=True, text=True,
       cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__)))).stdout
   path = output.strip().splitlines()[-1]

@@ -1,9 +1,5 @@
-"""The report page and the command line's artifact lookup, on hand-made evaluation results."""
-import json
-import os
-
+"""The report page, on hand-made evaluation results."""
 from components.slice_report import evaluation
-from reports import locate
 from components.slice_report import mistakes
 from components.slice_report import page
 from components.slice_report.build import ReportData
@@ -86,32 +82,6 @@ def test_slices_are_listed_worst_first_and_small_slices_last():
   assert order == ['Overall', 'size_bucket = small', 'genres = Drama', 'n_genres = 3',
                    'genres = Sci-Fi']
   assert 'class=few' in rows[-1]
-
-
-def _evaluation_dir(root, node, execution, model):
-  uri = os.path.join(root, node, 'evaluation', str(execution))
-  os.makedirs(uri)
-  with open(os.path.join(uri, evaluation.EVAL_CONFIG_FILE), 'w') as f:
-    json.dump({'modelLocations': {'candidate': model, 'baseline': '/old'}}, f)
-  return uri
-
-
-def test_cli_lookup_finds_the_newest_test_evaluation_its_examples_and_its_gate(tmp_path):
-  root = str(tmp_path)
-  for execution in (1, 20, 40):
-    os.makedirs(os.path.join(root, 'PosterExampleGen', 'examples', str(execution)))
-  _evaluation_dir(root, 'Evaluator', 10, '/models/a')
-  _evaluation_dir(root, 'TestEvaluator', 11, '/models/a')
-  gate = _evaluation_dir(root, 'Evaluator', 30, '/models/b')
-  _evaluation_dir(root, 'Evaluator', 33, '/models/c')
-  newest = _evaluation_dir(root, 'TestEvaluator', 31, '/models/b')
-
-  inputs = locate.resolve(root)
-  assert inputs == locate.ReportInputs(
-      evaluation_uri=newest, split='test', gate_uri=gate,
-      examples_uri=os.path.join(root, 'PosterExampleGen', 'examples', '20'))
-  assert locate.resolve(gate).split == 'eval'
-  assert locate.resolve(newest, examples_uri='/x').examples_uri == '/x'
 
 
 def test_thumbnails_are_small_jpegs():
