@@ -1,10 +1,12 @@
 """Shared by the bench scripts: the command and machine description, writing a generated
 section into BENCHMARKS.md (leaving the rest alone), a gain's table cell, and a research
 script's JSON and table."""
+import datetime
 import json
 import os
 import platform
 import shlex
+import subprocess
 import sys
 
 _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -25,6 +27,19 @@ def machine() -> str:
       model = next((line.split(':', 1)[1].strip() for line in f
                     if line.startswith('model name')), model)
   return f'{os.cpu_count()} CPUs, {model}'
+
+
+def commit() -> str:
+  """The checkout's commit, with '+changes' when the tree differs from it."""
+  def git(*args):
+    return subprocess.run(['git', *args], cwd=_REPO_ROOT, capture_output=True, text=True,
+                          check=True).stdout.strip()
+  return git('rev-parse', '--short', 'HEAD') + (
+      '+changes' if git('status', '--porcelain', '--untracked-files=no') else '')
+
+
+def today() -> str:
+  return datetime.date.today().isoformat()
 
 
 def write_section(markdown_path: str, section: str, begin_marker: str,

@@ -25,11 +25,11 @@ T = TypeVar('T')
 
 
 def knob(default: Any, help: str, choices: Optional[Sequence[Any]] = None,  # pylint: disable=redefined-builtin
-         minimum: Optional[float] = None) -> Any:
+         minimum: Optional[float] = None, maximum: Optional[float] = None) -> Any:
   """A settings field: its default, what it does, and what values it accepts."""
   return dataclasses.field(default=default, metadata={
       'help': help, 'choices': tuple(choices) if choices is not None else None,
-      'minimum': minimum})
+      'minimum': minimum, 'maximum': maximum})
 
 
 def _base_type(field: dataclasses.Field) -> type:
@@ -74,7 +74,7 @@ class FlagParser(argparse.ArgumentParser):
 
 
 def validate(settings: Any) -> None:
-  """Checks every knob of a settings dataclass against its type, choices and minimum."""
+  """Checks every knob of a settings dataclass against its type, choices and bounds."""
   for field in dataclasses.fields(settings):
     if not _is_knob(field):
       continue
@@ -96,6 +96,10 @@ def validate(settings: Any) -> None:
     minimum = field.metadata.get('minimum')
     if minimum is not None and value < minimum:
       raise SettingError(f'{field.name}={value!r} is below its minimum {minimum} '
+                         f'({env_name(field.name)}).')
+    maximum = field.metadata.get('maximum')
+    if maximum is not None and value > maximum:
+      raise SettingError(f'{field.name}={value!r} is above its maximum {maximum} '
                          f'({env_name(field.name)}).')
 
 

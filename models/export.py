@@ -25,11 +25,17 @@ The genre names and the decision rule (models/thresholds.py: a threshold per gen
 client agree on them. The vocabulary also ships as an asset (`assets/genre_vocabulary.txt`)
 for tools that read the model directory, and `assets.extra/tf_serving_warmup_requests`
 (models/warmup.py) lets TF Serving warm a version up on real posters before it takes traffic.
+`assets/eval_pr_auc.json` is the model's own record of its AUC-PR per genre on the `eval`
+posters its decision rule was tuned on: once the model is served, the push gate weighs each
+genre by it (components/evaluator/genre_judging.py).
 """
+import json
+import os
 import tempfile
-from typing import Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 from absl import logging
+import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 
@@ -40,6 +46,7 @@ from contract.serving import (  # pylint: disable=g-multiple-import
     CLASSES, IMAGE_BYTES_INPUT, PREDICTED, SCORES, SERVING_SIGNATURE, STATUS,
     TF_EXAMPLE_SIGNATURE, TRANSFORM_SIGNATURE)
 from models import data
+from models import pr_auc
 from models import preprocessing
 from models import thresholds as decision_rule
 from models import warmup
@@ -149,10 +156,39 @@ def apply_rule(scores: tf.Tensor, thresholds: tf.Tensor, min_genres: int,
   return tf.cast(predicted, tf.int32)
 
 
+EVAL_RECORD_FILE = 'eval_pr_auc.json'
+
+
+def eval_record(vocabulary: Sequence[str], labels: np.ndarray,
+                scores: np.ndarray) -> Dict[str, object]:
+  """The model's AUC-PR per genre on eval (TFMA's arithmetic, at the gate's resolution)."""
+  values = pr_auc.auc_pr(*pr_auc.histograms(labels, scores, pr_auc.GATE_THRESHOLDS))
+  positives = labels.sum(axis=0)
+  return {'split': 'eval', 'posters': int(len(labels)),
+          'num_thresholds': pr_auc.GATE_THRESHOLDS,
+          'genres': {genre: {'positives': int(n), 'pr_auc': float(value)}
+                     for genre, n, value in zip(vocabulary, positives, values)}}
+
+
+def read_eval_record(model_dir: str) -> Optional[Dict[str, float]]:
+  """AUC-PR per genre name that a model exported here recorded on its eval posters; None when
+  it records none at the gate's resolution (a model exported before the record existed)."""
+  path = os.path.join(model_dir, 'assets', EVAL_RECORD_FILE)
+  if not tf.io.gfile.exists(path):
+    return None
+  with tf.io.gfile.GFile(path) as f:
+    record = json.load(f)
+  if record.get('num_thresholds') != pr_auc.GATE_THRESHOLDS:
+    return None
+  return {genre: row['pr_auc'] for genre, row in record['genres'].items()}
+
+
 def export_model(model: tf.keras.Model, tft_output: tft.TFTransformOutput,
                  vocabulary: Sequence[str], rule: decision_rule.DecisionRule,
-                 export_dir: str, warmup_images: Optional[Sequence[bytes]] = None) -> None:
-  """Saves the serving SavedModel; `warmup_images`: a few real posters for TF Serving warmup."""
+                 export_dir: str, warmup_images: Optional[Sequence[bytes]] = None,
+                 record: Optional[Dict[str, object]] = None) -> None:
+  """Saves the serving SavedModel; `warmup_images`: a few real posters for TF Serving warmup;
+  `record`: its eval_record, written into its assets."""
   thresholds = rule.thresholds
   if len(thresholds) != len(vocabulary):
     raise ValueError(f'{len(thresholds)} thresholds for {len(vocabulary)} genres.')
@@ -218,6 +254,9 @@ def export_model(model: tf.keras.Model, tft_output: tft.TFTransformOutput,
         TF_EXAMPLE_SIGNATURE: serve_tf_examples,
         TRANSFORM_SIGNATURE: transform_features,
     })
+  if record is not None:
+    with tf.io.gfile.GFile(os.path.join(export_dir, 'assets', EVAL_RECORD_FILE), 'w') as f:
+      json.dump(record, f, indent=2)
   if warmup_images:
     path = warmup.write_warmup_file(export_dir, warmup.build_requests(
         warmup_images, SERVING_SIGNATURE, IMAGE_BYTES_INPUT))

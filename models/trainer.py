@@ -191,4 +191,5 @@ def run_fn(fn_args: FnArgs) -> None:
                float(metrics.average_precision_per_genre(labels, scores).mean()))
   export.export_model(
       model, context.tft_output, vocabulary, rule, fn_args.serving_model_dir,
-      warmup_images=warmup.read_example_images(fn_args.eval_files, warmup.NUM_WARMUP_POSTERS))
+      warmup_images=warmup.read_example_images(fn_args.eval_files, warmup.NUM_WARMUP_POSTERS),
+      record=export.eval_record(vocabulary, labels, scores))

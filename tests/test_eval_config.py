@@ -2,6 +2,7 @@
 import pytest
 
 from components.evaluator import eval_config
+from components.evaluator import genre_judging
 from components.evaluator.gate_config import GateConfig
 from contract import features
 from models import export
@@ -10,6 +11,7 @@ GATE = GateConfig(min_macro_pr_auc=0.1, max_macro_pr_auc_regression=0.01,
                   genre_drop_scale=0.9, min_eval_positives=30)
 GENRES = ('Drama', 'Comedy', 'Western', 'News')
 EVAL_POSITIVES = (50, 40, 4, 29)
+SERVED_PR_AUC = {'Drama': 0.8, 'Comedy': 0.7, 'Western': 0.9, 'News': 0.9}
 
 
 def _metrics(config):
@@ -37,16 +39,20 @@ def test_decisions_are_measured_on_predicted_and_ranking_on_scores():
   assert not any(threshold for *_, threshold in metrics)
 
 
-def _judged():
-  return eval_config.judged_genres(GENRES, EVAL_POSITIVES, min_positives=30)
+def _judged(served_genres=GENRES):
+  judgements = genre_judging.judge(
+      GENRES, EVAL_POSITIVES, 200, SERVED_PR_AUC, served_genres,
+      min_eval_positives=GATE.min_eval_positives, genre_drop_scale=GATE.genre_drop_scale,
+      chance_confidence=GATE.chance_confidence, num_thresholds=eval_config.AUC_PR_THRESHOLDS)
+  return [genre for genre in judgements if genre.judged]
 
 
 def test_judged_genres_have_enough_eval_posters_and_a_tolerance_shrinking_with_them():
   judged = _judged()
   assert [(g.class_id, g.genre, g.eval_positives) for g in judged] == [
       (0, 'Drama', 50), (1, 'Comedy', 40)]
-  assert judged[0].tolerance(GATE) == pytest.approx(0.9 / 50 ** 0.5)
-  assert judged[1].tolerance(GATE) > judged[0].tolerance(GATE)
+  assert judged[0].tolerance == pytest.approx(0.9 / 50 ** 0.5)
+  assert judged[1].tolerance > judged[0].tolerance
 
 
 def _thresholds(config):
@@ -78,11 +84,37 @@ def test_the_gate_judges_each_genre_and_the_macro_average_on_the_overall_slice_o
   assert macro.change_threshold.absolute.value == pytest.approx(-0.01)
   for genre in judged:
     _, drop = thresholds[(scores, 'AUCPrecisionRecall', (genre.class_id,))]
-    assert drop.change_threshold.absolute.value == pytest.approx(-genre.tolerance(GATE))
+    assert drop.change_threshold.absolute.value == pytest.approx(-genre.tolerance)
     assert not drop.HasField('value_threshold')
     module, chance = thresholds[(scores, 'APOverChance', (genre.class_id,))]
     assert module == 'components.evaluator.gate_metric'
     assert chance.value_threshold.lower_bound.value == 0.0
+
+
+def test_the_chance_metric_gets_the_gate_confidence_and_no_second_auc_pr():
+  config = eval_config.build_eval_config(4, gate=GATE, judged=_judged(), sliced=False)
+  chance = [m for spec in config.metrics_specs for m in spec.metrics
+            if m.class_name == 'APOverChance']
+  assert {m.config for m in chance} == {
+      f'"confidence": {GATE.chance_confidence}, '
+      f'"num_thresholds": {eval_config.AUC_PR_THRESHOLDS}'}
+  # Every genre's AUC-PR once: judged ones in their gate spec, the others in one spec.
+  per_genre = [class_id for spec in config.metrics_specs for m in spec.metrics
+               if m.class_name == 'AUCPrecisionRecall' and spec.HasField('binarize')
+               for class_id in spec.binarize.class_ids.values]
+  assert sorted(per_genre) == [0, 1, 2, 3]
+
+
+def test_a_genre_the_served_model_does_not_know_is_not_compared():
+  # The served model knows Drama only: Comedy is new, so it is neither judged nor in the
+  # macro comparison.
+  judged = _judged(served_genres=('Drama',))
+  assert [g.genre for g in judged] == ['Drama']
+  config = eval_config.build_eval_config(4, gate=GATE, judged=judged, macro_class_ids=[0],
+                                         sliced=False)
+  macros = [dict(spec.aggregate.class_weights) for spec in config.metrics_specs
+            if spec.HasField('aggregate')]
+  assert macros and all(weights == {0: 1.0} for weights in macros)
 
 
 def test_unjudged_genres_keep_their_reported_auc_pr_without_a_threshold():
@@ -101,14 +133,14 @@ def test_judged_genres_need_the_gate():
         4, judged=_judged())
 
 
-def test_positive_counts_must_match_the_genres():
-  with pytest.raises(ValueError, match='3 positive counts for 4 genres'):
-    eval_config.judged_genres(GENRES, EVAL_POSITIVES[:3], min_positives=30)
-
-
 def test_every_auc_pr_has_the_module_resolution_and_the_model_loads_as_a_saved_model():
   gate = GateConfig()
-  judged = eval_config.judged_genres(['A', 'B', 'C'], [40, 5, 31], gate.min_eval_positives)
+  judged = [genre for genre in genre_judging.judge(
+      ['A', 'B', 'C'], [40, 5, 31], 300, {'A': 0.9, 'B': 0.9, 'C': 0.9}, ['A', 'B', 'C'],
+      min_eval_positives=gate.min_eval_positives, genre_drop_scale=gate.genre_drop_scale,
+      chance_confidence=gate.chance_confidence,
+      num_thresholds=eval_config.AUC_PR_THRESHOLDS) if genre.judged]
+  assert len(judged) == 2
   for config in (eval_config.build_eval_config(3, gate=gate, judged=judged, sliced=False),
                  eval_config.build_eval_config(3)):
     auc_configs = [metric.config for spec in config.metrics_specs for metric in spec.metrics

@@ -12,30 +12,30 @@ Per-genre metrics binarize by class id; macro averages need `class_weights` (eve
 weighs 1).
 
 The push gate (`gate=`), all on AUC-PR of `scores`, on the overall slice of `eval`:
-  - macro: at least a floor, and no drop beyond a tolerance vs the served model;
-  - every judged genre: above its chance level (`ap_over_chance` > 0: its AUC-PR exceeds its
-    prevalence on `eval`, the AUC-PR of a constant score; components/evaluator/gate_metric.py), and no
-    drop beyond its tolerance vs the served model. A genre is judged when `eval` holds at
-    least `min_eval_positives` of its posters; its tolerance is `genre_drop_scale / sqrt(n)`,
-    n its `eval` positives: the AP of a fixed eval set moves between retrains about as
-    1 / sqrt(positives) (bench/gate_tolerance.py).
+  - macro: at least a floor, and no drop beyond a tolerance vs the served model, averaged
+    over the genres both models know (all of them unless the vocabulary changed);
+  - every judged genre (components/evaluator/genre_judging.py decides which, and why the
+    others are not): above its chance level (`ap_over_chance` >= 0: its AUC-PR exceeds the
+    AUC-PR that random scores stay below with probability `chance_confidence`, for its
+    positives and posters on `eval`; components/evaluator/gate_metric.py), and no drop beyond
+    `genre_drop_scale / sqrt(n)` vs the served model on the same posters.
 Each judged genre is a MetricsSpec of its own (binarized on its class id alone), because a
 threshold applies to every class of its spec and tolerances differ per genre. Per-class
 thresholds are not slices: they stay on the overall slice. The gate stays unsliced because
 TFMA applies a MetricConfig threshold to every slice, and a slice of a dozen posters would
 veto good models. TFMA skips change thresholds while no model is served yet.
 """
-import dataclasses
-import math
 from typing import List, Optional, Sequence
 
 from google.protobuf import json_format
 import tensorflow_model_analysis as tfma
 
 from components.evaluator import gate_metric
+from components.evaluator import genre_judging
 from components.evaluator.gate_config import GateConfig
 from contract import features
 from models import export
+from models import pr_auc
 
 GATED_METRIC = 'AUCPrecisionRecall'
 # On `scores`: threshold-free.
@@ -46,12 +46,7 @@ DECISION_METRICS = ('Precision', 'Recall', 'F1Score')
 # plot per genre and slice) a few MB.
 PR_CURVE_THRESHOLDS = 100
 CALIBRATION_BUCKETS = 10
-# AUC-PR's resolution: thresholds 0.001 apart, far finer than any change the gate tolerates
-# (0.025 for the macro average by default; more per genre); it moves AUC-PR by about 2e-4.
-# TFMA's default, 10,000, made rebinning the score histograms of every genre in every slice
-# most of the TestEvaluator's time (BENCHMARKS.md, "Whole uncached run against commit
-# 036df65").
-AUC_PR_THRESHOLDS = 1000
+AUC_PR_THRESHOLDS = pr_auc.GATE_THRESHOLDS
 
 # One slice per value of each feature: the multivalent `genres` gives one slice per genre.
 SLICE_FEATURES = (features.GENRES, features.N_GENRES, features.ASPECT_RATIO_BUCKET,
@@ -63,27 +58,6 @@ def slicing_specs() -> List[tfma.SlicingSpec]:
   return ([tfma.SlicingSpec()]
           + [tfma.SlicingSpec(feature_keys=[name]) for name in SLICE_FEATURES]
           + [tfma.SlicingSpec(feature_keys=list(names)) for names in CROSS_SLICES])
-
-
-@dataclasses.dataclass(frozen=True)
-class JudgedGenre:
-  """A genre the gate judges on its own."""
-  class_id: int
-  genre: str
-  eval_positives: int
-
-  def tolerance(self, gate: GateConfig) -> float:
-    """How far its AUC-PR may fall below the served model's."""
-    return gate.genre_drop_scale / math.sqrt(self.eval_positives)
-
-
-def judged_genres(genres: Sequence[str], eval_positives: Sequence[int],
-                  min_positives: int) -> List[JudgedGenre]:
-  """The genres with at least `min_positives` posters in `eval`, in class-id order."""
-  if len(genres) != len(eval_positives):
-    raise ValueError(f'{len(eval_positives)} positive counts for {len(genres)} genres.')
-  return [JudgedGenre(class_id=i, genre=genre, eval_positives=int(n))
-          for i, (genre, n) in enumerate(zip(genres, eval_positives)) if n >= min_positives]
 
 
 def _metric(name: str, **kwargs) -> tfma.MetricConfig:
@@ -110,37 +84,49 @@ def _macro_gate(gate: GateConfig) -> tfma.MetricThreshold:
       change_threshold=_no_drop_beyond(gate.max_macro_pr_auc_regression))
 
 
-def _genre_gate_specs(judged: Sequence[JudgedGenre],
+def _genre_gate_specs(judged: Sequence[genre_judging.Judgement],
                       gate: GateConfig) -> List[tfma.MetricsSpec]:
-  return [tfma.MetricsSpec(
-      metrics=[
-          _metric(GATED_METRIC, threshold=tfma.MetricThreshold(
-              change_threshold=_no_drop_beyond(genre.tolerance(gate)))),
-          tfma.MetricConfig(
-              class_name=gate_metric.APOverChance.__name__, module=gate_metric.__name__,
-              threshold=tfma.MetricThreshold(value_threshold=tfma.GenericValueThreshold(
-                  lower_bound={'value': 0.0}))),
-      ],
-      output_names=[export.SCORES],
-      binarize=_classes([genre.class_id]))
-          for genre in judged]
+  specs = []
+  for genre in judged:
+    ap = _metric(GATED_METRIC)
+    if genre.comparable:
+      ap.threshold.CopyFrom(tfma.MetricThreshold(
+          change_threshold=_no_drop_beyond(genre.tolerance)))
+    chance = tfma.MetricConfig(
+        class_name=gate_metric.APOverChance.__name__, module=gate_metric.__name__,
+        config=f'"confidence": {gate.chance_confidence}, "num_thresholds": {AUC_PR_THRESHOLDS}',
+        threshold=tfma.MetricThreshold(value_threshold=tfma.GenericValueThreshold(
+            lower_bound={'value': 0.0})))
+    specs.append(tfma.MetricsSpec(metrics=[ap, chance], output_names=[export.SCORES],
+                                  binarize=_classes([genre.class_id])))
+  return specs
 
 
 def build_eval_config(num_genres: int, gate: Optional[GateConfig] = None,
-                      judged: Sequence[JudgedGenre] = (), sliced: bool = True) -> tfma.EvalConfig:
+                      judged: Sequence[genre_judging.Judgement] = (),
+                      macro_class_ids: Optional[Sequence[int]] = None,
+                      sliced: bool = True) -> tfma.EvalConfig:
   """`gate`: the push gate's criteria, applied to the macro average and to each genre of
-  `judged`. Without it, metrics are computed and nothing is gated (reporting).
+  `judged` (Judgements whose `judged` is true). Without it, metrics are computed and nothing
+  is gated (reporting).
+  `macro_class_ids`: the genres the macro averages run over (default all): only those both
+  the candidate and the served model know, when the vocabulary changed.
   `sliced`: every slice of `slicing_specs()` and the plots; without, the overall slice's
   metrics only (all the gate needs: slices and plots cost most of an evaluation's time)."""
   if judged and gate is None:
     raise ValueError('Judged genres need the gate criteria.')
+  if not all(genre.judged for genre in judged):
+    raise ValueError('Only judged genres get gate specs.')
   class_ids = list(range(num_genres))
   judged_ids = {genre.class_id for genre in judged}
   if not judged_ids <= set(class_ids):
     raise ValueError(f'Judged class ids {sorted(judged_ids)} outside {num_genres} genres.')
+  macro_ids = class_ids if macro_class_ids is None else sorted(macro_class_ids)
+  if not macro_ids or not set(macro_ids) <= set(class_ids):
+    raise ValueError(f'Macro class ids {macro_ids} are not a subset of {num_genres} genres.')
   # No `binarize` on the macro specs: with it, a threshold would also apply to every genre.
   macro = tfma.AggregationOptions(macro_average=True,
-                                  class_weights={i: 1.0 for i in class_ids})
+                                  class_weights={i: 1.0 for i in macro_ids})
   macro_score_metrics = []
   for name in SCORE_METRICS:
     config = _metric(name)

@@ -2,17 +2,15 @@
 the served model as the baseline.
 
 Both are decided here, at run time, because neither is known when the pipeline is built:
-the genres come with the examples (contract/vocabulary.py), the gate's judged genres from
-the gated split's labels, and the baseline is whatever version the serving directory holds
-now (TF Serving serves the highest). Finding the baseline by reading the serving directory
-rather than through a resolver node keeps the compiled pipeline free of resolver executors,
-which open-source Kubeflow Pipelines cannot run, and compares the candidate with the model
-that is really served.
+the genres come with the examples (contract/vocabulary.py), the baseline is whatever version
+the serving directory holds now (components/evaluator/baseline.py), and which genres the gate
+judges depends on both: on the gated split's labels and on the served model's own record of
+how well it ranks each genre (components/evaluator/genre_judging.py).
 """
 import dataclasses
 import json
 import os
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Sequence, Tuple
 
 from absl import logging
 import numpy as np
@@ -23,8 +21,9 @@ from tfx.types import standard_artifacts
 from tfx.types import standard_component_specs as specs
 from tfx.utils import path_utils
 
-from components import artifact_files
+from components.evaluator import baseline as served_baseline
 from components.evaluator import eval_config
+from components.evaluator import genre_judging
 from components.evaluator.gate_config import GateConfig
 from contract import vocabulary as genre_vocabulary
 from models import data
@@ -32,29 +31,29 @@ from models import data
 GATE_KEY = 'gate'
 SLICED_KEY = 'sliced'
 SERVING_MODEL_DIR_KEY = 'serving_model_dir'
-# Written next to TFMA's output: what this evaluation judged, for the runner and the report.
+# Written next to TFMA's output: what this evaluation judged and why, for the runner and the
+# report.
 GATE_FILE = 'genre_gate.json'
 
 
-def served_version_dir(serving_model_dir: str) -> Optional[str]:
-  """The version TF Serving serves from `serving_model_dir` (its highest numeric version
-  holding a SavedModel), or None while nothing has been pushed."""
-  if not serving_model_dir or not tf.io.gfile.isdir(serving_model_dir):
-    return None
-  versions = sorted((int(name.rstrip('/')) for name in tf.io.gfile.listdir(serving_model_dir)
-                     if name.rstrip('/').isdigit()), reverse=True)
-  for version in versions:
-    path = os.path.join(serving_model_dir, str(version))
-    if tf.io.gfile.exists(os.path.join(path, 'saved_model.pb')):
-      return path
-  return None
-
-
-def count_positives(examples: List[Any], split: str, num_genres: int) -> np.ndarray:
-  """Posters per genre in one split of Examples artifacts (labels only, no decoding)."""
+def count_positives(examples: List[Any], split: str, num_genres: int) -> Tuple[np.ndarray, int]:
+  """(positives per genre, examples) in one split of Examples artifacts, as TFMA counts them
+  (labels only, no decoding)."""
   patterns = [os.path.join(uri, '*')
               for uri in artifact_utils.get_split_uris(examples, split)]
-  return data.poster_index(patterns, num_genres).labels.sum(axis=0)
+  index = data.poster_index(patterns, num_genres)
+  labels = index.labels[index.record_poster]
+  return labels.sum(axis=0), len(labels)
+
+
+def _judge(examples: List[Any], split: str, genres: Sequence[str], gate: GateConfig,
+           served) -> List[genre_judging.Judgement]:
+  positives, posters = count_positives(examples, split, len(genres))
+  return genre_judging.judge(
+      genres, positives, posters, served.pr_auc if served else None,
+      served.genres if served else None, min_eval_positives=gate.min_eval_positives,
+      genre_drop_scale=gate.genre_drop_scale, chance_confidence=gate.chance_confidence,
+      num_thresholds=eval_config.AUC_PR_THRESHOLDS)
 
 
 class Executor(tfx_evaluator.Executor):
@@ -68,25 +67,35 @@ class Executor(tfx_evaluator.Executor):
     splits = json.loads(exec_properties[specs.EXAMPLE_SPLITS_KEY])
     gate_json = exec_properties.get(GATE_KEY)
     gate = GateConfig(**json.loads(gate_json)) if gate_json else None
-    judged = []
+
+    served = served_baseline.read_served_model(exec_properties.get(SERVING_MODEL_DIR_KEY) or '')
+    comparable = [i for i, genre in enumerate(genres)
+                  if served is None or genre in (served.genres or ())]
+    if served is not None and not comparable:
+      logging.warning('The served model %s shares no genre with the candidate (by name): it is '
+                      'not compared.', served.path)
+      served = None
+      comparable = list(range(len(genres)))
+    judgements = []
     if gate is not None:
       if len(splits) != 1:
         raise ValueError(f'The gate judges one split, not {splits}.')
-      positives = count_positives(examples, splits[0], len(genres))
-      judged = eval_config.judged_genres(genres, positives, gate.min_eval_positives)
+      judgements = _judge(examples, splits[0], genres, gate, served)
+    judged = [genre for genre in judgements if genre.judged]
     config = eval_config.build_eval_config(len(genres), gate=gate, judged=judged,
+                                           macro_class_ids=comparable,
                                            sliced=bool(exec_properties[SLICED_KEY]))
 
     inputs = dict(input_dict)
-    served = served_version_dir(exec_properties.get(SERVING_MODEL_DIR_KEY) or '')
     if served is not None:
       # TFX loads a Model artifact's SavedModel from <uri>/Format-Serving.
-      baseline = standard_artifacts.Model()
-      baseline.uri = os.path.join(self._get_tmp_dir(), 'served_model')
-      artifact_files.copy_tree(served, path_utils.serving_model_dir(baseline.uri))
-      inputs[specs.BASELINE_MODEL_KEY] = [baseline]
+      model = standard_artifacts.Model()
+      model.uri = os.path.join(self._get_tmp_dir(), 'served_model')
+      served_baseline.write_baseline(served, genres, path_utils.serving_model_dir(model.uri))
+      inputs[specs.BASELINE_MODEL_KEY] = [model]
     logging.info('Evaluating on %s with %d genres (%d judged by the gate); baseline: %s.',
-                 splits, len(genres), len(judged), served or 'none (nothing served yet)')
+                 splits, len(genres), len(judged),
+                 served.path if served else 'none (nothing served yet)')
 
     properties = {k: v for k, v in exec_properties.items()
                   if k not in (GATE_KEY, SLICED_KEY, SERVING_MODEL_DIR_KEY)}
@@ -96,8 +105,17 @@ class Executor(tfx_evaluator.Executor):
     evaluation = artifact_utils.get_single_instance(output_dict[specs.EVALUATION_KEY])
     # Class ids in TFMA's metric keys mean these genres.
     genre_vocabulary.write_vocabulary(evaluation.uri, genres)
+    served_genres = list(served.genres) if served else None
     with tf.io.gfile.GFile(os.path.join(evaluation.uri, GATE_FILE), 'w') as f:
-      json.dump({'served_model': served,
-                 'judged': [dataclasses.asdict(genre) for genre in judged]}, f, indent=2)
+      json.dump({
+          'served_model': served.path if served else None,
+          'served_genres': served_genres,
+          # Genres only one of the two models knows: never compared.
+          'not_comparable': {
+              'candidate_only': [g for g in genres if served and g not in served.genres],
+              'served_only': [g for g in served_genres or () if g not in genres]},
+          'gate': dataclasses.asdict(gate) if gate else None,
+          'genres': [dataclasses.asdict(genre) for genre in judgements],
+      }, f, indent=2)
     if served is not None:
-      evaluation.set_string_custom_property('served_model', served)
+      evaluation.set_string_custom_property('served_model', served.path)

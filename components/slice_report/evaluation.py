@@ -18,6 +18,7 @@ from tensorflow_model_analysis.metrics import metric_specs
 from tensorflow_model_analysis.metrics import metric_types
 from tensorflow_model_analysis.writers import eval_config_writer
 
+from components.evaluator import executor as gate_executor
 from components.evaluator import gate_metric
 
 EVAL_CONFIG_FILE = 'eval_config.json'
@@ -96,7 +97,6 @@ class CalibrationBucket:
 FLOOR, NO_DROP = 'floor', 'drop'
 MACRO_SUBJECT = 'macro average'
 GATED_METRIC_NAME = 'auc_precision_recall'
-PREVALENCE_NAME = 'mean_label'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,12 +116,24 @@ class GateCheck:
 
 
 @dataclasses.dataclass(frozen=True)
+class Unjudged:
+  """A genre the gate does not judge, and why (components/evaluator/genre_judging.py)."""
+  genre: str
+  eval_positives: int
+  served_pr_auc: Optional[float]
+  reason: str
+
+
+@dataclasses.dataclass(frozen=True)
 class Gate:
   """The push gate's decision, from the gating Evaluator's validation result."""
   blessed: bool
   checks: List[GateCheck]
-  # No blessed model to compare with yet: TFX drops the change criteria, only floors apply.
+  # Nothing served to compare with yet: TFX drops the change criteria, only floors apply.
   first_model: bool
+  unjudged: List[Unjudged] = dataclasses.field(default_factory=list)
+  # Genres the served model knows and the candidate does not: never compared.
+  served_only: List[str] = dataclasses.field(default_factory=list)
 
   @property
   def refusals(self) -> List[GateCheck]:
@@ -275,8 +287,9 @@ def _number_or_nan(value) -> float:
 def load_gate(uri: str, genres: Sequence[str]) -> Gate:
   """The gating Evaluator's decision (blessed iff its validation passed, as in TFX) and every
   check behind it, one per judged genre and one for the macro average, on the overall slice:
-  the candidate's and the baseline's AUC-PR, the floor (a genre's: its chance level, i.e. its
-  prevalence), the allowed drop, and which criterion refused the model.
+  the candidate's and the served model's AUC-PR, the floor (a genre's: its chance level), the
+  allowed drop, and which criterion refused the model; and the genres not judged, and why
+  (the Evaluator's genre_gate.json).
 
   `genres`: the vocabulary, in class-id order, to name per-genre checks.
   """
@@ -305,7 +318,7 @@ def load_gate(uri: str, genres: Sequence[str]) -> Gate:
       continue
     own = key._replace(is_diff=False)
     # Every check is shown on AUC-PR; the chance criterion is its own metric, AUC-PR minus
-    # the prevalence, so its floor is shown as the prevalence.
+    # the chance level, so its floor is shown as the chance level.
     ap = own._replace(name=GATED_METRIC_NAME)
     subject = (genres[own.sub_key.class_id] if own.sub_key and own.sub_key.class_id is not None
                else MACRO_SUBJECT)
@@ -319,13 +332,23 @@ def load_gate(uri: str, genres: Sequence[str]) -> Gate:
       if isinstance(threshold, tfma.GenericChangeThreshold):
         check['allowed_drop'] = round(-threshold.absolute.value, 9)
       elif own.name == gate_metric.AP_OVER_CHANCE_NAME:
-        check['floor'] = values.get(own._replace(name=PREVALENCE_NAME), math.nan)
+        check['floor'] = values.get(own._replace(name=gate_metric.CHANCE_LEVEL_NAME),
+                                    math.nan)
       else:
         check['floor'] = threshold.lower_bound.value
   ordered = sorted(checks.values(), key=lambda c: (c['subject'] != MACRO_SUBJECT,
                                                    c['subject']))
+  unjudged, served_only = [], []
+  judgement_path = os.path.join(uri, gate_executor.GATE_FILE)
+  if tf.io.gfile.exists(judgement_path):
+    with tf.io.gfile.GFile(judgement_path) as f:
+      judgements = json.load(f)
+    unjudged = [Unjudged(genre=g['genre'], eval_positives=g['eval_positives'],
+                         served_pr_auc=g['served_pr_auc'], reason=g['reason'])
+                for g in judgements['genres'] if not g['judged']]
+    served_only = judgements['not_comparable']['served_only']
   return Gate(blessed=result.validation_ok, checks=[GateCheck(**c) for c in ordered],
-              first_model=baseline_name is None)
+              first_model=baseline_name is None, unjudged=unjudged, served_only=served_only)
 
 
 def gate_lines(gate: Gate) -> List[str]:
@@ -335,6 +358,9 @@ def gate_lines(gate: Gate) -> List[str]:
            + (' - first model, no baseline: only the floors apply.' if gate.first_model
               else ''),
            f'  judged genres ({len(judged)}): {", ".join(judged) or "none"}',
+           *(f'  not judged: {u.genre} ({u.reason})' for u in gate.unjudged),
+           *([f'  not compared (the candidate does not know them): '
+              f'{", ".join(gate.served_only)}'] if gate.served_only else []),
            f"  {'subject':<16} {'candidate':>9} {'baseline':>9} {'change':>8} {'floor':>7} "
            f"{'may drop':>8}  verdict"]
 

@@ -138,12 +138,23 @@ def _gate_table(gate) -> str:
         f'{cell(check.candidate)}{cell(check.baseline)}{cell(check.change, "+")}'
         f'{cell(check.floor)}{cell(check.allowed_drop)}<td>{verdict}</td></tr>')
   judged = sum(check.subject != evaluation.MACRO_SUBJECT for check in gate.checks)
+  unjudged = ''.join(
+      f'<tr data-gate-unjudged="{_esc(u.genre)}"><td>{_esc(u.genre)}</td>'
+      f'<td>{u.eval_positives}</td><td>{_fmt(u.served_pr_auc, 4)}</td><td>{_esc(u.reason)}</td>'
+      f'</tr>' for u in gate.unjudged)
+  unjudged = (f'<p class="meta">Not judged: a lost genre could not be told from a retrained '
+              f'one there.</p><table id="gate-unjudged"><tr><th>genre</th>'
+              f'<th>eval positives</th><th>served AUC-PR</th><th>why not judged</th></tr>'
+              f'{unjudged}</table>') if unjudged else ''
+  served_only = (f'<p class="meta">Not compared (the candidate does not know them): '
+                 f'{_esc(", ".join(gate.served_only))}</p>') if gate.served_only else ''
   return (f'<p class="meta">AUC-PR on <code>eval</code>: the macro average and each of the '
-          f'{judged} judged genres must reach its floor (a genre\'s: its chance level, the AP '
-          f'of a constant score) and may not fall below the blessed model\'s by more than its '
-          f'tolerance.</p><table id="gate-table"><tr><th>judged</th><th>candidate</th>'
-          f'<th>baseline</th><th>change</th><th>floor</th><th>may drop</th><th>verdict</th>'
-          f'</tr>{"".join(rows)}</table>')
+          f'{judged} judged genres must reach its floor (a genre\'s: its chance level, the '
+          f'AUC-PR random scores stay below with the gate\'s confidence) and may not fall '
+          f'below the served model\'s by more than its tolerance.</p><table id="gate-table">'
+          f'<tr><th>judged</th><th>candidate</th><th>served</th><th>change</th><th>floor</th>'
+          f'<th>may drop</th><th>verdict</th></tr>{"".join(rows)}</table>{unjudged}'
+          f'{served_only}')
 
 
 def _gate(data) -> str:
@@ -152,7 +163,7 @@ def _gate(data) -> str:
     return ('<div class="gate unknown">Gate: unknown (no gating evaluation given)</div>')
   source = f'<div class="meta">Gating evaluation: <code>{_esc(data.gate_uri)}</code></div>'
   if gate.blessed:
-    first = (' First model, no blessed baseline yet: only the floors apply.'
+    first = (' First model, nothing served yet: only the floors apply.'
              if gate.first_model else '')
     return (f'<div class="gate blessed" id="gate" data-blessed="true">Gate: BLESSED '
             f'(eligible to be pushed).{first}{_gate_table(gate)}{source}</div>')
