@@ -29,7 +29,8 @@ class Recorder:
   def __init__(self, path: str, root: str, kfp: bool = False):
     config = metadata_store_pb2.ConnectionConfig()
     config.sqlite.filename_uri = path
-    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE_OPENCREATE
+    config.sqlite.connection_mode = (
+        metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE_OPENCREATE)
     self.store = metadata_store.MetadataStore(config)
     self.root, self.kfp = root, kfp
     self._types = {}
