@@ -9,7 +9,7 @@ randomness in a retrain of the default model), and caches each seed's `eval` sco
 with no further training, for every ordered pair of seeds (one served, one the candidate) it
 applies the gate's own decisions (components/evaluator/genre_judging.py: which genres are
 judged, their chance levels and tolerances) to TFMA's AUC-PR of the scores
-(components/evaluator/pr_auc.py), and measures per genre:
+(models/pr_auc.py), and measures per genre:
   - noise refused: the share of candidates whose scores for that genre are uniform noise
     (`--noise-draws` per served seed) that the gate refuses on that genre;
   - retrain blessed: the share of seed pairs in which the genre passes both criteria;
@@ -33,7 +33,7 @@ from bench import ablation  # pylint: disable=g-import-not-at-top
 from bench import benchmarks_md  # pylint: disable=g-import-not-at-top
 from components.evaluator import eval_config  # pylint: disable=g-import-not-at-top
 from components.evaluator import genre_judging  # pylint: disable=g-import-not-at-top
-from components.evaluator import pr_auc  # pylint: disable=g-import-not-at-top
+from models import pr_auc  # pylint: disable=g-import-not-at-top
 from components.evaluator.gate_config import GateConfig  # pylint: disable=g-import-not-at-top
 
 BEGIN_MARKER = '<!-- bench/gate_power.py: begin -->'

@@ -1,4 +1,6 @@
 """EvalConfig: what the reports slice on, what the gate checks, and on which model output."""
+import json
+
 import pytest
 
 from components.evaluator import eval_config
@@ -31,10 +33,10 @@ def test_report_slices_cover_genres_poster_buckets_and_a_cross():
 
 def test_decisions_are_measured_on_predicted_and_ranking_on_scores():
   metrics = _metrics(eval_config.build_eval_config(5))
-  for name in ('Precision', 'Recall', 'F1Score'):
+  for name in ('GenrePrecision', 'GenreRecall', 'GenreF1Score'):
     assert ((export.PREDICTED,), name, True, False, False) in metrics
     assert ((export.PREDICTED,), name, False, True, False) in metrics
-  for name in ('AUCPrecisionRecall', 'ConfusionMatrixPlot', 'CalibrationPlot'):
+  for name in ('GenreAUCPrecisionRecall', 'GenreConfusionMatrixPlot', 'GenreCalibrationPlot'):
     assert ((export.SCORES,), name, True, False, False) in metrics
   assert not any(threshold for *_, threshold in metrics)
 
@@ -76,31 +78,31 @@ def test_the_gate_judges_each_genre_and_the_macro_average_on_the_overall_slice_o
   thresholds = _thresholds(config)
   scores = (export.SCORES,)
   assert set(thresholds) == {
-      (scores, 'AUCPrecisionRecall', 'macro'),
-      (scores, 'AUCPrecisionRecall', (0,)), (scores, 'APOverChance', (0,)),
-      (scores, 'AUCPrecisionRecall', (1,)), (scores, 'APOverChance', (1,))}
-  _, macro = thresholds[(scores, 'AUCPrecisionRecall', 'macro')]
+      (scores, 'GenreAUCPrecisionRecall', 'macro'),
+      (scores, 'GenreAUCPrecisionRecall', (0,)), (scores, 'GenreAPOverChance', (0,)),
+      (scores, 'GenreAUCPrecisionRecall', (1,)), (scores, 'GenreAPOverChance', (1,))}
+  _, macro = thresholds[(scores, 'GenreAUCPrecisionRecall', 'macro')]
   assert macro.value_threshold.lower_bound.value == 0.1
   assert macro.change_threshold.absolute.value == pytest.approx(-0.01)
   for genre in judged:
-    _, drop = thresholds[(scores, 'AUCPrecisionRecall', (genre.class_id,))]
+    _, drop = thresholds[(scores, 'GenreAUCPrecisionRecall', (genre.class_id,))]
     assert drop.change_threshold.absolute.value == pytest.approx(-genre.tolerance)
     assert not drop.HasField('value_threshold')
-    module, chance = thresholds[(scores, 'APOverChance', (genre.class_id,))]
-    assert module == 'components.evaluator.gate_metric'
+    module, chance = thresholds[(scores, 'GenreAPOverChance', (genre.class_id,))]
+    assert module == 'components.evaluator.genre_metrics'
     assert chance.value_threshold.lower_bound.value == 0.0
 
 
 def test_the_chance_metric_gets_the_gate_confidence_and_no_second_auc_pr():
   config = eval_config.build_eval_config(4, gate=GATE, judged=_judged(), sliced=False)
-  chance = [m for spec in config.metrics_specs for m in spec.metrics
-            if m.class_name == 'APOverChance']
-  assert {m.config for m in chance} == {
-      f'"confidence": {GATE.chance_confidence}, '
-      f'"num_thresholds": {eval_config.AUC_PR_THRESHOLDS}'}
+  chance = [json.loads(m.config) for spec in config.metrics_specs for m in spec.metrics
+            if m.class_name in ('GenreAPOverChance', 'GenreChanceLevel')]
+  assert len(chance) == 4
+  assert all(c['confidence'] == GATE.chance_confidence
+             and c['auc_thresholds'] == eval_config.AUC_PR_THRESHOLDS for c in chance)
   # Every genre's AUC-PR once: judged ones in their gate spec, the others in one spec.
   per_genre = [class_id for spec in config.metrics_specs for m in spec.metrics
-               if m.class_name == 'AUCPrecisionRecall' and spec.HasField('binarize')
+               if m.class_name == 'GenreAUCPrecisionRecall' and spec.HasField('binarize')
                for class_id in spec.binarize.class_ids.values]
   assert sorted(per_genre) == [0, 1, 2, 3]
 
@@ -122,7 +124,7 @@ def test_unjudged_genres_keep_their_reported_auc_pr_without_a_threshold():
   config = eval_config.build_eval_config(4, gate=GATE, judged=judged, sliced=False)
   unthresholded = [tuple(spec.binarize.class_ids.values) for spec in config.metrics_specs
                    for m in spec.metrics
-                   if m.class_name == 'AUCPrecisionRecall' and not m.HasField('threshold')
+                   if m.class_name == 'GenreAUCPrecisionRecall' and not m.HasField('threshold')
                    and spec.HasField('binarize')]
   assert unthresholded == [(2, 3)]
 
@@ -133,7 +135,7 @@ def test_judged_genres_need_the_gate():
         4, judged=_judged())
 
 
-def test_every_auc_pr_has_the_module_resolution_and_the_model_loads_as_a_saved_model():
+def test_every_score_metric_shares_one_resolution_and_the_model_loads_as_a_saved_model():
   gate = GateConfig()
   judged = [genre for genre in genre_judging.judge(
       ['A', 'B', 'C'], [40, 5, 31], 300, {'A': 0.9, 'B': 0.9, 'C': 0.9}, ['A', 'B', 'C'],
@@ -143,8 +145,12 @@ def test_every_auc_pr_has_the_module_resolution_and_the_model_loads_as_a_saved_m
   assert len(judged) == 2
   for config in (eval_config.build_eval_config(3, gate=gate, judged=judged, sliced=False),
                  eval_config.build_eval_config(3)):
-    auc_configs = [metric.config for spec in config.metrics_specs for metric in spec.metrics
-                   if metric.class_name == eval_config.GATED_METRIC]
-    assert auc_configs
-    assert set(auc_configs) == {f'"num_thresholds": {eval_config.AUC_PR_THRESHOLDS}'}
+    resolutions = {json.dumps({k: v for k, v in json.loads(metric.config).items()
+                               if k != 'confidence'})
+                   for spec in config.metrics_specs for metric in spec.metrics
+                   if spec.output_names == [export.SCORES] and metric.config}
+    # One score combiner per model and slice: every member carries the same settings.
+    assert resolutions == {json.dumps(eval_config.resolution(sliced=config is not None
+                                                             and len(config.slicing_specs) > 1
+                                                             ).config(), sort_keys=True)}
     assert config.model_specs[0].model_type == 'tf_generic'

@@ -1,4 +1,5 @@
-"""components/evaluator/genre_metrics.py against the built-in TFMA config it replaces.
+"""components/evaluator/genre_metrics.py, as eval_config.py configures it, against the
+built-in TFMA config it replaces.
 
 Both configs run through TFMA's own evaluation and writers (TFMA's slicing, metrics
 evaluator, macro averaging, model diffs, output files) on the same synthetic examples, the
@@ -26,9 +27,7 @@ from models import export
 COUNT_TOLERANCE = 1e-6
 AUC_TOLERANCE = 1e-4
 GENRES = 5
-RESOLUTION = genre_metrics.Resolution(
-    auc_thresholds=eval_config.AUC_PR_THRESHOLDS, plot_thresholds=eval_config.PR_CURVE_THRESHOLDS,
-    calibration_buckets=eval_config.CALIBRATION_BUCKETS)
+RESOLUTION = eval_config.resolution(sliced=True)
 MODELS = (evaluation.CANDIDATE, evaluation.BASELINE)
 
 
@@ -71,6 +70,34 @@ def _extracts(examples, models):
         constants.EXAMPLE_WEIGHTS_KEY: None,
     })
   return out
+
+
+def _builtin_specs(class_ids):
+  """TFMA's built-in metrics with the keys eval_config.py's members emit: one combiner per
+  genre, metric, slice and model."""
+  binarize = tfma.BinarizationOptions(class_ids={'values': list(class_ids)})
+  macro = tfma.AggregationOptions(macro_average=True,
+                                  class_weights={i: 1.0 for i in class_ids})
+  auc = tfma.MetricConfig(class_name='AUCPrecisionRecall',
+                          config=f'"num_thresholds": {eval_config.AUC_PR_THRESHOLDS}')
+  scores = [auc, tfma.MetricConfig(class_name='Calibration')]
+  plots = [tfma.MetricConfig(class_name='ConfusionMatrixPlot',
+                             config=f'"num_thresholds": {eval_config.PR_CURVE_THRESHOLDS}'),
+           tfma.MetricConfig(class_name='CalibrationPlot',
+                             config=f'"num_buckets": {eval_config.CALIBRATION_BUCKETS}')]
+  decisions = [tfma.MetricConfig(class_name=n) for n in ('Precision', 'Recall', 'F1Score')]
+  return [
+      tfma.MetricsSpec(metrics=[tfma.MetricConfig(class_name='ExampleCount')],
+                       output_names=[export.SCORES]),
+      tfma.MetricsSpec(metrics=scores + plots, output_names=[export.SCORES], binarize=binarize),
+      tfma.MetricsSpec(metrics=decisions, output_names=[export.PREDICTED], binarize=binarize),
+      tfma.MetricsSpec(metrics=scores, output_names=[export.SCORES], aggregate=macro),
+      tfma.MetricsSpec(metrics=decisions, output_names=[export.PREDICTED], aggregate=macro),
+  ]
+
+
+def _ours():
+  return eval_config.build_eval_config(GENRES).metrics_specs
 
 
 def _config(metrics_specs, models):
@@ -149,11 +176,9 @@ def examples():
 @pytest.mark.parametrize('models', [('',), MODELS], ids=['one model', 'two models'])
 def test_every_slice_metric_and_plot_equals_the_builtin_config(examples, models, tmp_path):
   extracts = _extracts(examples, models)
-  builtin = _evaluate(_config(eval_config.build_eval_config(GENRES).metrics_specs, models),
-                      extracts, str(tmp_path / 'builtin'))
-  ours = _evaluate(_config(genre_metrics.metrics_specs(range(GENRES), RESOLUTION,
-                                                       export.SCORES, export.PREDICTED),
-                           models), extracts, str(tmp_path / 'ours'))
+  builtin = _evaluate(_config(_builtin_specs(range(GENRES)), models), extracts,
+                      str(tmp_path / 'builtin'))
+  ours = _evaluate(_config(_ours(), models), extracts, str(tmp_path / 'ours'))
   _assert_same_metrics(ours[0], builtin[0])
   _assert_same_plots(ours[1], builtin[1])
   # Every slice of the built-in config's slicing specs was compared.
@@ -170,8 +195,7 @@ def test_every_slice_metric_and_plot_equals_the_builtin_config(examples, models,
 
 def test_folding_in_batches_changes_no_value(examples, tmp_path, monkeypatch):
   extracts = _extracts(examples, ('',))
-  config = _config(genre_metrics.metrics_specs(range(GENRES), RESOLUTION, export.SCORES,
-                                               export.PREDICTED), ('',))
+  config = _config(_ours(), ('',))
   whole, _ = _evaluate(config, extracts, str(tmp_path / 'whole'))
   monkeypatch.setattr(genre_metrics, 'FOLD_EXAMPLES', 7)
   batched, _ = _evaluate(config, extracts, str(tmp_path / 'batched'))

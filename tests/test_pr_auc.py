@@ -1,4 +1,4 @@
-"""components/evaluator/pr_auc.py against TFMA 0.47's own AUCPrecisionRecall, AUC and matrices.
+"""models/pr_auc.py against TFMA 0.47's own AUCPrecisionRecall, AUC and matrices.
 
 TFMA's side runs TFMA's metric computations themselves (the calibration-histogram combiner,
 then the derived matrices and AUCs) on the same examples, as TFMA's metrics/*_test.py do,
@@ -12,7 +12,7 @@ from tensorflow_model_analysis.metrics import confusion_matrix_plot
 from tensorflow_model_analysis.metrics import metric_types
 from tensorflow_model_analysis.metrics import metric_util
 
-from components.evaluator import pr_auc
+from models import pr_auc
 
 COUNT_TOLERANCE = 1e-6
 AUC_TOLERANCE = 1e-4

@@ -9,7 +9,10 @@ as multi-output (no single `prediction_key`), so that:
   - precision, recall and F1 are computed on `predicted` (binarized at 0.5, i.e. exactly the
     served decisions), so they are the numbers at the thresholds the model ships with.
 Per-genre metrics binarize by class id; macro averages need `class_weights` (every genre
-weighs 1).
+weighs 1). Every per-genre and macro metric is a member of the vectorised family of
+components/evaluator/genre_metrics.py, with the built-ins' keys: two combiners per model and
+slice count every genre at once, where TFMA's built-ins run one per genre, metric, slice and
+model.
 
 The push gate (`gate=`), all on AUC-PR of `scores`, on the overall slice of `eval`:
   - macro: at least a floor, and no drop beyond a tolerance vs the served model, averaged
@@ -17,7 +20,7 @@ The push gate (`gate=`), all on AUC-PR of `scores`, on the overall slice of `eva
   - every judged genre (components/evaluator/genre_judging.py decides which, and why the
     others are not): above its chance level (`ap_over_chance` >= 0: its AUC-PR exceeds the
     AUC-PR that random scores stay below with probability `chance_confidence`, for its
-    positives and posters on `eval`; components/evaluator/gate_metric.py), and no drop beyond
+    positives and posters on `eval`; genre_metrics.GenreAPOverChance), and no drop beyond
     `genre_drop_scale / sqrt(n)` vs the served model on the same posters.
 Each judged genre is a MetricsSpec of its own (binarized on its class id alone), because a
 threshold applies to every class of its spec and tolerances differ per genre. Per-class
@@ -30,18 +33,13 @@ from typing import List, Optional, Sequence
 from google.protobuf import json_format
 import tensorflow_model_analysis as tfma
 
-from components.evaluator import gate_metric
 from components.evaluator import genre_judging
+from components.evaluator import genre_metrics
 from components.evaluator.gate_config import GateConfig
 from contract import features
 from models import export
 from models import pr_auc
 
-GATED_METRIC = 'AUCPrecisionRecall'
-# On `scores`: threshold-free.
-SCORE_METRICS = (GATED_METRIC, 'Calibration')
-# On `predicted`: the served decisions.
-DECISION_METRICS = ('Precision', 'Recall', 'F1Score')
 # Plot resolution: enough for a readable curve, small enough to keep the plots artifact (one
 # plot per genre and slice) a few MB.
 PR_CURVE_THRESHOLDS = 100
@@ -60,46 +58,45 @@ def slicing_specs() -> List[tfma.SlicingSpec]:
           + [tfma.SlicingSpec(feature_keys=list(names)) for names in CROSS_SLICES])
 
 
-def _metric(name: str, **kwargs) -> tfma.MetricConfig:
-  """A MetricConfig; AUC-PR at this module's resolution."""
-  if name == GATED_METRIC:
-    kwargs.setdefault('config', f'"num_thresholds": {AUC_PR_THRESHOLDS}')
-  return tfma.MetricConfig(class_name=name, **kwargs)
+def resolution(sliced: bool) -> genre_metrics.Resolution:
+  """The score combiner's settings: the plots only where slices are reported."""
+  if sliced:
+    return genre_metrics.Resolution(auc_thresholds=AUC_PR_THRESHOLDS,
+                                    plot_thresholds=PR_CURVE_THRESHOLDS,
+                                    calibration_buckets=CALIBRATION_BUCKETS)
+  return genre_metrics.Resolution(auc_thresholds=AUC_PR_THRESHOLDS)
 
 
 def _classes(class_ids: Sequence[int]) -> tfma.BinarizationOptions:
   return tfma.BinarizationOptions(class_ids={'values': list(class_ids)})
 
 
-def _no_drop_beyond(tolerance: float) -> tfma.GenericChangeThreshold:
+def _no_drop_beyond(tolerance: float) -> tfma.MetricThreshold:
   # TFMA compares `change >= bound`: the epsilon keeps an exact tie with the baseline passing
   # through float rounding.
-  return tfma.GenericChangeThreshold(direction=tfma.MetricDirection.HIGHER_IS_BETTER,
-                                     absolute={'value': -tolerance - 1e-10})
+  return tfma.MetricThreshold(change_threshold=tfma.GenericChangeThreshold(
+      direction=tfma.MetricDirection.HIGHER_IS_BETTER, absolute={'value': -tolerance - 1e-10}))
 
 
-def _macro_gate(gate: GateConfig) -> tfma.MetricThreshold:
-  return tfma.MetricThreshold(
-      value_threshold=tfma.GenericValueThreshold(lower_bound={'value': gate.min_macro_pr_auc}),
-      change_threshold=_no_drop_beyond(gate.max_macro_pr_auc_regression))
+def _at_least(floor: float) -> tfma.MetricThreshold:
+  return tfma.MetricThreshold(value_threshold=tfma.GenericValueThreshold(
+      lower_bound={'value': floor}))
 
 
-def _genre_gate_specs(judged: Sequence[genre_judging.Judgement],
-                      gate: GateConfig) -> List[tfma.MetricsSpec]:
-  specs = []
-  for genre in judged:
-    ap = _metric(GATED_METRIC)
-    if genre.comparable:
-      ap.threshold.CopyFrom(tfma.MetricThreshold(
-          change_threshold=_no_drop_beyond(genre.tolerance)))
-    chance = tfma.MetricConfig(
-        class_name=gate_metric.APOverChance.__name__, module=gate_metric.__name__,
-        config=f'"confidence": {gate.chance_confidence}, "num_thresholds": {AUC_PR_THRESHOLDS}',
-        threshold=tfma.MetricThreshold(value_threshold=tfma.GenericValueThreshold(
-            lower_bound={'value': 0.0})))
-    specs.append(tfma.MetricsSpec(metrics=[ap, chance], output_names=[export.SCORES],
-                                  binarize=_classes([genre.class_id])))
-  return specs
+def _genre_gate_specs(judged: Sequence[genre_judging.Judgement], gate: GateConfig,
+                      res: genre_metrics.Resolution) -> List[tfma.MetricsSpec]:
+  """One spec per judged genre: its AUC-PR's no-regression check and its chance criterion,
+  with the chance level beside it for the gate's table."""
+  chance = dict(confidence=gate.chance_confidence)
+  return [tfma.MetricsSpec(
+      metrics=[
+          genre_metrics.metric_config('AUCPrecisionRecall', res,
+                                      _no_drop_beyond(genre.tolerance)),
+          genre_metrics.metric_config(genre_metrics.GenreAPOverChance.__name__, res,
+                                      _at_least(0.0), **chance),
+          genre_metrics.metric_config(genre_metrics.GenreChanceLevel.__name__, res, **chance),
+      ],
+      output_names=[export.SCORES], binarize=_classes([genre.class_id])) for genre in judged]
 
 
 def build_eval_config(num_genres: int, gate: Optional[GateConfig] = None,
@@ -124,32 +121,22 @@ def build_eval_config(num_genres: int, gate: Optional[GateConfig] = None,
   macro_ids = class_ids if macro_class_ids is None else sorted(macro_class_ids)
   if not macro_ids or not set(macro_ids) <= set(class_ids):
     raise ValueError(f'Macro class ids {macro_ids} are not a subset of {num_genres} genres.')
+  res = resolution(sliced)
+
+  def scores(*names, threshold_of=lambda name: None):
+    return [genre_metrics.metric_config(n, res, threshold_of(n)) for n in names]
+
   # No `binarize` on the macro specs: with it, a threshold would also apply to every genre.
   macro = tfma.AggregationOptions(macro_average=True,
                                   class_weights={i: 1.0 for i in macro_ids})
-  macro_score_metrics = []
-  for name in SCORE_METRICS:
-    config = _metric(name)
-    if gate is not None and name == GATED_METRIC:
-      config.threshold.CopyFrom(_macro_gate(gate))
-    macro_score_metrics.append(config)
-  plots = [
-      tfma.MetricConfig(class_name='ConfusionMatrixPlot',
-                        config=f'"num_thresholds": {PR_CURVE_THRESHOLDS}'),
-      tfma.MetricConfig(class_name='CalibrationPlot',
-                        config=f'"num_buckets": {CALIBRATION_BUCKETS}'),
-  ] if sliced else []
-
-  # The judged genres' AUC-PR comes from their gate specs; every other per-genre score metric
-  # from one spec over all genres.
+  macro_gate = (lambda name: tfma.MetricThreshold(
+      value_threshold=_at_least(gate.min_macro_pr_auc).value_threshold,
+      change_threshold=_no_drop_beyond(gate.max_macro_pr_auc_regression).change_threshold)
+                if gate is not None and name == 'AUCPrecisionRecall' else None)
+  plots = ('ConfusionMatrixPlot', 'CalibrationPlot') if sliced else ()
+  decisions = ('Precision', 'Recall', 'F1Score')
+  # The judged genres' AUC-PR comes from their gate specs, every other genre's from one spec.
   unjudged_ids = [i for i in class_ids if i not in judged_ids]
-  score_specs = [tfma.MetricsSpec(
-      metrics=[_metric(n) for n in SCORE_METRICS if n != GATED_METRIC]
-      + plots, output_names=[export.SCORES], binarize=_classes(class_ids))]
-  if unjudged_ids:
-    score_specs.append(tfma.MetricsSpec(
-        metrics=[_metric(GATED_METRIC)], output_names=[export.SCORES],
-        binarize=_classes(unjudged_ids)))
   return tfma.EvalConfig(
       model_specs=[tfma.ModelSpec(
           # The model is called through its signatures only: loading it as a plain
@@ -166,15 +153,19 @@ def build_eval_config(num_genres: int, gate: Optional[GateConfig] = None,
       metrics_specs=[
           tfma.MetricsSpec(metrics=[tfma.MetricConfig(class_name='ExampleCount')],
                            output_names=[export.SCORES]),
-          *score_specs,
-          *(_genre_gate_specs(judged, gate) if judged else []),
-          tfma.MetricsSpec(metrics=[tfma.MetricConfig(class_name=n) for n in DECISION_METRICS],
-                           output_names=[export.PREDICTED],
+          tfma.MetricsSpec(metrics=scores('Calibration', *plots), output_names=[export.SCORES],
                            binarize=_classes(class_ids)),
-          tfma.MetricsSpec(metrics=macro_score_metrics, output_names=[export.SCORES],
+          *([tfma.MetricsSpec(metrics=scores('AUCPrecisionRecall'),
+                              output_names=[export.SCORES], binarize=_classes(unjudged_ids))]
+            if unjudged_ids else []),
+          *(_genre_gate_specs(judged, gate, res) if judged else []),
+          tfma.MetricsSpec(metrics=scores(*decisions), output_names=[export.PREDICTED],
+                           binarize=_classes(class_ids)),
+          tfma.MetricsSpec(metrics=scores('AUCPrecisionRecall', 'Calibration',
+                                          threshold_of=macro_gate),
+                           output_names=[export.SCORES], aggregate=macro),
+          tfma.MetricsSpec(metrics=scores(*decisions), output_names=[export.PREDICTED],
                            aggregate=macro),
-          tfma.MetricsSpec(metrics=[tfma.MetricConfig(class_name=n) for n in DECISION_METRICS],
-                           output_names=[export.PREDICTED], aggregate=macro),
       ])
 
 

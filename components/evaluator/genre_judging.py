@@ -1,7 +1,7 @@
 """Which genres the push gate judges, and the two statistical criteria it judges them by.
 
 Plain numpy, no TFMA or TensorFlow: the Evaluator's executor and its TFMA metric
-(components/evaluator/gate_metric.py) call it, and so does bench/gate_power.py, so the gate
+(components/evaluator/genre_metrics.py: GenreChanceLevel, GenreAPOverChance) call it, and so does bench/gate_power.py, so the gate
 and the benchmark that measures its power cannot disagree about a genre.
 
 Both criteria are on a genre's AUC-PR (TFMA's, at eval_config.AUC_PR_THRESHOLDS; the same

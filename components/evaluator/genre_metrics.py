@@ -8,7 +8,7 @@ and slice, whatever the number of genres and metrics: one on the `scores` output
 score histograms for AUC-PR and the PR plot, calibration buckets and totals), one on the
 `predicted` output (confusion counts at the decision threshold). Each combiner buffers the
 examples' label and prediction vectors and folds them into per-genre numpy counts a batch at
-a time (components/evaluator/pr_auc.py does TFMA's arithmetic), since TFMA hands combiners one
+a time (models/pr_auc.py does TFMA's arithmetic), since TFMA hands combiners one
 example at a time.
 
 Every member metric emits exactly the keys and value types of the built-in it replaces, named
@@ -22,6 +22,7 @@ TFMA loads this module by name (MetricConfig.module) wherever the Evaluator runs
 """
 import dataclasses
 import json
+import math
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 import apache_beam as beam
@@ -34,7 +35,8 @@ from tensorflow_model_analysis.metrics import metric_util
 from tensorflow_model_analysis.proto import config_pb2
 from tensorflow_model_analysis.utils import util
 
-from components.evaluator import pr_auc
+from components.evaluator import genre_judging
+from models import pr_auc
 
 # Examples a combiner buffers before folding them into its counts: large enough that the
 # numpy calls' overhead vanishes, small enough to keep an accumulator a few hundred KB.
@@ -44,6 +46,8 @@ DECISION_THRESHOLD = 0.5
 
 _SCORE_TOTALS_NAME = '_genre_score_totals'
 _DECISION_TOTALS_NAME = '_genre_decision_totals'
+AP_OVER_CHANCE_NAME = 'ap_over_chance'
+CHANCE_LEVEL_NAME = 'chance_level'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,6 +63,9 @@ class Resolution:
 
   def config(self) -> Dict[str, int]:
     return dataclasses.asdict(self)
+
+
+_RESOLUTION_FIELDS = frozenset(field.name for field in dataclasses.fields(Resolution))
 
 
 def _lookup(value: Any, key: str) -> Any:
@@ -250,6 +257,10 @@ class _GenreMetric(metric_types.Metric):
       return _DecisionTotalsCombiner(key)
     return _ScoreTotalsCombiner(key, Resolution(**settings))
 
+  def _totals_settings(self, settings: Dict[str, Any]) -> Dict[str, Any]:
+    """The settings that shape the combiner (a member's own, like a confidence, do not)."""
+    return {k: v for k, v in settings.items() if k in _RESOLUTION_FIELDS}
+
   def _values(self, totals: Dict[str, np.ndarray], class_ids: np.ndarray) -> Sequence[Any]:
     """The value for each class of `class_ids`, from its output's totals."""
     raise NotImplementedError
@@ -260,6 +271,7 @@ class _GenreMetric(metric_types.Metric):
                     example_weighted: bool, name: str,
                     **settings) -> metric_types.MetricComputations:
     computations = []
+    settings = self._totals_settings(settings)
     class_ids = np.array([k.class_id for k in sub_keys])
     key_type = metric_types.PlotKey if self._PLOT else metric_types.MetricKey
     for model_name in model_names:
@@ -354,6 +366,40 @@ class GenreCalibrationPlot(_GenreMetric):
     return plots
 
 
+class GenreChanceLevel(_GenreMetric):
+  """The push gate's chance level of each genre: the `confidence` quantile of the AUC-PR that
+  random scores get for the positives and examples counted here
+  (components/evaluator/genre_judging.py; NaN for a genre with no positive)."""
+
+  def __init__(self, name: str = CHANCE_LEVEL_NAME, confidence: float = 0.99, **settings):
+    super().__init__(name, confidence=confidence, **settings)
+
+  def _levels(self, totals, class_ids) -> np.ndarray:
+    levels = []
+    for i in class_ids:
+      positives = int(round(totals['labels'][i]))
+      examples = int(round(totals['examples'][i]))
+      levels.append(genre_judging.chance_level(
+          positives, examples, self.kwargs['confidence'], self.kwargs['auc_thresholds'])
+                    if positives else math.nan)
+    return np.array(levels)
+
+  def _values(self, totals, class_ids):
+    return _floats(self._levels(totals, class_ids))
+
+
+class GenreAPOverChance(GenreChanceLevel):
+  """The push gate's chance criterion: each genre's AUC-PR less its chance level (above 0
+  when the model ranks the genre better than random scores do, at the confidence)."""
+
+  def __init__(self, name: str = AP_OVER_CHANCE_NAME, **settings):
+    super().__init__(name, **settings)
+
+  def _values(self, totals, class_ids):
+    ap = pr_auc.auc_pr(totals['auc_positives'][class_ids], totals['auc_negatives'][class_ids])
+    return _floats(ap - self._levels(totals, class_ids))
+
+
 class _GenreDecisionMetric(_GenreMetric):
   """A confusion-matrix metric of the decisions at `DECISION_THRESHOLD`."""
   _DECISIONS = True
@@ -398,7 +444,7 @@ class GenreF1Score(_GenreDecisionMetric):
 
 for _cls in (GenreAUCPrecisionRecall, GenreCalibration, GenreConfusionMatrixPlot,
              GenreCalibrationPlot, GenrePrecision, GenreRecall,
-             GenreF1Score):
+             GenreF1Score, GenreChanceLevel, GenreAPOverChance):
   metric_types.register_metric(_cls)
 
 # The built-in each member replaces, by TFMA class name.
@@ -414,47 +460,18 @@ REPLACES = {
 _DECISION_MEMBERS = (GenrePrecision, GenreRecall, GenreF1Score)
 
 
-def metric_config(builtin: str, resolution: Resolution,
-                  threshold: Optional[config_pb2.MetricThreshold] = None
-                  ) -> config_pb2.MetricConfig:
-  """The MetricConfig of the member replacing the built-in `builtin` (a key of `REPLACES`),
-  with `threshold` if given: its keys are the built-in's, so thresholds apply unchanged.
-  Every member on the scores output carries `resolution`, so that they share a combiner."""
-  cls = REPLACES[builtin]
+def metric_config(member: str, resolution: Resolution,
+                  threshold: Optional[config_pb2.MetricThreshold] = None,
+                  **member_settings) -> config_pb2.MetricConfig:
+  """The MetricConfig of a member: the one replacing the built-in `member` (a key of
+  `REPLACES`: its keys are the built-in's, so thresholds apply unchanged), or a member by its
+  class name (the gate's chance members, with their `confidence`), with `threshold` if
+  given. Every member on the scores output carries `resolution`, so that they share a
+  combiner."""
+  cls = REPLACES.get(member) or metric_types.registered_metrics()[member]
   config = config_pb2.MetricConfig(class_name=cls.__name__, module=__name__)
   if cls not in _DECISION_MEMBERS:
-    config.config = json.dumps(resolution.config(), sort_keys=True)
+    config.config = json.dumps({**resolution.config(), **member_settings}, sort_keys=True)
   if threshold is not None:
     config.threshold.CopyFrom(threshold)
   return config
-
-
-def metrics_specs(class_ids: Sequence[int], resolution: Resolution, score_output: str,
-                  decision_output: str) -> List[config_pb2.MetricsSpec]:
-  """The specs replacing the built-in per-genre and macro ones (every genre weighing 1 in
-  the macro averages), with the same keys: per genre AUC-PR and Calibration of
-  `score_output`, and its plots when `resolution` has plot thresholds and calibration
-  buckets; Precision, Recall and F1Score of `decision_output`; ExampleCount (the built-in:
-  one cheap count per model and slice). No thresholds: the gate adds its own configs
-  (`metric_config`)."""
-  class_ids = list(class_ids)
-  binarize = config_pb2.BinarizationOptions(class_ids={'values': class_ids})
-  macro = config_pb2.AggregationOptions(macro_average=True,
-                                        class_weights={i: 1.0 for i in class_ids})
-  scores = [metric_config(n, resolution) for n in ('AUCPrecisionRecall', 'Calibration')]
-  plots = [metric_config(n, resolution) for n, setting in (
-      ('ConfusionMatrixPlot', resolution.plot_thresholds),
-      ('CalibrationPlot', resolution.calibration_buckets)) if setting]
-  decisions = [metric_config(n, resolution) for n in ('Precision', 'Recall', 'F1Score')]
-  return [
-      config_pb2.MetricsSpec(metrics=[config_pb2.MetricConfig(class_name='ExampleCount')],
-                             output_names=[score_output]),
-      config_pb2.MetricsSpec(metrics=scores + plots, output_names=[score_output],
-                             binarize=binarize),
-      config_pb2.MetricsSpec(metrics=decisions, output_names=[decision_output],
-                             binarize=binarize),
-      config_pb2.MetricsSpec(metrics=scores, output_names=[score_output], aggregate=macro),
-      config_pb2.MetricsSpec(metrics=decisions, output_names=[decision_output],
-                             aggregate=macro),
-  ]
-

@@ -19,7 +19,7 @@ from tensorflow_model_analysis.metrics import metric_types
 from tensorflow_model_analysis.writers import eval_config_writer
 
 from components.evaluator import executor as gate_executor
-from components.evaluator import gate_metric
+from components.evaluator import genre_metrics
 
 EVAL_CONFIG_FILE = 'eval_config.json'
 CANDIDATE, BASELINE = 'candidate', 'baseline'
@@ -331,8 +331,8 @@ def load_gate(uri: str, genres: Sequence[str]) -> Gate:
     for _, threshold in key_thresholds:
       if isinstance(threshold, tfma.GenericChangeThreshold):
         check['allowed_drop'] = round(-threshold.absolute.value, 9)
-      elif own.name == gate_metric.AP_OVER_CHANCE_NAME:
-        check['floor'] = values.get(own._replace(name=gate_metric.CHANCE_LEVEL_NAME),
+      elif own.name == genre_metrics.AP_OVER_CHANCE_NAME:
+        check['floor'] = values.get(own._replace(name=genre_metrics.CHANCE_LEVEL_NAME),
                                     math.nan)
       else:
         check['floor'] = threshold.lower_bound.value
