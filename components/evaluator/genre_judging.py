@@ -116,7 +116,7 @@ def judge(genres: Sequence[str], eval_positives: Sequence[int], posters: int,
              else float('nan'))
     allowed = tolerance(n, genre_drop_scale) if n > 0 else float('inf')
     if n < min_eval_positives:
-      reason = f'{n} eval positives, fewer than {min_eval_positives}'
+      reason = f'fewer than {min_eval_positives} eval positives'
     elif served_genres is None:
       reason = 'nothing is served yet'
     elif not comparable:

@@ -351,6 +351,14 @@ def load_gate(uri: str, genres: Sequence[str]) -> Gate:
               first_model=baseline_name is None, unjudged=unjudged, served_only=served_only)
 
 
+def _by_reason(unjudged: Sequence[Unjudged]) -> List[Tuple[str, List[str]]]:
+  """The unjudged genres grouped by why, the reasons in order of first appearance."""
+  groups: Dict[str, List[str]] = {}
+  for genre in unjudged:
+    groups.setdefault(genre.reason, []).append(genre.genre)
+  return list(groups.items())
+
+
 def gate_lines(gate: Gate) -> List[str]:
   """The gate's verdict as plain text: what the local runner prints after a run."""
   judged = [c.subject for c in gate.checks if c.subject != MACRO_SUBJECT]
@@ -358,7 +366,8 @@ def gate_lines(gate: Gate) -> List[str]:
            + (' - first model, no baseline: only the floors apply.' if gate.first_model
               else ''),
            f'  judged genres ({len(judged)}): {", ".join(judged) or "none"}',
-           *(f'  not judged: {u.genre} ({u.reason})' for u in gate.unjudged),
+           *(f'  not judged ({reason}): {", ".join(genres)}'
+             for reason, genres in _by_reason(gate.unjudged)),
            *([f'  not compared (the candidate does not know them): '
               f'{", ".join(gate.served_only)}'] if gate.served_only else []),
            f"  {'subject':<16} {'candidate':>9} {'baseline':>9} {'change':>8} {'floor':>7} "
