@@ -16,8 +16,9 @@ same pipeline, with no resolver node, into a pipeline spec of schema version 2.1
           `uncache_unfingerprinted_tasks`).
 The pipeline root, data root, serving directory and accepted-statistics directory must be
 gs:// URIs: the tasks run in the cloud and cannot read this machine's files.
-Spans (continuous training) need resolver functions, which neither compiles: they run with
-local_runner.py.
+With spans on (continuous training), each run ingests the newest span and SpanWindow adds
+it to the window the previous run published in the span-window directory: no resolver, on
+either target (components/span_window/).
 """
 import argparse
 import dataclasses
@@ -42,7 +43,8 @@ TARGETS = {'vertex': '.json', 'kfp': '.yaml'}
 # PipelineRuntimeConfigBuilder reads its `parameterValues`), so both targets compile it.
 SCHEMA_VERSION = '2.1.0'
 # Settings the cloud tasks read or write as paths: a gs:// URI each.
-CLOUD_PATHS = ('pipeline_root', 'serving_model_dir', 'accepted_statistics_dir', 'data_root')
+CLOUD_PATHS = ('pipeline_root', 'serving_model_dir', 'accepted_statistics_dir',
+               'span_window_dir', 'data_root')
 
 
 def require_cloud_paths(config: configs.PipelineConfig, names=CLOUD_PATHS) -> None:
@@ -62,7 +64,8 @@ def container_config(config: configs.PipelineConfig) -> configs.PipelineConfig:
 
   ML Metadata is the orchestrator's (Vertex AI or Kubeflow brings its own store, so the
   pipeline must name none: ''); Beam installs the package from the copy of setup.py inside the
-  image, and ImportSchemaGen reads the committed schema there, not on this machine.
+  image, and ImportSchemaGen and PosterExampleGen read the committed schema and genre
+  vocabulary there, not on this machine.
   """
   def in_image(path: str) -> str:
     return posixpath.join(configs.IMAGE_SOURCE_DIR,
@@ -70,7 +73,8 @@ def container_config(config: configs.PipelineConfig) -> configs.PipelineConfig:
 
   return dataclasses.replace(
       config, metadata_path='', beam_setup_file=in_image(config.beam_setup_file),
-      schema_file=in_image(config.schema_file))
+      schema_file=in_image(config.schema_file),
+      genre_vocabulary_file=in_image(config.genre_vocabulary_file))
 
 
 def uncache_unfingerprinted_tasks(spec: dict) -> List[str]:
@@ -116,15 +120,6 @@ def compile_pipeline(config: configs.PipelineConfig, output_file: str,
   data and writes nothing else: tasks run the code installed in the image.
   """
   require_cloud_paths(config)
-  if config.spans:
-    # The window is a resolver function over earlier runs' artifacts: the Kubeflow V2
-    # compiler takes no resolved channel as an input (tfx/orchestration/kubeflow/v2/
-    # step_builder.py), and open-source Kubeflow Pipelines runs no resolver at all
-    # (docs/continuous_training.md, section 3).
-    raise settings.SettingError(
-        'Spans (POSTER_SPANS) run with local_runner.py only: Vertex AI and Kubeflow '
-        'Pipelines cannot resolve a window of earlier spans. Compile without spans; each '
-        'run then ingests the whole data root.')
   if not config.cloud.pipeline_image:
     raise settings.SettingError('Set POSTER_PIPELINE_IMAGE (--pipeline-image) to the image '
                                 'built from the Dockerfile.')

@@ -14,6 +14,9 @@ def __getattr__(name: str):
   if name == 'IngestSummary':
     from components.poster_example_gen import component  # pylint: disable=g-import-not-at-top
     return component.IngestSummary
+  if name == 'SpanWindow':
+    from components.span_window import component  # pylint: disable=g-import-not-at-top
+    return component.SpanWindow
   if name == 'SliceReportHtml':
     from components.slice_report import component  # pylint: disable=g-import-not-at-top
     return component.SliceReportHtml

@@ -38,6 +38,14 @@ def check_written(split_dir: str, what: str, records: Optional[int] = None,
         '(--beam-direct-num-workers 1).')
 
 
+def copy_split(source_dir: str, target_dir: str, prefix: str = '') -> None:
+  """Copies a split's files; `prefix` keeps the same file names of several sources apart."""
+  tf.io.gfile.makedirs(target_dir)
+  for name in tf.io.gfile.listdir(source_dir):
+    tf.io.gfile.copy(os.path.join(source_dir, name), os.path.join(target_dir, prefix + name),
+                     overwrite=True)
+
+
 def copy_tree(source: str, destination: str) -> None:
   """Copies the directory `source` into `destination`, creating it, overwriting files."""
   for directory, _, files in tf.io.gfile.walk(source):

@@ -154,6 +154,9 @@ class PipelineConfig:
                      'window of spans.')
   span_window: int = knob(0, 'With spans: how many of the newest spans the oversampler, the '
                           'Trainer and the Evaluators see; 0: all spans.', minimum=0)
+  span_window_dir: Optional[str] = knob(
+      None, 'With spans: where SpanWindow keeps the window of spans from one run to the next; '
+      'none: <pipeline root>/span_window.')
   image_extension: str = IMAGE_EXTENSION
   split_buckets: Mapping[str, int] = dataclasses.field(
       default_factory=lambda: dict(SPLIT_BUCKETS))
@@ -209,9 +212,10 @@ class PipelineConfig:
     for name, value in derived.items():
       if getattr(self, name) is None:
         object.__setattr__(self, name, value)
-    if self.accepted_statistics_dir is None:
-      object.__setattr__(self, 'accepted_statistics_dir',
-                         os.path.join(self.pipeline_root, 'accepted_statistics'))
+    for name, directory in (('accepted_statistics_dir', 'accepted_statistics'),
+                            ('span_window_dir', 'span_window')):
+      if getattr(self, name) is None:
+        object.__setattr__(self, name, os.path.join(self.pipeline_root, directory))
     if self.spans and not self.trainer.frozen_backbone:
       raise SettingError('Spans reuse each poster\'s embedding from a frozen backbone: '
                          f'model {self.trainer.model_name} with {self.trainer.unfreeze_top_blocks}'

@@ -17,19 +17,21 @@ served baseline, the accepted drift baseline) is decided by the components when 
 the same definition compiles for Kubeflow or Vertex AI without the data at hand. It has no
 resolver nodes, so open-source Kubeflow Pipelines runs it as Vertex AI does.
 
-With spans on (continuous training, local runs: docs/continuous_training.md), a run ingests
-the newest span only, and PosterEmbedder embeds that span's posters once:
+With spans on (continuous training, every runner: docs/continuous_training.md), a run
+ingests the newest span only, and PosterEmbedder embeds that span's posters once:
 
     PosterExampleGen (new span) -> StatisticsGen, validation, DataGate (drift vs the data
                                    accepted before: the previous span)
-                                -> PosterEmbedder (new span) --window--> oversampler -> Trainer
-                    --window--> Transform, Evaluators, SliceReport
+                                -> Transform (graph only: no analyzers, so one span will do)
+                                -> PosterEmbedder (new span) -> SpanWindow
+    SpanWindow: window (manifest) -> oversampler (every span's embedded train) -> Trainer
+                window_examples (every span's examples) -> Evaluators, SliceReport
 
-where the window is the newest `span_window` spans (all by default), resolved from ML
-Metadata by TFX's resolver functions.
+where the window is the newest `span_window` spans (all by default): SpanWindow adds the new
+span to the window the previous run published in `span_window_dir`, so no resolver is
+needed, on any orchestrator.
 """
 from tfx import v1 as tfx
-from tfx.dsl.input_resolution import canned_resolver_functions
 
 from components.data_gate.component import DataGate
 from components.embedder.component import PosterEmbedder
@@ -37,6 +39,7 @@ from components.evaluator.component import GenreEvaluator
 from components.oversampler.component import RareGenreOversampler
 from components.poster_example_gen.component import PosterExampleGen
 from components.slice_report.component import SliceReport
+from components.span_window.component import SpanWindowComponent
 from contract import nodes
 from models import config as settings
 from pipeline import cloud
@@ -56,27 +59,11 @@ def poster_example_gen(config: PipelineConfig) -> PosterExampleGen:
   ).with_id(nodes.EXAMPLE_GEN)
 
 
-def window(config: PipelineConfig, node, output_key: str):
-  """The artifacts `node` wrote under `output_key` in the window of spans (one artifact per
-  span: its latest version), resolved from ML Metadata when a consumer runs; without spans,
-  this run's output. A consumer of a window must name `node` upstream itself: the window is
-  a plain channel of every run's outputs (a node's output channel resolves this run's only),
-  which makes no edge in the graph."""
-  if not config.spans:
-    return node.outputs[output_key]
-  every_run = tfx.dsl.Channel(type=node.outputs[output_key].type,
-                              producer_component_id=node.id, output_key=output_key)
-  if config.span_window:
-    return canned_resolver_functions.rolling_range(every_run, num_spans=config.span_window)
-  return canned_resolver_functions.all_spans(every_run)
-
-
 def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
   """Builds the pipeline from `config`; every runner builds its pipeline here."""
   example_gen = poster_example_gen(config)
-  # Without spans, both are this run's examples; with spans, the new span and the window.
+  # With spans, the new span's examples.
   examples = example_gen.outputs[nodes.EXAMPLES]
-  window_examples = window(config, example_gen, nodes.EXAMPLES)
 
   statistics_gen = tfx.components.StatisticsGen(examples=examples).with_id(
       nodes.STATISTICS_GEN)
@@ -97,31 +84,37 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
       allow_anomalies=config.allow_anomalies).with_id(nodes.DATA_GATE)
 
   transform = tfx.components.Transform(
-      examples=window_examples,
+      examples=examples,
       schema=schema_gen.outputs['schema'],
       preprocessing_fn=config.preprocessing_fn,
       custom_config=config.transform_custom_config,
       materialize=False,
       disable_statistics=True).with_id(nodes.TRANSFORM)
 
-  embedder = None
-  training_examples = examples
+  span_nodes = []
+  oversampled = dict(examples=examples)
+  # Without spans, the Evaluators' and the report's examples are this run's.
+  window_examples = examples
   if config.spans:
     embedder = PosterEmbedder(
         examples=examples, transform_graph=transform.outputs['transform_graph'],
         trainer=config.trainer).with_id(nodes.EMBEDDER)
-    training_examples = window(config, embedder, nodes.EMBEDDED_EXAMPLES)
+    span_window = SpanWindowComponent(
+        examples=examples, embedded_examples=embedder.outputs[nodes.EMBEDDED_EXAMPLES],
+        window_dir=config.span_window_dir,
+        num_spans=config.span_window).with_id(nodes.SPAN_WINDOW)
+    span_nodes = [embedder, span_window]
+    oversampled = dict(window=span_window.outputs[nodes.WINDOW])
+    window_examples = span_window.outputs[nodes.WINDOW_EXAMPLES]
 
   oversampler = RareGenreOversampler(
-      examples=training_examples,
+      **oversampled,
       split='train',
       max_copies=config.oversample_max_copies,
       max_growth=config.oversample_max_growth).with_id(nodes.OVERSAMPLER)
   # Nothing that costs minutes starts before the data passed the gate.
   transform.add_upstream_node(data_gate)
   oversampler.add_upstream_node(data_gate)
-  if embedder is not None:
-    oversampler.add_upstream_node(embedder)
 
   # Trains in the pipeline's task, or on Vertex AI Training when configured (pipeline/cloud.py).
   trainer = cloud.trainer_component(config.cloud)(
@@ -165,8 +158,6 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
               base_directory=config.serving_model_dir))).with_id(nodes.PUSHER)
   # The test evaluation compares with the model served before this run's push.
   pusher.add_upstream_node(test_evaluator)
-  for consumer in (evaluator, test_evaluator, slice_report):
-    consumer.add_upstream_node(example_gen)  # Their window includes this run's span.
 
   metadata_config = (
       tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path)
@@ -175,7 +166,7 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
       pipeline_name=config.pipeline_name,
       pipeline_root=config.pipeline_root,
       components=[example_gen, statistics_gen, schema_gen, example_validator, data_gate,
-                  transform, *([embedder] if embedder else []), oversampler, trainer,
+                  transform, *span_nodes, oversampler, trainer,
                   evaluator, test_evaluator, slice_report, pusher],
       enable_cache=config.enable_cache,
       metadata_connection_config=metadata_config,

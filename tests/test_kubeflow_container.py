@@ -124,3 +124,29 @@ def test_oversampler_reads_the_upstream_examples_and_writes_its_own(launched):
   for split in ('train', 'eval', 'test'):
     assert os.listdir(os.path.join(oversampled['uri'], f'Split-{split}'))
   assert oversampled['metadata']['train_growth'] >= 1.0
+
+
+def test_example_gen_ingests_the_newest_span_without_the_driver(tmp_path):
+  """Kubeflow Pipelines never runs the preCacheCheck driver: the executor resolves the span."""
+  data_root = tmp_path / 'drops'
+  columns = synthetic.shared_genre_columns()  # The contract's genres are columns of every span.
+  for span, posters in ((0, 12), (1, 8)):
+    ids = [f'tt{span}{i:03d}' for i in range(posters)]
+    synthetic.write_dataset(
+        str(data_root / f'span-{span}'),
+        [synthetic.csv_row(poster_id, ['Drama'], columns) for poster_id in ids],
+        {poster_id: synthetic.poster_bytes(seed=100 * span + i) for i, poster_id in enumerate(ids)},
+        columns=columns)
+  config = configs.PipelineConfig.of(
+      data_root='gs://poster-bucket/drops', pipeline_root='gs://poster-bucket/pipeline-root',
+      serving_model_dir='gs://poster-bucket/serving', pipeline_image='poster-genres:test',
+      spans=True)
+  spec_file = kubeflow_v2_runner.compile_pipeline(config, str(tmp_path / 'spec.yaml'), 'kfp')
+  with open(spec_file, encoding='utf-8') as f:
+    spec = json_format.ParseDict(yaml.safe_load(f), pipeline_spec_pb2.PipelineSpec())
+  output = _launch(spec, 'kfp', str(tmp_path / 'pipeline-root'), 'PosterExampleGen', {},
+                   {'input_base': str(data_root),
+                    'vocabulary_file': configs.PipelineConfig().genre_vocabulary_file})
+  summary = ingest_summary.read_summary(_single(output, 'ingest_summary')['uri'])
+  assert summary['csv_rows'] == 8  # Span 1's rows only.
+  assert _single(output, 'examples')['metadata']['span'] == 1

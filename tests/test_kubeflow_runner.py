@@ -271,10 +271,13 @@ def test_building_the_pipeline_reads_no_data(tmp_path):
 def test_custom_artifact_types_are_importable_by_their_type_name(local_compiled):
   """The Kubeflow V2 launcher recovers a custom artifact's class from its TYPE_NAME."""
   _, local_pipeline, _ = local_compiled
-  custom_types = {channel.type for component in local_pipeline.components
+  spans_pipeline = pipeline.create_pipeline(_config(spans=True))
+  custom_types = {channel.type
+                  for component in local_pipeline.components + spans_pipeline.components
                   for channel in component.outputs.values()
                   if not hasattr(standard_artifacts, channel.type.__name__)}
-  assert custom_types, 'expected the IngestSummary artifact type'
+  assert {t.TYPE_NAME for t in custom_types} >= {'components.IngestSummary',
+                                                 'components.SpanWindow'}
   for artifact_type in custom_types:
     assert import_utils.import_class_by_path(artifact_type.TYPE_NAME) is artifact_type
 
@@ -498,7 +501,27 @@ def test_a_bad_knob_fails_in_one_line_before_anything_is_imported(tmp_path):
       'kubeflow_v2_runner.py: epochs=0 is below its minimum 1 (POSTER_EPOCHS).')
 
 
-def test_spans_are_refused_with_the_reason(tmp_path):
-  """Neither target can resolve a window of earlier spans (README, "Where spans run")."""
-  with pytest.raises(settings.SettingError, match='local_runner.py only'):
-    _compile(_config(spans=True), str(tmp_path / 'spec.json'))
+@pytest.mark.parametrize('target', sorted(kubeflow_v2_runner.TARGETS))
+def test_spans_compile_for_both_targets_without_a_resolver(tmp_path, target):
+  """The window is SpanWindow's, found in its directory: no resolver on either target."""
+  config = _config(spans=True, span_window=3)
+  spec_file = str(tmp_path / ('spec' + kubeflow_v2_runner.TARGETS[target]))
+  compiled = _compile(config, spec_file)
+  spec_dict = compiled if target == 'kfp' else compiled['pipelineSpec']
+  assert kfp_api_server_refusal(spec_dict) is None
+  spec = _pipeline_spec(spec_dict)
+  assert resolver_tasks(spec) == []
+  assert stale_cache_tasks(spec) == ([] if target == 'kfp' else ['PosterExampleGen'])
+  tasks = spec.root.dag.tasks
+  assert {'PosterEmbedder', 'SpanWindow'} <= set(tasks)
+  assert _parameter(spec, 'SpanWindow', 'window_dir') == f'{BUCKET}/pipeline-root/span_window'
+  assert int(_parameter(spec, 'SpanWindow', 'num_spans')) == 3
+  # The contract's genres, read inside the image like the schema.
+  assert _parameter(spec, 'PosterExampleGen', 'vocabulary_file') == (
+      f'{configs.IMAGE_SOURCE_DIR}/pipeline/schema/genre_vocabulary.txt')
+  window_input = tasks['RareGenreOversampler'].inputs.artifacts['window']
+  assert window_input.task_output_artifact.producer_task == 'SpanWindow'
+  for consumer in ('Evaluator', 'TestEvaluator', 'SliceReport'):
+    examples = tasks[consumer].inputs.artifacts['examples'].task_output_artifact
+    assert (examples.producer_task, examples.output_artifact_key) == (
+        'SpanWindow', 'window_examples'), consumer

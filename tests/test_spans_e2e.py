@@ -6,6 +6,8 @@ epoch), as `local_runner.py --spans` runs it:
   2. after span 1 arrives (new posters, and posters whose images span 0 already has), with
      one stored embedding of span 0 corrupted in between;
   3. with no new data.
+The window is SpanWindow's (components/span_window/), the same component and artifacts as the
+Kubeflow and Vertex AI specs run.
 """
 import csv
 import glob
@@ -16,6 +18,7 @@ import pytest
 import tensorflow as tf
 from tfx import v1 as tfx
 
+from components.span_window import manifest
 from contract import features
 from contract import nodes
 from contract import vocabulary
@@ -113,7 +116,7 @@ def span_runs(e2e_dataset, tmp_path_factory):
                **{f'ttrepeat{i}': _image(row[0]) for i, row in enumerate(span0[:REPEATED_IMAGES])}})
   second = _run(config)
   third = _run(config)
-  return dict(first=first, second=second, third=third, corrupted=corrupted,
+  return dict(config=config, first=first, second=second, third=third, corrupted=corrupted,
               repeated={f'ttrepeat{i}': row[0] for i, row in enumerate(span0[:REPEATED_IMAGES])})
 
 
@@ -135,9 +138,13 @@ def test_adding_a_span_moves_no_poster_to_another_split(span_runs):
   for new_id, old_id in span_runs['repeated'].items():
     assert second[new_id] == first[old_id], new_id
   # And span 0's examples are the window's, unchanged, not ingested again.
-  window = span_runs['second'][nodes.EVALUATOR].input_uris[nodes.EXAMPLES]
-  assert sorted(window) == sorted([_examples_uri(span_runs['first']),
-                                   _examples_uri(span_runs['second'])])
+  assert [artifact.uri for artifact in _window(span_runs['second'], manifest.EXAMPLES)] == [
+      _examples_uri(span_runs['first']), _examples_uri(span_runs['second'])]
+
+
+def _window(run, key):
+  (uri,) = run[nodes.SPAN_WINDOW].output_uris[nodes.WINDOW]
+  return manifest.window_artifacts(uri, key)
 
 
 def test_the_contract_vocabulary_is_every_span_s(span_runs):
@@ -183,9 +190,23 @@ def test_a_run_with_no_new_span_is_cached_throughout(span_runs):
 
 def test_the_evaluators_score_the_whole_window(span_runs):
   second = span_runs['second']
+  (window_examples,) = second[nodes.SPAN_WINDOW].output_uris[nodes.WINDOW_EXAMPLES]
   for node in (nodes.EVALUATOR, nodes.TEST_EVALUATOR, nodes.SLICE_REPORT):
-    assert len(second[node].input_uris[nodes.EXAMPLES]) == 2, node
-  assert len(second[nodes.OVERSAMPLER].input_uris[nodes.EXAMPLES]) == 2
+    assert second[node].input_uris[nodes.EXAMPLES] == [window_examples], node
+  # Every poster of both spans, in its split, and no other.
+  assert _splits_by_id(window_examples) == {**_splits_by_id(_examples_uri(span_runs['first'])),
+                                            **_splits_by_id(_examples_uri(second))}
+  # The oversampler trains on both spans' embedded examples, read in place.
+  assert [a.uri for a in _window(second, manifest.EMBEDDED_EXAMPLES)] == [
+      span_runs['first'][nodes.EMBEDDER].output_uris[nodes.EMBEDDED_EXAMPLES][0],
+      second[nodes.EMBEDDER].output_uris[nodes.EMBEDDED_EXAMPLES][0]]
+
+
+def test_the_window_is_published_for_the_next_run(span_runs):
+  published = manifest.latest(span_runs['config'].span_window_dir)
+  assert [entry.span for entry in published] == [0, 1]
+  assert [entry.uris[manifest.EXAMPLES] for entry in published] == [
+      _examples_uri(span_runs['first']), _examples_uri(span_runs['second'])]
 
 
 def _oversampling_summary(run):

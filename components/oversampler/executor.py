@@ -22,10 +22,12 @@ from tfx.types import artifact_utils
 
 from components import artifact_files
 from components.oversampler import policy
+from components.span_window import manifest as window_manifest
 from contract import features
 from contract import vocabulary as genre_vocabulary
 
 EXAMPLES_KEY = 'examples'
+WINDOW_KEY = 'window'
 OVERSAMPLED_EXAMPLES_KEY = 'oversampled_examples'
 SPLIT_KEY = 'split'
 MAX_COPIES_KEY = 'max_copies'
@@ -95,8 +97,12 @@ class Executor(base_beam_executor.BaseBeamExecutor):
   def Do(self, input_dict: Dict[str, List[Any]], output_dict: Dict[str, List[Any]],
          exec_properties: Dict[str, Any]) -> None:
     self._log_startup(input_dict, output_dict, exec_properties)
-    # Several artifacts with spans on: the window of spans, which are oversampled as one.
-    sources = input_dict[EXAMPLES_KEY]
+    # With spans on, the window's embedded examples, which are oversampled as one.
+    if input_dict.get(WINDOW_KEY):
+      sources = window_manifest.window_artifacts(
+          artifact_utils.get_single_uri(input_dict[WINDOW_KEY]), window_manifest.EMBEDDED_EXAMPLES)
+    else:
+      sources = input_dict[EXAMPLES_KEY]
     target = artifact_utils.get_single_instance(output_dict[OVERSAMPLED_EXAMPLES_KEY])
     split = exec_properties[SPLIT_KEY]
     max_copies = int(exec_properties[MAX_COPIES_KEY])
@@ -120,7 +126,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
     for name in split_names:
       if name != split:
         for i, source in enumerate(sources):
-          self._copy_split(artifact_utils.get_split_uri([source], name),
+          artifact_files.copy_split(artifact_utils.get_split_uri([source], name),
                            artifact_utils.get_split_uri([target], name),
                            prefix=f'{i}-' if len(sources) > 1 else '')
 
@@ -192,11 +198,3 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                                  distinct=summary['posters_before'])
     target.set_float_custom_property('train_growth', summary['growth'])
     target.set_int_custom_property('window_artifacts', len(sources))
-
-  @staticmethod
-  def _copy_split(source_dir: str, target_dir: str, prefix: str) -> None:
-    """Copies a split's files; `prefix` keeps the same file names of several sources apart."""
-    tf.io.gfile.makedirs(target_dir)
-    for name in tf.io.gfile.listdir(source_dir):
-      tf.io.gfile.copy(os.path.join(source_dir, name),
-                       os.path.join(target_dir, prefix + name), overwrite=True)

@@ -19,8 +19,10 @@ from absl import logging
 import apache_beam as beam
 import tensorflow as tf
 from tfx.components.example_gen import base_example_gen_executor
+from tfx.components.example_gen import input_processor
 from tfx.components.example_gen import utils as example_gen_utils
 from tfx.proto import example_gen_pb2
+from tfx.proto import range_config_pb2
 from tfx.types import artifact_utils
 from tfx.types import standard_component_specs
 from tfx.utils import proto_utils
@@ -144,6 +146,39 @@ def _write_summary(_, *, summary_dir, labels_path, table, exclusions, vocabulary
   ingest_summary.write_summary(summary_dir, summary)
 
 
+def resolve_span(exec_properties: Dict[str, Any]) -> Dict[str, Any]:
+  """`exec_properties` with the span and version of a `{SPAN}` labels pattern resolved.
+
+  TFX's ExampleGen driver does this before the executor runs, locally and on Vertex AI (the
+  task's preCacheCheck hook). Kubeflow Pipelines' backend never runs that hook, so there the
+  pattern still holds `{SPAN}`: it is resolved here the way the driver resolves it (the
+  newest span, or the one a RangeConfig pins), so that every orchestrator ingests the same
+  span.
+  """
+  input_config = example_gen_pb2.Input()
+  proto_utils.json_to_proto(exec_properties[standard_component_specs.INPUT_CONFIG_KEY],
+                            input_config)
+  if not any(re.search(example_gen_utils.SPAN_FULL_REGEX, split.pattern)
+             for split in input_config.splits):
+    return exec_properties
+  range_config = None
+  if exec_properties.get(standard_component_specs.RANGE_CONFIG_KEY):
+    range_config = range_config_pb2.RangeConfig()
+    proto_utils.json_to_proto(exec_properties[standard_component_specs.RANGE_CONFIG_KEY],
+                              range_config)
+  processor = input_processor.FileBasedInputProcessor(
+      exec_properties[standard_component_specs.INPUT_BASE_KEY], input_config.splits,
+      range_config)
+  span, version = processor.resolve_span_and_version()
+  for split in input_config.splits:
+    split.pattern = processor.get_pattern_for_span_version(split.pattern, span, version)
+  logging.info('PosterExampleGen: span %d resolved without the driver.', span)
+  return {**exec_properties,
+          standard_component_specs.INPUT_CONFIG_KEY: proto_utils.proto_to_json(input_config),
+          example_gen_utils.SPAN_PROPERTY_NAME: span,
+          example_gen_utils.VERSION_PROPERTY_NAME: version}
+
+
 class Executor(base_example_gen_executor.BaseExampleGenExecutor):
   """Ingests posters + labels; splits by image content; writes the ingest summary."""
 
@@ -173,7 +208,7 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
     if re.search(example_gen_utils.SPAN_FULL_REGEX, images_dir):
       images_dir = example_gen_utils.get_pattern_for_span_version(
           images_dir, is_match_span=True, is_match_date=False, is_match_version=False,
-          span=exec_properties[example_gen_utils.SPAN_PROPERTY_NAME], version=None)
+          span=int(exec_properties[example_gen_utils.SPAN_PROPERTY_NAME]), version=None)
     images_dir = os.path.join(input_base, images_dir)
     table = labels.read_label_table(labels_path)
     vocabulary_file = exec_properties.get(VOCABULARY_FILE_KEY)
@@ -252,6 +287,7 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
     return example_splits
 
   def Do(self, input_dict, output_dict, exec_properties) -> None:
+    exec_properties = resolve_span(exec_properties)
     summary_artifact = artifact_utils.get_single_instance(output_dict[INGEST_SUMMARY_KEY])
     super().Do(input_dict, output_dict,
                {**exec_properties, _SUMMARY_DIR_KEY: summary_artifact.uri})
@@ -261,9 +297,9 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
       logging.info('%s', line)
     examples_artifact = artifact_utils.get_single_instance(
         output_dict[standard_component_specs.EXAMPLES_KEY])
-    # TFX's ExampleGen driver records span and version as custom properties only, while the
-    # resolver functions that pick a window of spans (all_spans, rolling_range) read the
-    # Examples type's `span` and `version` properties.
+    # TFX's ExampleGen driver records span and version as custom properties only, while
+    # SpanWindow reads the Examples type's `span` and `version` properties (on every
+    # orchestrator, whether the driver ran or `resolve_span` did).
     # Kubeflow V2 hands numbers over as floats (a protobuf Value's number_value).
     examples_artifact.span = int(exec_properties.get(example_gen_utils.SPAN_PROPERTY_NAME, 0))
     examples_artifact.version = int(exec_properties.get(
