@@ -14,8 +14,9 @@ same pipeline, with no resolver node, into a pipeline spec of schema version 2.1
   kfp     the bare PipelineSpec (YAML) that the open-source Kubeflow Pipelines 2.x UI and
           client upload; the ingest task is never served from KFP's cache (see
           `uncache_unfingerprinted_tasks`).
-The pipeline root, data root, serving directory and accepted-statistics directory must be
-gs:// URIs: the tasks run in the cloud and cannot read this machine's files.
+The pipeline root, data root, serving directory, accepted-statistics and span-window
+directories must be gs:// URIs: the tasks run in the cloud and cannot read this machine's
+files.
 With spans on (continuous training), each run ingests the newest span and SpanWindow adds
 it to the window the previous run published in the span-window directory: no resolver, on
 either target (components/span_window/).
@@ -26,7 +27,7 @@ import json
 import os
 import posixpath
 import sys
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 import yaml
 
@@ -47,7 +48,8 @@ CLOUD_PATHS = ('pipeline_root', 'serving_model_dir', 'accepted_statistics_dir',
                'span_window_dir', 'data_root')
 
 
-def require_cloud_paths(config: configs.PipelineConfig, names=CLOUD_PATHS) -> None:
+def require_cloud_paths(config: configs.PipelineConfig,
+                        names: Sequence[str] = CLOUD_PATHS) -> None:
   """Refuses, in one line naming the setting, a path of `names` that is not a gs:// URI."""
   for name in names:
     value = getattr(config, name)
