@@ -57,10 +57,12 @@ def split_drops(data_root: str, drops_root: str, new_fraction: float) -> dict:
       writer.writerow(header)
       writer.writerows(span_rows)
     for row in span_rows:
-      source = os.path.join(data_root, configs.IMAGES_DIR, row[0] + configs.IMAGE_EXTENSION)
+      # Absolute: a link holds its target as written, and resolves it from its own folder.
+      source = os.path.abspath(os.path.join(data_root, configs.IMAGES_DIR,
+                                            row[0] + configs.IMAGE_EXTENSION))
       if os.path.exists(source):
         target = os.path.join(images, row[0] + configs.IMAGE_EXTENSION)
-        if not os.path.exists(target):  # Repeated Ids share one image file.
+        if not os.path.lexists(target):  # Repeated Ids share one image file.
           os.symlink(source, target)
   return {span: len(span_rows) for span, span_rows in spans.items()}
 
