@@ -76,7 +76,8 @@ def _artifacts(output_dir: str):
 
 
 def _records(uri: str, split: str) -> int:
-  return sum(1 for _ in data.records([os.path.join(uri, f'Split-{split}', '*')]))
+  files = data.matching_files([os.path.join(uri, f'Split-{split}', '*')])
+  return sum(1 for _ in data.records(files))
 
 
 def evaluate(examples, model, split: str, serving_model_dir: str, gate: bool) -> float:
