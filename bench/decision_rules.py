@@ -1,30 +1,42 @@
-"""Steadier decisions on small genres: which way of tuning the thresholds carries past `eval`?
+"""Rare genres within 1 to 3 genres per poster: which decision rule, and which training choices?
 
-    nice -n 10 .venv/bin/python bench/decision_rules.py \
-        [--metadata-path /tmp/default_run/out/metadata/poster-genres/metadata.db] [--seeds 0 1 2]
+    nice -n 10 .venv/bin/python bench/decision_rules.py --run-dir /tmp/bench_run \
+        [--seeds 0 1 2] [--skip-training-choices]
 
-Research for "Quality and speed". The Trainer tunes one threshold per genre on `eval`, each
-at its genre's exact F1 optimum there (models/thresholds.py). Several genres have 8 to 19
-`eval` positives, so that optimum is partly noise. The candidates, all with the Trainer's
-1-to-3-genre rule and all on the same head's scores (so mAP does not move; only the decisions
-do):
-  - per-genre thresholds: the Trainer's rule;
-  - one global threshold, the macro-F1 optimum shared by every genre;
-  - per-genre thresholds shrunk toward the global one, (n t_genre + k t_global) / (n + k)
-    for a genre with n tuning positives: the fewer positives, the nearer the global;
+Research for issues "Quality and speed" and 26. The head's scores feed a decision rule tuned
+on `eval` (models/thresholds.py) that gives every poster 1 to 3 genres. Several genres have
+8 to 19 `eval` positives, so a per-genre optimum there is partly noise; and when the slots of
+the cap go to the highest raw scores, Drama, Comedy and Action take them from rare genres
+whatever the rare genres' evidence. Part 1, the rules, all on the same head's scores (so mAP
+does not move; only the decisions do), all within the Trainer's bounds:
+  - one global threshold, slots by score: the default of commit d16bcaf, the reference;
+  - per-genre thresholds, slots by score: the rule before it;
+  - per-genre thresholds shrunk toward the global one, (n t_genre + k t_global) / (n + k) for
+    a genre with n tuning positives, slots by score;
   - per-genre thresholds tuned on the `eval` posters together with out-of-fold scores of the
-    train posters (each from a head trained on the other folds' posters): about 8 times the
-    positives, from heads a little weaker than the final one.
+    train posters (each from a head trained on the other folds' posters), slots by score;
+  - per-genre thresholds with slots by margin logit(score) - logit(threshold), each genre's
+    F1 optimum given the others' thresholds (exact, in rounds), shrunk toward the global
+    threshold in logit space with k pseudo-positives;
+  - a calibrated probability per genre (Platt: sigmoid(a logit(score) + b), fitted on the
+    tuning posters with an L2 pull toward the identity), one global probability threshold,
+    slots by calibrated probability;
+  - the 'base_rate' policy of models/thresholds.py: thresholds from a level and a tilt
+    toward each genre's base rate, slots by margin.
+Part 2 re-checks the training choices (mirror views, the oversampler's strength, the loss),
+one head per choice and seed on the cached frozen embeddings, each judged with the reference
+rule and with the 'base_rate' one; mAP gains are paired against the same seed's default head.
 A rule tuned and judged on the same posters wins by construction, so `eval` is cross-fitted:
 its posters fall into folds, and each fold's decisions come from the rule tuned on the other
-folds. The gain over the Trainer's rule is paired on those decisions, with a bootstrap 95%
-interval over `eval` posters (from the first fold assignment; the mean over all assignments
-beside it). On `test`, every rule is tuned on the whole of `eval`, as the Trainer would.
-The head is bench/top_block.py's default recipe on its cached frozen embeddings, trained as
-the Trainer trains it by default (no mirror views). Writes a markdown table to stdout and
-the results as JSON (--output); BENCHMARKS.md is left alone.
+folds. Gains are paired on those decisions, with a bootstrap 95% interval over `eval`
+posters (from the first fold assignment; part 1 adds the mean over all assignments). On
+`test`, every rule is tuned on the whole of `eval`, as the Trainer would: shown, never
+chosen on. The embeddings are bench/ablation.py's cache of a finished run (`--run-dir`: its
+`metadata.db` and `embeddings_lite0.npz`). Writes markdown tables to stdout and the results
+as JSON (--output); BENCHMARKS.md is left alone.
 """
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -43,16 +55,26 @@ if __name__ == '__main__':
 
 import tensorflow as tf  # pylint: disable=g-import-not-at-top
 
+from bench import ablation  # pylint: disable=g-import-not-at-top
 from bench import benchmarks_md  # pylint: disable=g-import-not-at-top
 from bench import quality  # pylint: disable=g-import-not-at-top
 from bench import top_block  # pylint: disable=g-import-not-at-top
+from components.oversampler import policy  # pylint: disable=g-import-not-at-top
 from models import metrics  # pylint: disable=g-import-not-at-top
 from models import thresholds  # pylint: disable=g-import-not-at-top
+from models import transfer  # pylint: disable=g-import-not-at-top
 
-TRAINER_RULE = 'per-genre thresholds (the Trainer\'s rule)'
-# (labels, scores) of the posters a rule is tuned on -> its thresholds.
-Tuner = Callable[[np.ndarray, np.ndarray], List[float]]
-RULE = top_block.DEFAULTS.trainer
+DEFAULTS = top_block.DEFAULTS
+RULE = DEFAULTS.trainer
+REFERENCE = 'one global threshold (d16bcaf\'s rule)'
+BASE_RATE = "'base_rate': level + tilt toward the base rate, slots by margin"
+SPLITS = ('eval', 'test')
+# Decisions [N, G] from scores [N, G].
+Decider = Callable[[np.ndarray], np.ndarray]
+# (labels, scores) of the posters a rule is tuned on -> the rule.
+Tuner = Callable[[np.ndarray, np.ndarray], Decider]
+# Tuning works on logits; a saturated score would make them infinite.
+_EPSILON = 1e-6
 
 
 def add_fold_args(parser: argparse.ArgumentParser) -> None:
@@ -64,50 +86,130 @@ def add_fold_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _parse_args() -> argparse.Namespace:
-  parser = top_block.seeded_parser(__doc__)
+  parser = argparse.ArgumentParser(description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument('--run-dir', default=os.path.join(REPO_ROOT, 'bench_output',
+                                                        RULE.model_name),
+                      help="A finished run's directory as bench/ablation.py reads it.")
+  parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+  parser.add_argument('--bootstrap', type=int, default=1000, help='Resamples of posters.')
   parser.add_argument('--shrinkage', type=float, nargs='+', default=[10.0, 30.0],
                       help='Candidates k of the shrunk thresholds.')
   add_fold_args(parser)
   parser.add_argument('--fold-assignments', type=int, default=5,
                       help='Random assignments of eval posters to folds.')
+  parser.add_argument('--skip-training-choices', action='store_true',
+                      help='Part 1 only (no head per training choice).')
   parser.add_argument('--output', default='/tmp/decision_rules_results.json')
   return parser.parse_args()
 
 
-def tuned(policy: str) -> Tuner:
-  """The Trainer's tuning for `policy` ('per_genre' or 'global'), under its bounds."""
+# --- The rules -------------------------------------------------------------------------------
+
+
+def tuned(policy_name: str) -> Tuner:
+  """The Trainer's tuning for `policy_name` (models/thresholds.py), under its bounds."""
   return lambda labels, scores: thresholds.tune_rule(
-      labels, scores, policy, RULE.min_genres, RULE.max_genres).thresholds
+      labels, scores, policy_name, RULE.min_genres, RULE.max_genres).apply
+
+
+def _rule(cuts, rank_by: str = 'score') -> Decider:
+  return thresholds.DecisionRule(list(cuts), RULE.min_genres, RULE.max_genres, rank_by).apply
 
 
 per_genre = tuned('per_genre')
 
 
 def global_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
-  return tuned('global')(labels, scores)[0]
+  return thresholds.tune_global_threshold(labels, scores, min_genres=RULE.min_genres,
+                                          max_genres=RULE.max_genres)
+
+
+def shrink(own: np.ndarray, shared: float, positives: np.ndarray, k: float) -> np.ndarray:
+  """(n own + k shared) / (n + k) per genre with n positives: the fewer, the nearer shared."""
+  return (positives * np.asarray(own) + k * shared) / (positives + k)
 
 
 def shrunk(k: float) -> Tuner:
-  def tune(labels: np.ndarray, scores: np.ndarray) -> List[float]:
-    positives = labels.sum(axis=0)
-    shared = global_threshold(labels, scores)
-    return [(n * own + k * shared) / (n + k) for n, own in zip(positives, per_genre(labels,
-                                                                                     scores))]
+  def tune(labels: np.ndarray, scores: np.ndarray) -> Decider:
+    own = thresholds.tune_per_genre_thresholds(labels, scores, min_genres=RULE.min_genres,
+                                               max_genres=RULE.max_genres)
+    return _rule(shrink(own, global_threshold(labels, scores), labels.sum(axis=0), k))
   return tune
 
 
 def with_out_of_fold(train_labels: np.ndarray, train_scores: np.ndarray) -> Tuner:
-  def tune(labels: np.ndarray, scores: np.ndarray) -> List[float]:
-    return per_genre(np.concatenate([train_labels, labels]),
-                     np.concatenate([train_scores, scores]))
-  return tune
+  return lambda labels, scores: per_genre(np.concatenate([train_labels, labels]),
+                                          np.concatenate([train_scores, scores]))
+
+
+def _logits(scores: np.ndarray) -> np.ndarray:
+  return thresholds.logit(np.clip(scores, _EPSILON, 1.0 - _EPSILON))
+
+
+def entry_bar(others: np.ndarray) -> np.ndarray:
+  """[N]: the margin a genre needs to be predicted, given the other genres' margins [N, G-1]
+  under the Trainer's bounds: it must clear its threshold (margin 0) or be among the top
+  `min_genres`, and be among the top `max_genres` (ties aside)."""
+  ordered = -np.sort(-others, axis=1)
+  floor = ordered[:, RULE.min_genres - 1] if RULE.min_genres else np.inf
+  cap = ordered[:, RULE.max_genres - 1] if RULE.max_genres else -np.inf
+  return np.maximum(np.minimum(0.0, floor), cap)
+
+
+def margin_thresholds(labels: np.ndarray, scores: np.ndarray, k: float,
+                      rounds: int = 3) -> np.ndarray:
+  """Per-genre thresholds for slots by margin, each its genre's F1 optimum given the others'.
+
+  With the other genres' margins fixed, a genre is predicted exactly where its logit minus
+  `entry_bar` reaches its own logit threshold, so each genre's optimum is exact; the genres
+  take turns for `rounds` rounds, starting from the global threshold (where margins rank as
+  scores do). Each is shrunk toward the global threshold's logit with k pseudo-positives;
+  genres with too few positives to tune on keep the global one.
+  """
+  z = _logits(scores)
+  positives = labels.sum(axis=0)
+  shared = float(_logits(np.float64(global_threshold(labels, scores))))
+  cuts = np.full(scores.shape[1], shared)
+  for _ in range(rounds):
+    for genre in np.flatnonzero(positives >= thresholds.MIN_POSITIVES_TO_TUNE):
+      others = np.delete(z - cuts[np.newaxis, :], genre, axis=1)
+      own = thresholds.best_f1_threshold(labels[:, genre], z[:, genre] - entry_bar(others))
+      cuts[genre] = shrink(own, shared, positives[genre], k)
+  return 1.0 / (1.0 + np.exp(-cuts))
+
+
+def margin_slots(k: float) -> Tuner:
+  return lambda labels, scores: _rule(margin_thresholds(labels, scores, k), 'margin')
+
+
+def platt(labels: np.ndarray, scores: np.ndarray, l2: float = 1.0,
+          steps: int = 25) -> Callable[[np.ndarray], np.ndarray]:
+  """Per genre, sigmoid(a logit(score) + b) fitted to `labels` by Newton's method, with an L2
+  pull of (a, b) toward the identity (1, 0): a genre with few positives stays near its raw
+  scores. Returns the calibration."""
+  x, y = _logits(scores), labels.astype(np.float64)
+  a, b = np.ones(x.shape[1]), np.zeros(x.shape[1])
+  for _ in range(steps):
+    p = 1.0 / (1.0 + np.exp(-(a * x + b)))
+    w = p * (1.0 - p)
+    grad_a, grad_b = ((p - y) * x).sum(0) + l2 * (a - 1.0), (p - y).sum(0) + l2 * b
+    haa, hab, hbb = (w * x * x).sum(0) + l2, (w * x).sum(0), w.sum(0) + l2
+    det = haa * hbb - hab * hab
+    a, b = a - (hbb * grad_a - hab * grad_b) / det, b - (haa * grad_b - hab * grad_a) / det
+  return lambda s: 1.0 / (1.0 + np.exp(-(a * _logits(s) + b)))
+
+
+def calibrated(labels: np.ndarray, scores: np.ndarray) -> Decider:
+  calibration = platt(labels, scores)
+  decide_calibrated = tuned('global')(labels, calibration(scores))
+  return lambda judged: decide_calibrated(calibration(judged))
 
 
 def decide(tuner: Tuner, labels: np.ndarray, scores: np.ndarray,
            judged: np.ndarray) -> np.ndarray:
   """Decisions on `judged` scores by the rule `tuner` makes of (labels, scores)."""
-  return thresholds.apply_rule(judged, tuner(labels, scores), RULE.min_genres,
-                               RULE.max_genres)
+  return tuner(labels, scores)(judged)
 
 
 def cross_fitted(tuner: Tuner, labels: np.ndarray, scores: np.ndarray,
@@ -118,6 +220,52 @@ def cross_fitted(tuner: Tuner, labels: np.ndarray, scores: np.ndarray,
     rest = folds != fold
     predicted[~rest] = decide(tuner, labels[rest], scores[rest], scores[~rest])
   return predicted
+
+
+# --- Heads -----------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Training:
+  """The training choices part 2 re-checks; the defaults are the configured ones."""
+  mirror_views: bool = RULE.mirror_views['train']
+  max_copies: int = DEFAULTS.oversample_max_copies
+  max_growth: float = DEFAULTS.oversample_max_growth
+  loss: str = RULE.loss
+
+
+TRAINING_CHOICES = {
+    'configured default': Training(),
+    'mirror views (`--flip train`)': Training(mirror_views=True),
+    'no oversampler': Training(max_copies=1),
+    'oversampler stronger (8 copies, growth 5)': Training(max_copies=8, max_growth=5.0),
+    'loss pos_weight': Training(loss='pos_weight'),
+    'loss asymmetric': Training(loss='asymmetric'),
+    'no oversampler + loss pos_weight': Training(max_copies=1, loss='pos_weight'),
+}
+
+
+def head_scores(arrays: Dict[str, np.ndarray], seed: int,
+                training: Training = Training()) -> Dict[str, np.ndarray]:
+  """`eval` and `test` scores of the head trained as the Trainer trains it with `training`:
+  train oversampled by the oversampler's policy, plus the mirror views if asked."""
+  tf.keras.utils.set_random_seed(seed)
+  train, labels = arrays[f'train_{top_block.EMBEDDING}'], arrays['train_labels']
+  rows = np.repeat(np.arange(len(labels)), policy.plan_copies(labels, training.max_copies,
+                                                              training.max_growth))
+  mirrored = (arrays[f'train_mirrored_{top_block.EMBEDDING}'][rows] if training.mirror_views
+              else None)
+  views, view_labels = transfer.training_views(train[rows], mirrored, labels[rows])
+  head = transfer.train_head(views, view_labels, arrays[f'eval_{top_block.EMBEDDING}'][np.newaxis],
+                             arrays['eval_labels'], dataclasses.replace(
+                                 transfer.HeadConfig.of(RULE), loss=training.loss))
+  return {split: head(arrays[f'{split}_{top_block.EMBEDDING}'], training=False).numpy()
+          for split in SPLITS}
+
+
+def default_head_scores(arrays: Dict[str, np.ndarray], seed: int) -> Dict[str, np.ndarray]:
+  """`eval` and `test` scores of the head the Trainer trains by default."""
+  return head_scores(arrays, seed)
 
 
 def out_of_fold_scores(arrays: Dict[str, np.ndarray], folds: int, seed: int) -> np.ndarray:
@@ -135,92 +283,166 @@ def out_of_fold_scores(arrays: Dict[str, np.ndarray], folds: int, seed: int) -> 
   return scores
 
 
-def judge(labels: np.ndarray, scores: np.ndarray,
-          decisions: Dict[str, np.ndarray], resamples: int, seed: int) -> Dict[str, Dict]:
-  """Each rule's headline metrics and its paired gain over the Trainer's rule."""
-  intervals = metrics.bootstrap(labels, {name: (scores, d) for name, d in decisions.items()},
-                                reference=TRAINER_RULE, resamples=resamples, seed=seed,
-                                min_support=quality.MIN_SUPPORT)
-  return {name: {metric: [i.value, i.low, i.high] for metric, i in values.items()}
-          for name, values in intervals.items()}
+def cached_embeddings(run_dir: str) -> Dict[str, np.ndarray]:
+  """bench/ablation.py's cached frozen embeddings of the run, in bench/top_block.py's layout
+  (what bench/label_cooccurrence.py also passes here)."""
+  arrays, _ = ablation.embeddings(run_dir, RULE.preset.backbone)
+  return {(name if name.endswith('_labels') else f'{name}_{top_block.EMBEDDING}'): array
+          for name, array in arrays.items()}
 
 
-def default_head_scores(arrays: Dict[str, np.ndarray], seed: int) -> Dict[str, np.ndarray]:
-  """`eval` and `test` scores of the head the Trainer trains by default (no mirror views)."""
-  tf.keras.utils.set_random_seed(seed)
-  head = top_block.train_default_head(arrays[f'train_{top_block.EMBEDDING}'], None,
-                                      arrays['train_labels'],
-                                      arrays[f'eval_{top_block.EMBEDDING}'],
-                                      arrays['eval_labels'])
-  return {split: head(arrays[f'{split}_{top_block.EMBEDDING}'], training=False).numpy()
-          for split in ('eval', 'test')}
+# --- Judging ---------------------------------------------------------------------------------
 
 
-def run_seed(arrays: Dict[str, np.ndarray], tuners: Dict[str, Tuner], args: argparse.Namespace,
-             seed: int) -> Dict[str, Dict]:
-  scores = default_head_scores(arrays, seed)
-  labels = {split: arrays[f'{split}_labels'] for split in ('eval', 'test')}
+def genres_predicted(labels: np.ndarray, predicted: np.ndarray) -> int:
+  """Genres with at least MIN_SUPPORT positives that the rule names for at least one poster."""
+  return int((predicted[:, metrics.supported_genres(labels, quality.MIN_SUPPORT)].sum(0)
+              > 0).sum())
+
+
+def judge(labels: np.ndarray, runs: Dict[str, tuple], reference: str, resamples: int,
+          seed: int) -> Dict[str, Dict]:
+  """Each run's (scores, predicted) headline metrics with bootstrap intervals, its paired gain
+  over `reference`, samples-F1 and the genres it predicts."""
+  intervals = metrics.bootstrap(labels, runs, reference=reference, resamples=resamples,
+                                seed=seed, min_support=quality.MIN_SUPPORT)
+  return {name: {**{metric: [i.value, i.low, i.high] for metric, i in intervals[name].items()},
+                 'samples_f1': metrics.samples_f1(labels, predicted),
+                 'genres_predicted': genres_predicted(labels, predicted)}
+          for name, (_, predicted) in runs.items()}
+
+
+def point(labels: np.ndarray, scores: np.ndarray, predicted: np.ndarray) -> Dict[str, float]:
+  """Headline metrics without intervals (for `test`, which chooses nothing)."""
+  mask = metrics.supported_genres(labels, quality.MIN_SUPPORT)
+  return {'macro_f1': metrics.macro_f1(labels, predicted, quality.MIN_SUPPORT),
+          'micro_f1': metrics.micro_f1(labels, predicted),
+          'samples_f1': metrics.samples_f1(labels, predicted),
+          'map': float(metrics.average_precision_per_genre(labels[:, mask],
+                                                           scores[:, mask]).mean()),
+          'genres_predicted': genres_predicted(labels, predicted)}
+
+
+def fold_assignments(seed: int, posters: int, args: argparse.Namespace) -> List[np.ndarray]:
+  rng = np.random.default_rng(seed)
+  return [rng.integers(0, args.eval_folds, posters) for _ in range(args.fold_assignments)]
+
+
+def run_rules(arrays: Dict[str, np.ndarray], scores: Dict[str, np.ndarray],
+              tuners: Dict[str, Tuner], args: argparse.Namespace, seed: int) -> Dict[str, Dict]:
+  """Part 1 for one seed's default head."""
+  labels = {split: arrays[f'{split}_labels'] for split in SPLITS}
   tuners = {**tuners, 'per-genre on eval + out-of-fold train scores': with_out_of_fold(
       arrays['train_labels'], out_of_fold_scores(arrays, args.train_folds, seed))}
-
-  rng = np.random.default_rng(seed)
-  assignments = [rng.integers(0, args.eval_folds, len(labels['eval']))
-                 for _ in range(args.fold_assignments)]
   eval_decisions = [{name: cross_fitted(tuner, labels['eval'], scores['eval'], folds)
-                     for name, tuner in tuners.items()} for folds in assignments]
+                     for name, tuner in tuners.items()}
+                    for folds in fold_assignments(seed, len(labels['eval']), args)]
   mean_gain = {name: float(np.mean([
       metrics.macro_f1(labels['eval'], d[name], quality.MIN_SUPPORT)
-      - metrics.macro_f1(labels['eval'], d[TRAINER_RULE], quality.MIN_SUPPORT)
+      - metrics.macro_f1(labels['eval'], d[REFERENCE], quality.MIN_SUPPORT)
       for d in eval_decisions])) for name in tuners}
-  test_decisions = {name: decide(tuner, labels['eval'], scores['eval'], scores['test'])
-                    for name, tuner in tuners.items()}
-  return {'eval': judge(labels['eval'], scores['eval'], eval_decisions[0], args.bootstrap,
-                        seed),
+  return {'eval': judge(labels['eval'], {name: (scores['eval'], d)
+                                         for name, d in eval_decisions[0].items()},
+                        REFERENCE, args.bootstrap, seed),
           'eval_mean_macro_f1_gain': mean_gain,
-          'test': judge(labels['test'], scores['test'], test_decisions, args.bootstrap, seed)}
+          'test': {name: point(labels['test'], scores['test'],
+                               decide(tuner, labels['eval'], scores['eval'], scores['test']))
+                   for name, tuner in tuners.items()}}
+
+
+def run_training_choices(arrays: Dict[str, np.ndarray], default: Dict[str, np.ndarray],
+                         args: argparse.Namespace, seed: int) -> Dict[str, Dict]:
+  """Part 2 for one seed: every training choice's head under the reference and base-rate
+  rules, paired against the default head under the reference rule."""
+  labels = {split: arrays[f'{split}_labels'] for split in SPLITS}
+  folds = fold_assignments(seed, len(labels['eval']), args)[0]
+  rules = {REFERENCE: tuned('global'), BASE_RATE: tuned('base_rate')}
+  runs, test = {}, {}
+  for choice, training in TRAINING_CHOICES.items():
+    scores = default if training == Training() else head_scores(arrays, seed, training)
+    for rule, tuner in rules.items():
+      runs[f'{choice} | {rule}'] = (scores['eval'], cross_fitted(tuner, labels['eval'],
+                                                                 scores['eval'], folds))
+      test[f'{choice} | {rule}'] = point(labels['test'], scores['test'], decide(
+          tuner, labels['eval'], scores['eval'], scores['test']))
+    print(f'seed {seed}: {choice}', flush=True)
+  reference = f'configured default | {REFERENCE}'
+  return {'eval': judge(labels['eval'], runs, reference, args.bootstrap, seed), 'test': test}
+
+
+# --- Rendering -------------------------------------------------------------------------------
+
+
+def _gain(result: Dict, metric: str, reference: bool) -> str:
+  return '–' if reference else benchmarks_md.gain_cell(*result[f'{metric}_gain'])
 
 
 def render_markdown(results: Dict) -> str:
-  lines = [f"Decision rules on one head's scores (`{results['command']}`, "
-           f"{results['machine']}). `eval`: cross-fitted over {results['eval_folds']} folds "
-           '(each fold decided by the rule tuned on the others); gains paired against the '
-           "Trainer's rule with bootstrap 95% intervals over the split's posters; the mean "
-           f"gain over {results['fold_assignments']} fold assignments beside. `test`: every "
-           'rule tuned on the whole of `eval`. Choose on `eval`.', '',
+  lines = [f"Part 1, decision rules on one head's scores (`{results['command']}`, "
+           f"{results['machine']}). `eval`: cross-fitted over {results['eval_folds']} folds; "
+           f'gains paired against "{REFERENCE}" with bootstrap 95% intervals over the '
+           f"split's posters; the mean macro-F1 gain over {results['fold_assignments']} fold "
+           'assignments beside. Genres: how many of those with at least '
+           f'{quality.MIN_SUPPORT} positives are predicted for at least one poster. `test`: '
+           'every rule tuned on the whole of `eval`. Choose on `eval`.', '',
            '| seed | rule | eval macro-F1 | eval gain macro-F1 | mean eval gain | '
-           'eval micro-F1 | test macro-F1 | test gain macro-F1 | test micro-F1 |',
-           '| --- ' * 9 + '|']
-
-  for seed, result in results['seeds'].items():
+           'eval micro-F1 | eval gain micro-F1 | eval samples-F1 | eval genres | '
+           'test macro-F1 | test micro-F1 | test genres |', '| --- ' * 12 + '|']
+  for seed, result in results['rules'].items():
     for name, e in result['eval'].items():
-      t = result['test'][name]
-      trainer = name == TRAINER_RULE
+      t, reference = result['test'][name], name == REFERENCE
+      mean_gain = result['eval_mean_macro_f1_gain'][name]
       lines.append(
-          f"| {seed} | {name} | {e['macro_f1'][0]:.3f} | "
-          f"{'–' if trainer else benchmarks_md.gain_cell(*e['macro_f1_gain'])} | "
-          f"{'–' if trainer else format(result['eval_mean_macro_f1_gain'][name], '+.3f')} | "
-          f"{e['micro_f1'][0]:.3f} | {t['macro_f1'][0]:.3f} | "
-          f"{'–' if trainer else benchmarks_md.gain_cell(*t['macro_f1_gain'])} | "
-          f"{t['micro_f1'][0]:.3f} |")
+          f"| {seed} | {name} | {e['macro_f1'][0]:.3f} | {_gain(e, 'macro_f1', reference)} | "
+          f"{'–' if reference else format(mean_gain, '+.3f')} | {e['micro_f1'][0]:.3f} | "
+          f"{_gain(e, 'micro_f1', reference)} | {e['samples_f1']:.3f} | "
+          f"{e['genres_predicted']} | {t['macro_f1']:.3f} | {t['micro_f1']:.3f} | "
+          f"{t['genres_predicted']} |")
+  if results['training_choices']:
+    lines += ['', 'Part 2, training choices: one head per choice and seed, judged with both '
+              'rules on the cross-fitted `eval` (the first fold assignment); gains paired '
+              f'against the same seed\'s configured default head under "{REFERENCE}".', '',
+              '| seed | training choice | rule | eval mAP | eval gain mAP | eval macro-F1 | '
+              'eval gain macro-F1 | eval micro-F1 | eval gain micro-F1 | eval genres | '
+              'test mAP | test macro-F1 | test micro-F1 |', '| --- ' * 13 + '|']
+    for seed, result in results['training_choices'].items():
+      for name, e in result['eval'].items():
+        t, (choice, rule) = result['test'][name], name.split(' | ')
+        reference = name == f'configured default | {REFERENCE}'
+        lines.append(
+            f"| {seed} | {choice} | {'base_rate' if rule == BASE_RATE else 'global'} | "
+            f"{e['map'][0]:.3f} | {_gain(e, 'map', reference)} | {e['macro_f1'][0]:.3f} | "
+            f"{_gain(e, 'macro_f1', reference)} | {e['micro_f1'][0]:.3f} | "
+            f"{_gain(e, 'micro_f1', reference)} | {e['genres_predicted']} | "
+            f"{t['map']:.3f} | {t['macro_f1']:.3f} | {t['micro_f1']:.3f} |")
   return '\n'.join(lines)
 
 
 def main() -> None:
   args = _parse_args()
-  # The frozen embeddings of bench/top_block.py's cache (any cut's activations will do).
-  examples_uri, _, arrays = top_block.cached_lite0(args, ())
+  arrays = cached_embeddings(args.run_dir)
   tuners: Dict[str, Tuner] = {
-      TRAINER_RULE: per_genre,
-      'one global threshold': tuned('global'),
-      **{f'per-genre shrunk to the global, k = {k:g}': shrunk(k) for k in args.shrinkage}}
-  seeds: Dict[int, Dict] = {}
+      REFERENCE: tuned('global'),
+      'per-genre thresholds, slots by score': per_genre,
+      **{f'per-genre shrunk to the global, k = {k:g}, slots by score': shrunk(k)
+         for k in args.shrinkage},
+      **{f'per-genre (shrunk, k = {k:g}), slots by margin': margin_slots(k)
+         for k in args.shrinkage},
+      'Platt-calibrated per genre, one global probability threshold': calibrated,
+      BASE_RATE: tuned('base_rate')}
+  rules: Dict[int, Dict] = {}
+  choices: Dict[int, Dict] = {}
   for seed in args.seeds:
-    seeds[seed] = run_seed(arrays, tuners, args, seed)
-    print(json.dumps({seed: seeds[seed]['eval_mean_macro_f1_gain']}), flush=True)
+    scores = default_head_scores(arrays, seed)
+    rules[seed] = run_rules(arrays, scores, tuners, args, seed)
+    print(json.dumps({seed: rules[seed]['eval_mean_macro_f1_gain']}), flush=True)
+    if not args.skip_training_choices:
+      choices[seed] = run_training_choices(arrays, scores, args, seed)
   results = {'command': benchmarks_md.command(), 'machine': benchmarks_md.machine(),
-             'examples_uri': examples_uri, 'eval_folds': args.eval_folds,
+             'commit': benchmarks_md.commit(), 'date': benchmarks_md.today(),
+             'run_dir': args.run_dir, 'eval_folds': args.eval_folds,
              'fold_assignments': args.fold_assignments, 'bootstrap_resamples': args.bootstrap,
-             'seeds': seeds}
+             'rules': rules, 'training_choices': choices}
   benchmarks_md.report(results, render_markdown(results), args.output)
 
 

@@ -226,7 +226,7 @@ RESIZE_POLICIES = ('pad', 'stretch', 'crop')
 NORMALIZATIONS = ('unit', 'symmetric')
 LOSSES = ('bce', 'pos_weight', 'focal', 'asymmetric')
 FLIP_MODES = ('none', 'train', 'train_and_serve')
-THRESHOLD_POLICIES = ('per_genre', 'global')
+THRESHOLD_POLICIES = ('per_genre', 'global', 'base_rate')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -260,8 +260,11 @@ class TrainerConfig:
   fine_tune_learning_rate: float = knob(1e-4, 'Learning rate of that fine-tuning.',
                                         minimum=0.0)
   threshold_policy: str = knob('global', 'Decision rule tuned on eval: one threshold for '
-                               'all genres, or one per genre (noisier: several genres have '
-                               'under 20 eval positives; bench/decision_rules.py).',
+                               'all genres; one per genre (noisier: several genres have '
+                               'under 20 eval positives); or base_rate, thresholds tilted '
+                               'toward each genre\'s base rate with the slots of '
+                               'min/max_genres going to the largest margins over them (more '
+                               'rare genres named, at some micro-F1; bench/decision_rules.py).',
                                choices=THRESHOLD_POLICIES)
   min_genres: int = knob(1, 'Genres every poster gets at least.', minimum=0)
   max_genres: Optional[int] = knob(3, 'Genres a poster gets at most (the data\'s posters '

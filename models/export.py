@@ -144,11 +144,22 @@ def guarded_images(image_bytes: tf.Tensor, transform_one, image_shape: Sequence[
   return status, tf.boolean_mask(rows, keep), tf.boolean_mask(images, keep)
 
 
+def _logit(p: tf.Tensor) -> tf.Tensor:
+  return tf.math.log(p) - tf.math.log1p(-p)
+
+
 def apply_rule(scores: tf.Tensor, thresholds: tf.Tensor, min_genres: int,
-               max_genres: Optional[int]) -> tf.Tensor:
+               max_genres: Optional[int], rank_by: str = 'score') -> tf.Tensor:
   """TensorFlow twin of thresholds.apply_rule: int32 0/1 predictions [N, G]."""
   predicted = scores >= thresholds
-  rank = tf.argsort(tf.argsort(-scores, axis=1, stable=True), axis=1, stable=True)
+  if rank_by == 'score':
+    evidence = scores
+  elif rank_by == 'margin':
+    evidence = _logit(scores) - _logit(thresholds)
+  else:
+    raise ValueError(f'Unknown ranking {rank_by!r}: use one of '
+                     f'{", ".join(decision_rule.RANKINGS)}.')
+  rank = tf.argsort(tf.argsort(-evidence, axis=1, stable=True), axis=1, stable=True)
   if min_genres:
     predicted = tf.logical_or(predicted, rank < min_genres)
   if max_genres:
@@ -209,7 +220,7 @@ def export_model(model: tf.keras.Model, tft_output: tft.TFTransformOutput,
     """The contract's outputs from scores [N, G]; no genre where `decided` [N] is False."""
     batch = tf.shape(scores)[0]
     predicted = apply_rule(scores, model.decision_thresholds, rule.min_genres,
-                           rule.max_genres)
+                           rule.max_genres, rule.rank_by)
     return {
         SCORES: scores,
         CLASSES: tf.tile(model.genre_names[tf.newaxis, :], [batch, 1]),

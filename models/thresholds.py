@@ -1,12 +1,21 @@
 """The decision rule: from per-genre scores to predicted genres, tuned on `eval`, never `test`.
 
 Rule: a genre is predicted when its score reaches that genre's threshold; every poster gets
-at least `min_genres` genres (its top-scoring ones, since every poster has a genre) and at
-most `max_genres` (optional). Per-genre thresholds maximize each genre's F1 on `eval` with the
-minimum and maximum in place (a threshold tuned without the cap is tuned for decisions the
-model never makes); genres with too few eval positives to tune on fall back to the one global
-threshold that maximizes macro-F1 under the same rule. Plain numpy: the exported SavedModel
-implements the same rule in TensorFlow (models/export.py) and a test checks they agree.
+at least `min_genres` genres and at most `max_genres` (optional), the slots going to the
+genres with the most evidence: the highest scores (`rank_by='score'`), or the largest margins
+logit(score) - logit(threshold) (`rank_by='margin'`), so that a rare genre whose score is far
+above its own threshold can win a slot from a frequent genre whose higher score only just
+reaches its own. Thresholds are tuned on `eval` with the minimum and maximum in place (a
+threshold tuned without the cap is tuned for decisions the model never makes), by policy:
+  - 'global': the one threshold for every genre that maximizes macro-F1; slots by score;
+  - 'per_genre': each genre's F1 optimum; genres with too few eval positives to tune on fall
+    back to the global threshold; slots by score;
+  - 'base_rate': logit(threshold) = level + tilt x (logit(base rate) - its mean over genres),
+    a genre's base rate being its mean score on the tuning posters: two numbers for every
+    genre, the level and the tilt toward each genre's own base rate, that maximize macro-F1;
+    slots by margin. Tilt 0 is the global rule.
+Plain numpy: the exported SavedModel implements the same rule in TensorFlow
+(models/export.py) and a test checks they agree.
 """
 import dataclasses
 from typing import List, Optional, Sequence
@@ -16,6 +25,10 @@ import numpy as np
 from models import metrics
 
 DEFAULT_CANDIDATES = tuple(np.round(np.arange(0.05, 0.951, 0.025), 3))
+# Tilts of the 'base_rate' policy, from none (the global rule) to thresholds that follow each
+# genre's base rate one for one in logit space.
+BASE_RATE_TILTS = (0.0, 0.25, 0.5, 0.75, 1.0)
+RANKINGS = ('score', 'margin')
 # Fewer eval positives than this and a genre's own F1-optimal threshold is noise.
 MIN_POSITIVES_TO_TUNE = 8
 
@@ -25,9 +38,11 @@ class DecisionRule:
   thresholds: List[float]
   min_genres: int = 1
   max_genres: Optional[int] = None
+  # What fills a poster's minimum and maximum of genres: one of RANKINGS.
+  rank_by: str = 'score'
 
   def apply(self, scores: np.ndarray) -> np.ndarray:
-    return apply_rule(scores, self.thresholds, self.min_genres, self.max_genres)
+    return apply_rule(scores, self.thresholds, self.min_genres, self.max_genres, self.rank_by)
 
 
 def genre_ranks(scores: np.ndarray) -> np.ndarray:
@@ -38,12 +53,29 @@ def genre_ranks(scores: np.ndarray) -> np.ndarray:
   return np.argsort(np.argsort(-scores, axis=1, kind='stable'), axis=1, kind='stable')
 
 
+def logit(p: np.ndarray) -> np.ndarray:
+  """log(p / (1 - p)), elementwise; -inf at 0 and +inf at 1 (a saturated score)."""
+  with np.errstate(divide='ignore'):
+    return np.log(p) - np.log1p(-p)
+
+
+def slot_evidence(scores: np.ndarray, thresholds: np.ndarray, rank_by: str) -> np.ndarray:
+  """What a poster's genres are ranked by for its minimum and maximum of genres [N, G]."""
+  if rank_by == 'score':
+    return scores
+  if rank_by == 'margin':
+    return logit(scores) - logit(thresholds)[np.newaxis, :]
+  raise ValueError(f'Unknown ranking {rank_by!r}: use one of {", ".join(RANKINGS)}.')
+
+
 def apply_rule(scores: np.ndarray, thresholds: Sequence[float], min_genres: int = 1,
-               max_genres: Optional[int] = None) -> np.ndarray:
+               max_genres: Optional[int] = None, rank_by: str = 'score') -> np.ndarray:
   """0/1 predictions [N, G] from scores [N, G] under the rule described above."""
   scores = np.asarray(scores, dtype=np.float64)
-  predicted = scores >= np.asarray(thresholds, dtype=np.float64)[np.newaxis, :]
-  forced_on, forced_off = forced_decisions(genre_ranks(scores), min_genres, max_genres)
+  thresholds = np.asarray(thresholds, dtype=np.float64)
+  predicted = scores >= thresholds[np.newaxis, :]
+  forced_on, forced_off = forced_decisions(
+      genre_ranks(slot_evidence(scores, thresholds, rank_by)), min_genres, max_genres)
   return ((predicted | forced_on) & ~forced_off).astype(np.int64)
 
 
@@ -130,16 +162,43 @@ def tune_per_genre_thresholds(labels: np.ndarray, scores: np.ndarray,
           for g in range(labels.shape[1])]
 
 
+def tune_base_rate_thresholds(labels: np.ndarray, scores: np.ndarray, min_genres: int = 0,
+                              max_genres: Optional[int] = None,
+                              candidates: Sequence[float] = DEFAULT_CANDIDATES,
+                              tilts: Sequence[float] = BASE_RATE_TILTS) -> List[float]:
+  """The 'base_rate' policy's thresholds: the level and tilt that maximize macro-F1 under the
+  rule with slots by margin.
+
+  Two numbers fit every genre, so a genre with a handful of eval positives gets a threshold
+  that follows its base rate rather than an F1 optimum on those few (bench/decision_rules.py
+  measures what the latter costs). Ties go to the smaller tilt, then to the higher level.
+  """
+  scores = np.asarray(scores, dtype=np.float64)
+  base = logit(np.clip(scores.mean(axis=0), 1e-6, 1.0 - 1e-6))
+  base -= base.mean()
+  best_thresholds, best_f1, best_tilt = None, -1.0, None
+  for tilt in tilts:
+    for level in candidates:
+      cuts = 1.0 / (1.0 + np.exp(-(logit(np.float64(level)) + tilt * base)))
+      f1 = metrics.macro_f1(labels, apply_rule(scores, cuts, min_genres, max_genres,
+                                               'margin'))
+      if f1 > best_f1 or (f1 == best_f1 and tilt == best_tilt):
+        best_thresholds, best_f1, best_tilt = cuts, f1, tilt
+  return best_thresholds.tolist()
+
+
 def tune_rule(labels: np.ndarray, scores: np.ndarray, policy: str = 'per_genre',
               min_genres: int = 1, max_genres: Optional[int] = None) -> DecisionRule:
-  """The decision rule for `policy` ('per_genre' or 'global'), tuned on these (eval) data
-  with the rule's minimum and maximum number of genres in place."""
+  """The decision rule for `policy` ('per_genre', 'global' or 'base_rate'), tuned on these
+  (eval) data with the rule's minimum and maximum number of genres in place."""
+  bounds = dict(min_genres=min_genres, max_genres=max_genres)
   if policy == 'per_genre':
-    thresholds = tune_per_genre_thresholds(labels, scores, min_genres=min_genres,
-                                           max_genres=max_genres)
-  elif policy == 'global':
-    thresholds = [tune_global_threshold(labels, scores, min_genres=min_genres,
-                                        max_genres=max_genres)] * labels.shape[1]
-  else:
-    raise ValueError(f"Unknown threshold policy {policy!r}: use 'per_genre' or 'global'.")
-  return DecisionRule(thresholds=thresholds, min_genres=min_genres, max_genres=max_genres)
+    return DecisionRule(tune_per_genre_thresholds(labels, scores, **bounds), **bounds)
+  if policy == 'global':
+    return DecisionRule([tune_global_threshold(labels, scores, **bounds)] * labels.shape[1],
+                        **bounds)
+  if policy == 'base_rate':
+    return DecisionRule(tune_base_rate_thresholds(labels, scores, **bounds), **bounds,
+                        rank_by='margin')
+  raise ValueError(f"Unknown threshold policy {policy!r}: use 'per_genre', 'global' or "
+                   "'base_rate'.")

@@ -3,6 +3,8 @@ import numpy as np
 import pytest
 
 from bench import decision_rules
+from models import metrics
+from models import thresholds
 
 
 def _labels_and_scores(seed: int = 0, posters: int = 300):
@@ -12,17 +14,20 @@ def _labels_and_scores(seed: int = 0, posters: int = 300):
   return labels, scores
 
 
-def test_shrinkage_spans_the_per_genre_and_the_global_threshold():
+def test_shrinkage_spans_the_own_and_the_shared_value():
+  own, positives = np.array([0.2, 0.5, 0.8]), np.array([0, 10, 1e9])
+  np.testing.assert_allclose(decision_rules.shrink(own, 0.4, positives + 1, 0.0), own)
+  np.testing.assert_allclose(decision_rules.shrink(own, 0.4, positives, 10.0),
+                             [0.4, 0.45, 0.8], atol=1e-6)
+
+
+def test_shrunk_rule_decides_by_the_shrunk_per_genre_thresholds():
   labels, scores = _labels_and_scores()
-  own = decision_rules.per_genre(labels, scores)
-  shared = decision_rules.global_threshold(labels, scores)
-  np.testing.assert_allclose(decision_rules.shrunk(0.0)(labels, scores), own)
-  np.testing.assert_allclose(decision_rules.shrunk(1e9)(labels, scores), [shared] * 5,
-                             atol=1e-6)
-  halfway = decision_rules.shrunk(10.0)(labels, scores)
-  for genre, positives in enumerate(labels.sum(axis=0)):
-    weight = positives / (positives + 10.0)
-    assert halfway[genre] == pytest.approx(weight * own[genre] + (1 - weight) * shared)
+  own = thresholds.tune_per_genre_thresholds(labels, scores, min_genres=1, max_genres=3)
+  cuts = decision_rules.shrink(own, decision_rules.global_threshold(labels, scores),
+                               labels.sum(axis=0), 10.0)
+  np.testing.assert_array_equal(decision_rules.shrunk(10.0)(labels, scores)(scores),
+                                thresholds.apply_rule(scores, cuts, 1, 3))
 
 
 def test_a_folds_cross_fitted_decisions_ignore_its_own_labels():
@@ -43,5 +48,64 @@ def test_out_of_fold_scores_join_the_tuning_posters():
   labels, scores = _labels_and_scores()
   train_labels, train_scores = _labels_and_scores(seed=1, posters=900)
   joined = decision_rules.with_out_of_fold(train_labels, train_scores)(labels, scores)
-  assert joined == decision_rules.per_genre(np.concatenate([train_labels, labels]),
-                                            np.concatenate([train_scores, scores]))
+  alone = decision_rules.per_genre(np.concatenate([train_labels, labels]),
+                                   np.concatenate([train_scores, scores]))
+  np.testing.assert_array_equal(joined(scores), alone(scores))
+
+
+def test_entry_bar_is_the_margin_that_gets_a_genre_predicted():
+  # Others' margins: a poster where 3 others clear their thresholds, one where none does.
+  others = np.array([[2.0, 1.0, 0.5, -1.0], [-0.5, -1.0, -2.0, -3.0]])
+  # Top 3 needs to beat 0.5; with none above threshold the floor of 1 genre needs -0.5.
+  np.testing.assert_allclose(decision_rules.entry_bar(others), [0.5, -0.5])
+
+
+def test_margin_thresholds_are_each_genres_best_given_the_others():
+  labels, scores = _labels_and_scores()
+  cuts = decision_rules.margin_thresholds(labels, scores, k=0.0, rounds=4)
+
+  def f1(trial):
+    return metrics.f1_per_genre(labels, thresholds.apply_rule(scores, trial, 1, 3, 'margin'))
+
+  best = f1(cuts)
+  # The last genre to move is at its exact optimum (brute force over its cuts).
+  genre = max(g for g in range(5) if labels[:, g].sum() >= thresholds.MIN_POSITIVES_TO_TUNE)
+  for candidate in np.unique(scores[:, genre]):
+    trial = cuts.copy()
+    trial[genre] = candidate
+    assert f1(trial)[genre] <= best[genre] + 1e-12
+
+
+def test_platt_calibration_fixes_a_miscalibrated_genre():
+  rng = np.random.default_rng(2)
+  labels = (rng.random((4000, 2)) < 0.2).astype(np.int64)
+  # Genre 1 is overconfident: its logits are three times what they should be.
+  true_logits = np.where(labels == 1, 1.0, -1.0) + rng.normal(0, 1.0, labels.shape)
+  scores = 1 / (1 + np.exp(-true_logits * [1.0, 3.0]))
+  calibrated = decision_rules.platt(labels, scores)(scores)
+  for genre in range(2):
+    high = calibrated[:, genre] > 0.8
+    assert labels[high, genre].mean() == pytest.approx(calibrated[high, genre].mean(),
+                                                       abs=0.06)
+  # The calibration is monotone per genre: it leaves each genre's ranking alone.
+  order = np.argsort(scores[:, 1])
+  assert (np.diff(calibrated[order, 1]) >= 0).all()
+
+
+def test_every_candidate_keeps_the_trainers_bounds():
+  labels, scores = _labels_and_scores()
+  for tuner in (decision_rules.margin_slots(10.0), decision_rules.calibrated,
+                decision_rules.tuned('base_rate')):
+    counts = tuner(labels, scores)(scores).sum(axis=1)
+    assert counts.min() >= decision_rules.RULE.min_genres
+    assert counts.max() <= decision_rules.RULE.max_genres
+
+
+def test_cached_embeddings_take_the_layout_the_heads_read(tmp_path, monkeypatch):
+  arrays = {'train': np.zeros((3, 2)), 'train_mirrored': np.ones((3, 2)),
+            'train_labels': np.zeros((3, 5))}
+  monkeypatch.setattr(decision_rules.ablation, 'embeddings',
+                      lambda run_dir, variant: (arrays, ('a',) * 5))
+  layout = decision_rules.cached_embeddings(str(tmp_path))
+  assert set(layout) == {'train_embedding', 'train_mirrored_embedding', 'train_labels'}
+  np.testing.assert_array_equal(layout['train_mirrored_embedding'], arrays['train_mirrored'])

@@ -56,15 +56,77 @@ def test_every_poster_gets_its_top_genre_and_at_most_max_genres():
   np.testing.assert_array_equal(no_floor, [[0, 0, 0], [1, 1, 1], [0, 0, 0]])
 
 
+@pytest.mark.parametrize('rank_by', thresholds.RANKINGS)
 @pytest.mark.parametrize('min_genres,max_genres', [(0, None), (1, None), (1, 2), (2, 3)])
-def test_exported_rule_matches_the_numpy_rule(min_genres, max_genres):
+def test_exported_rule_matches_the_numpy_rule(min_genres, max_genres, rank_by):
   rng = np.random.default_rng(3)
   scores = rng.random((64, 6)).astype(np.float32)
-  scores[5] = 0.5  # Ties.
-  cutoffs = rng.uniform(0.3, 0.9, 6).astype(np.float32)
-  expected = thresholds.apply_rule(scores, cutoffs, min_genres, max_genres)
-  got = export.apply_rule(tf.constant(scores), tf.constant(cutoffs), min_genres, max_genres)
+  scores[5] = 0.5  # Ties of scores (not of margins: the thresholds differ).
+  scores[6] = [1.0, 1.0, 0.0, 0.0, 1.0, 0.5]  # Saturated scores: infinite margins, tied.
+  cutoffs = rng.uniform(0.05, 0.9, 6).astype(np.float32)
+  cutoffs[3] = cutoffs[2]  # Tied margins of equal scores.
+  expected = thresholds.apply_rule(scores, cutoffs, min_genres, max_genres, rank_by)
+  got = export.apply_rule(tf.constant(scores), tf.constant(cutoffs), min_genres, max_genres,
+                          rank_by)
   np.testing.assert_array_equal(got.numpy(), expected)
+
+
+def test_margin_slots_go_to_the_genre_furthest_above_its_own_threshold():
+  # Genre 2 is rare (threshold 0.1) and scores three times it; genres 0 and 1 only just
+  # reach theirs. One slot: by score genre 0 takes it, by margin genre 2 does.
+  scores = np.array([[0.62, 0.55, 0.3]])
+  cutoffs = [0.6, 0.5, 0.1]
+  np.testing.assert_array_equal(thresholds.apply_rule(scores, cutoffs, 1, 1), [[1, 0, 0]])
+  np.testing.assert_array_equal(thresholds.apply_rule(scores, cutoffs, 1, 1, 'margin'),
+                                [[0, 0, 1]])
+  # Below every threshold, the minimum still gives the genre nearest its own.
+  np.testing.assert_array_equal(
+      thresholds.apply_rule(np.array([[0.5, 0.2, 0.09]]), cutoffs, 1, 2, 'margin'),
+      [[0, 0, 1]])
+
+
+def test_unknown_ranking_is_rejected():
+  with pytest.raises(ValueError, match='ranking'):
+    thresholds.apply_rule(np.ones((2, 2)) / 2, [0.5, 0.5], rank_by='magic')
+  with pytest.raises(ValueError, match='ranking'):
+    export.apply_rule(tf.fill([2, 2], 0.5), tf.fill([2], 0.5), 1, None, 'magic')
+
+
+def _frequent_and_rare(seed=0, n=600):
+  """Genre 0 frequent with high scores, genres 1-2 rare with low scores that still rank their
+  own positives first: a global threshold with score slots never gives the rare ones."""
+  rng = np.random.default_rng(seed)
+  labels = np.zeros((n, 3), np.int64)
+  labels[:, 0] = rng.random(n) < 0.6
+  labels[:, 1] = rng.random(n) < 0.08
+  labels[:, 2] = rng.random(n) < 0.08
+  scores = np.empty((n, 3))
+  scores[:, 0] = np.where(labels[:, 0] == 1, rng.uniform(0.55, 0.9, n), rng.uniform(0.4, 0.7, n))
+  for genre in (1, 2):
+    scores[:, genre] = np.where(labels[:, genre] == 1, rng.uniform(0.12, 0.2, n),
+                                rng.uniform(0.01, 0.1, n))
+  return labels, scores
+
+
+def test_base_rate_rule_gives_rare_genres_their_slots():
+  labels, scores = _frequent_and_rare()
+  base_rate = thresholds.tune_rule(labels, scores, 'base_rate', min_genres=1, max_genres=1)
+  global_rule = thresholds.tune_rule(labels, scores, 'global', min_genres=1, max_genres=1)
+  assert base_rate.rank_by == 'margin' and global_rule.rank_by == 'score'
+  assert global_rule.apply(scores)[:, 1:].sum() == 0
+  assert (metrics.f1_per_genre(labels, base_rate.apply(scores))[1:] > 0.5).all()
+  assert metrics.macro_f1(labels, base_rate.apply(scores)) > metrics.macro_f1(
+      labels, global_rule.apply(scores))
+  # Each threshold follows its genre's base rate: the rare genres' are the lower.
+  assert max(base_rate.thresholds[1:]) < base_rate.thresholds[0]
+
+
+def test_base_rate_rule_is_the_global_rule_when_tilting_does_not_help():
+  labels, scores = _separable()  # Every genre on the same scale: nothing to tilt for.
+  base_rate = thresholds.tune_rule(labels, scores, 'base_rate', min_genres=1, max_genres=3)
+  global_rule = thresholds.tune_rule(labels, scores, 'global', min_genres=1, max_genres=3)
+  np.testing.assert_allclose(base_rate.thresholds, global_rule.thresholds)
+  np.testing.assert_array_equal(base_rate.apply(scores), global_rule.apply(scores))
 
 
 def test_unknown_policy_is_rejected():
