@@ -116,7 +116,9 @@ def measure(labels: np.ndarray, scores: Dict[int, np.ndarray], genres: Sequence[
         'eval_positives': n,
         'prevalence': n / posters,
         'pr_auc': aps[:, g].tolist(),
-        'chance_level': first.chance_level,
+        'chance_level': (genre_judging.chance_level(n, posters, gate.chance_confidence,
+                                                    eval_config.AUC_PR_THRESHOLDS)
+                         if n else None),
         'tolerance': first.tolerance,
         'noise_pr_auc_mean': float(noise.mean()) if n else None,
         'judged_by_seeds': len(judged_by),
@@ -191,10 +193,12 @@ def render_markdown(result: Dict[str, object]) -> str:
   for genre, row in rows.items():
     noise = row['noise_pr_auc_mean']
     drop = row['drop_sqrt_n_95']
+    level = row['chance_level']
     lines.append(
         f"| {genre} | {row['eval_positives']} | {row['prevalence']:.3f} | "
         f"{min(row['pr_auc']):.3f}–{max(row['pr_auc']):.3f} | "
-        f"{'–' if noise is None else f'{noise:.3f}'} | {row['chance_level']:.3f} | "
+        f"{'–' if noise is None else f'{noise:.3f}'} | "
+        f"{'–' if level is None else f'{level:.3f}'} | "
         f"{row['tolerance']:.3f} | {row['judged_by_seeds']} / {seeds} | "
         f"{_percent(row['noise_refused'])} | {_percent(row['retrain_blessed'])} | "
         f"{'–' if drop is None else f'{drop:.3f}'} | "

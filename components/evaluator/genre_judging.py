@@ -112,8 +112,9 @@ def judge(genres: Sequence[str], eval_positives: Sequence[int], posters: int,
     n = int(n)
     comparable = genre in served_known
     served = (served_pr_auc or {}).get(genre) if comparable else None
-    level = (chance_level(n, posters, chance_confidence, num_thresholds) if n > 0
-             else float('nan'))
+    # Only where it can decide: a simulation per genre is most of the judging's time.
+    level = (chance_level(n, posters, chance_confidence, num_thresholds)
+             if n >= max(min_eval_positives, 1) else float('nan'))
     allowed = tolerance(n, genre_drop_scale) if n > 0 else float('inf')
     if n < min_eval_positives:
       reason = f'fewer than {min_eval_positives} eval positives'
