@@ -57,6 +57,14 @@ def write_section(markdown_path: str, section: str, begin_marker: str,
     f.write(text)
 
 
+def publish(section: str, markdown_path: str, begin_marker: str, end_marker: str) -> None:
+  """A benchmark's ending: its section on stdout and, given a path, into that file."""
+  print(section)
+  if markdown_path:
+    write_section(markdown_path, section, begin_marker, end_marker)
+    print(f'Wrote {markdown_path}')
+
+
 def gain_cell(gain: float, low: float, high: float) -> str:
   """A paired gain and its 95% interval, as every bench table shows it."""
   return f'{gain:+.3f} [{low:+.3f}, {high:+.3f}]'

@@ -142,10 +142,7 @@ def main() -> None:
                                    'date': benchmarks_md.today(), 'timings': timings}
   with open(args.results, 'w') as f:
     json.dump(results, f, indent=2)
-  markdown = render(results)
-  print(markdown)
-  if args.benchmarks:
-    benchmarks_md.write_section(args.benchmarks, markdown, BEGIN_MARKER, END_MARKER)
+  benchmarks_md.publish(render(results), args.benchmarks, BEGIN_MARKER, END_MARKER)
 
 
 if __name__ == '__main__':

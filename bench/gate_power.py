@@ -219,11 +219,7 @@ def main() -> None:
                   commit=benchmarks_md.commit(), date=benchmarks_md.today())
     with open(results_path, 'w') as f:
       json.dump(result, f, indent=2)
-  markdown = render_markdown(result)
-  print(markdown)
-  if args.benchmarks:
-    benchmarks_md.write_section(args.benchmarks, markdown, BEGIN_MARKER, END_MARKER)
-    print(f'Wrote {args.benchmarks}')
+  benchmarks_md.publish(render_markdown(result), args.benchmarks, BEGIN_MARKER, END_MARKER)
 
 
 if __name__ == '__main__':

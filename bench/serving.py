@@ -15,7 +15,6 @@ serving directory). Results are printed and rendered into BENCHMARKS.md between 
 below; they size the Kubernetes replicas and resources (README, "Size the replicas").
 """
 import argparse
-import datetime
 import glob
 import json
 import os
@@ -243,14 +242,8 @@ def main() -> None:
       'model_note': args.model_note or 'see the command',
       'machine': benchmarks_md.machine(),
       'tensorflow': runs[0]['tensorflow'], 'posters': len(posters), 'seconds': args.seconds,
-      'date': datetime.date.today().isoformat(),
-      'commit': subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=REPO_ROOT,
-                               capture_output=True, text=True).stdout.strip()}
-  section = render_markdown(result)
-  print(section)
-  if args.benchmarks:
-    benchmarks_md.write_section(args.benchmarks, section, BEGIN_MARKER, END_MARKER)
-    print(f'Wrote {args.benchmarks}')
+      'date': benchmarks_md.today(), 'commit': benchmarks_md.commit()}
+  benchmarks_md.publish(render_markdown(result), args.benchmarks, BEGIN_MARKER, END_MARKER)
 
 
 if __name__ == '__main__':
