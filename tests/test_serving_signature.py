@@ -109,7 +109,10 @@ def _check_answers(outputs, mixed_batch, alone):
   for row, (poster, expected) in enumerate(mixed_batch):
     assert list(outputs['classes'][row]) == GENRES
     if expected == 'ok':
-      np.testing.assert_array_equal(outputs['scores'][row], alone(poster))
+      # As alone up to float32 rounding: without oneDNN (the default on AMD CPUs) TensorFlow's
+      # matrix kernels sum in an order that depends on the batch's size, which moves the last
+      # bit; a poster's content never reaches another's scores.
+      np.testing.assert_allclose(outputs['scores'][row], alone(poster), rtol=1e-6, atol=1e-7)
       assert 1 <= sum(outputs['predicted'][row]) <= 3
     else:
       assert sum(outputs['predicted'][row]) == 0
