@@ -97,7 +97,9 @@ def test_refusals_follow_the_gate_thresholds():
   assert genre_judging.refused(judgement, 0.5, 0.5) == {'chance': False, 'regression': False}
   assert genre_judging.refused(judgement, 0.5 - allowed, 0.5)['regression'] is False
   assert genre_judging.refused(judgement, 0.5 - allowed - 1e-3, 0.5)['regression'] is True
-  assert genre_judging.refused(judgement, level, None) == {'chance': True, 'regression': False}
+  # As TFMA's bounds: a tie with the chance level passes, anything below it is refused.
+  assert genre_judging.refused(judgement, level, None) == {'chance': False, 'regression': False}
+  assert genre_judging.refused(judgement, level - 1e-6, None)['chance'] is True
 
 
 def test_counts_must_match_the_genres():

@@ -141,7 +141,7 @@ def refused(judgement: Judgement, candidate_pr_auc: float,
   """Which criteria refuse a candidate's AUC-PR on a judged genre (the gate's arithmetic,
   for bench/gate_power.py: the Evaluator applies the same bounds as TFMA thresholds)."""
   return {
-      'chance': not candidate_pr_auc > judgement.chance_level,
+      'chance': candidate_pr_auc - judgement.chance_level < 0,
       'regression': (served_pr_auc is not None
                      and candidate_pr_auc - served_pr_auc < -judgement.tolerance),
   }
