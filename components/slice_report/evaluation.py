@@ -370,7 +370,7 @@ def gate_lines(gate: Gate) -> List[str]:
              for reason, genres in _by_reason(gate.unjudged)),
            *([f'  not compared (the candidate does not know them): '
               f'{", ".join(gate.served_only)}'] if gate.served_only else []),
-           f"  {'subject':<16} {'candidate':>9} {'baseline':>9} {'change':>8} {'floor':>7} "
+           f"  {'subject':<16} {'candidate':>9} {'served':>9} {'change':>8} {'floor':>7} "
            f"{'may drop':>8}  verdict"]
 
   def number(value, width, sign=''):

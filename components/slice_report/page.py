@@ -112,7 +112,7 @@ def _table(css_class: str, headers: Sequence[str], rows: Iterable[str], table_id
 
 def _header(data) -> str:
   result = data.evaluation
-  baseline = (f'<br>Baseline (latest blessed): <code>{_esc(result.baseline_location)}</code>'
+  baseline = (f'<br>Baseline (the served model): <code>{_esc(result.baseline_location)}</code>'
               if result.has_baseline else '<br>Baseline: none (no blessed model yet)')
   return (f'<h1>Slice report: poster genres on <code>{_esc(data.split)}</code></h1>'
           f'<div class="meta">Model: <code>{_esc(result.model_location)}</code>{baseline}'
