@@ -79,11 +79,8 @@ def pr_aucs(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
 def judge(genres: Sequence[str], positives: np.ndarray, posters: int,
           served: np.ndarray, gate: GateConfig) -> List[genre_judging.Judgement]:
   """The gate's judgements with one seed's model served (the Evaluator's own call)."""
-  return genre_judging.judge(
-      genres, positives, posters, dict(zip(genres, served.tolist())), genres,
-      min_eval_positives=gate.min_eval_positives, genre_drop_scale=gate.genre_drop_scale,
-      chance_confidence=gate.chance_confidence,
-      num_thresholds=eval_config.AUC_PR_THRESHOLDS)
+  return genre_judging.judge_for_gate(genres, positives, posters,
+                                      dict(zip(genres, served.tolist())), genres, gate)
 
 
 def measure(labels: np.ndarray, scores: Dict[int, np.ndarray], genres: Sequence[str],

@@ -129,10 +129,12 @@ def build_eval_config(num_genres: int, gate: Optional[GateConfig] = None,
   # No `binarize` on the macro specs: with it, a threshold would also apply to every genre.
   macro = tfma.AggregationOptions(macro_average=True,
                                   class_weights={i: 1.0 for i in macro_ids})
-  macro_gate = (lambda name: tfma.MetricThreshold(
-      value_threshold=_at_least(gate.min_macro_pr_auc).value_threshold,
-      change_threshold=_no_drop_beyond(gate.max_macro_pr_auc_regression).change_threshold)
-                if gate is not None and name == 'AUCPrecisionRecall' else None)
+  def macro_gate(name):
+    if gate is None or name != 'AUCPrecisionRecall':
+      return None
+    threshold = _at_least(gate.min_macro_pr_auc)
+    threshold.MergeFrom(_no_drop_beyond(gate.max_macro_pr_auc_regression))
+    return threshold
   plots = ('ConfusionMatrixPlot', 'CalibrationPlot') if sliced else ()
   decisions = ('Precision', 'Recall', 'F1Score')
   # The judged genres' AUC-PR comes from their gate specs, every other genre's from one spec.

@@ -49,11 +49,9 @@ def count_positives(examples: List[Any], split: str, num_genres: int) -> Tuple[n
 def _judge(examples: List[Any], split: str, genres: Sequence[str], gate: GateConfig,
            served) -> List[genre_judging.Judgement]:
   positives, posters = count_positives(examples, split, len(genres))
-  return genre_judging.judge(
-      genres, positives, posters, served.pr_auc if served else None,
-      served.genres if served else None, min_eval_positives=gate.min_eval_positives,
-      genre_drop_scale=gate.genre_drop_scale, chance_confidence=gate.chance_confidence,
-      num_thresholds=eval_config.AUC_PR_THRESHOLDS)
+  return genre_judging.judge_for_gate(genres, positives, posters,
+                                      served.pr_auc if served else None,
+                                      served.genres if served else None, gate)
 
 
 class Executor(tfx_evaluator.Executor):
@@ -72,8 +70,9 @@ class Executor(tfx_evaluator.Executor):
     comparable = [i for i, genre in enumerate(genres)
                   if served is None or genre in (served.genres or ())]
     if served is not None and not comparable:
-      logging.warning('The served model %s shares no genre with the candidate (by name): it is '
-                      'not compared.', served.path)
+      logging.warning('The served model %s %s: it is not compared.', served.path,
+                      'shares no genre with the candidate' if served.genres
+                      else 'carries no genre vocabulary')
       served = None
       comparable = list(range(len(genres)))
     judgements = []

@@ -136,6 +136,18 @@ def judge(genres: Sequence[str], eval_positives: Sequence[int], posters: int,
   return result
 
 
+def judge_for_gate(genres: Sequence[str], eval_positives: Sequence[int], posters: int,
+                   served_pr_auc: Optional[Mapping[str, float]],
+                   served_genres: Optional[Sequence[str]], gate) -> List[Judgement]:
+  """`judge` with the push gate's criteria (a GateConfig), at the gate's AUC-PR resolution:
+  the one call the Evaluator and bench/gate_power.py make."""
+  return judge(genres, eval_positives, posters, served_pr_auc, served_genres,
+               min_eval_positives=gate.min_eval_positives,
+               genre_drop_scale=gate.genre_drop_scale,
+               chance_confidence=gate.chance_confidence,
+               num_thresholds=pr_auc.GATE_THRESHOLDS)
+
+
 def refused(judgement: Judgement, candidate_pr_auc: float,
             served_pr_auc: Optional[float]) -> Dict[str, bool]:
   """Which criteria refuse a candidate's AUC-PR on a judged genre (the gate's arithmetic,
