@@ -34,10 +34,9 @@ IMAGE_XF = 'image_xf'
 # gives TFMA (models/export.py).
 LABELS_XF = 'labels_xf'
 
-# What PosterEmbedder adds to each example with spans on (models/embeddings.py): the frozen
-# backbone's output for the poster (and its mirror image, when the Trainer trains on mirrors),
-# the key of the backbone and preprocessing that made it, and a checksum of the entry.
+# What PosterEmbedder adds to each example (models/embeddings.py): the frozen backbone's
+# output for the poster, the key of the backbone and preprocessing that made it, and a
+# checksum of the entry.
 EMBEDDING = 'embedding'
-EMBEDDING_MIRROR = 'embedding_mirror'
 EMBEDDING_KEY = 'embedding_key'
 EMBEDDING_CHECKSUM = 'embedding_checksum'

@@ -15,6 +15,8 @@ and a good poster's answer does not depend on the other posters of its batch.
 """
 SERVING_SIGNATURE = 'serving_default'
 TF_EXAMPLE_SIGNATURE = 'serving_tf_example'
+# The head alone, on examples that carry the frozen backbone's embedding (evaluation).
+EMBEDDING_SIGNATURE = 'embedding_tf_example'
 TRANSFORM_SIGNATURE = 'transform_features'
 IMAGE_BYTES_INPUT = 'image_bytes'
 SCORES, CLASSES, PREDICTED, STATUS = 'scores', 'classes', 'predicted', 'status'

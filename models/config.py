@@ -225,7 +225,6 @@ MODEL_NAMES = tuple(MODEL_PRESETS)
 RESIZE_POLICIES = ('pad', 'stretch', 'crop')
 NORMALIZATIONS = ('unit', 'symmetric')
 LOSSES = ('bce', 'pos_weight', 'focal', 'asymmetric')
-FLIP_MODES = ('none', 'train', 'train_and_serve')
 THRESHOLD_POLICIES = ('per_genre', 'global', 'base_rate')
 
 
@@ -250,15 +249,6 @@ class TrainerConfig:
                                            'head training stops.', minimum=1)
   loss: str = knob('bce', 'Loss against genre imbalance (models/losses.py), on top of the '
                    'oversampler; BENCHMARKS.md compares them.', choices=LOSSES)
-  flip: str = knob('none', 'Mirrored posters: none; train (extra training examples, twice '
-                   'the Trainer\'s embedding cost, no gain on eval beyond seed noise: '
-                   'BENCHMARKS.md); train_and_serve (also average scores with the mirror at '
-                   'serving, twice the serving cost, no measured gain).', choices=FLIP_MODES)
-  unfreeze_top_blocks: int = knob(0, 'Backbone blocks fine-tuned end to end after the head '
-                                  '(0: frozen); meant for GPU runs.', minimum=0)
-  fine_tune_epochs: int = knob(5, 'Epochs of that fine-tuning.', minimum=1)
-  fine_tune_learning_rate: float = knob(1e-4, 'Learning rate of that fine-tuning.',
-                                        minimum=0.0)
   threshold_policy: str = knob('global', 'Decision rule tuned on eval: one threshold for '
                                'all genres; one per genre (noisier: several genres have '
                                'under 20 eval positives); or base_rate, thresholds tilted '
@@ -284,15 +274,9 @@ class TrainerConfig:
 
   @property
   def frozen_backbone(self) -> bool:
-    """Whether every poster's backbone output is fixed for the whole run (and across runs
-    with the same backbone and preprocessing): what makes embeddings reusable."""
-    return self.preset.backbone is not None and not self.unfreeze_top_blocks
-
-  @property
-  def mirror_views(self) -> Dict[str, bool]:
-    """Per split the Trainer reads, whether it uses the posters' mirror images too: as extra
-    training examples (`train`), and to judge the head as the served model scores (`eval`)."""
-    return {'train': self.flip != 'none', 'eval': self.flip == 'train_and_serve'}
+    """Whether every poster's backbone output is fixed (across runs too, with the same
+    backbone and preprocessing): what makes embeddings reusable."""
+    return self.preset.backbone is not None
 
   @property
   def resolved_epochs(self) -> int:

@@ -2,7 +2,7 @@
 
 With spans on, PosterEmbedder (components/embedder/) embeds each new span's train and eval
 posters once and writes them back into the examples (contract/features.py: `embedding`,
-`embedding_mirror`, `embedding_key`, `embedding_checksum`); the window of those embedded
+`embedding_key`, `embedding_checksum`); the window of those embedded
 examples is what the Trainer trains on, so a run embeds only the posters it has never seen.
 
 An entry is used only if its key and checksum hold for what the Trainer uses now:
@@ -13,8 +13,8 @@ An entry is used only if its key and checksum hold for what the Trainer uses now
   recomputation);
 - its **checksum** (CRC-32 over the image's SHA-256, the key and the embedding's bytes) catches
   an entry altered after it was written, or moved onto another poster.
-Any other entry (stale key, bad checksum, absent, or without the mirror view the Trainer now
-wants) is counted by cause and embedded again from the image bytes in the same record.
+Any other entry (stale key, bad checksum, absent) is counted by cause and embedded again
+from the image bytes in the same record.
 """
 import dataclasses
 import hashlib
@@ -38,7 +38,6 @@ SUMMARY_FILE = 'embedding_summary.json'
 ABSENT = 'absent'
 STALE = 'stale_key'
 CORRUPT = 'bad_checksum'
-NO_MIRROR = 'no_mirror_view'
 
 
 def _probe_posters() -> tf.Tensor:
@@ -74,35 +73,28 @@ def embedding_key(variant: str, backbone: tf.keras.Model,
   return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
-def checksum(sha256: bytes, key: bytes, embedding: np.ndarray,
-             mirror: Optional[np.ndarray]) -> int:
+def checksum(sha256: bytes, key: bytes, embedding: np.ndarray) -> int:
   crc = zlib.crc32(sha256)
   crc = zlib.crc32(key, crc)
-  crc = zlib.crc32(np.asarray(embedding, np.float32).tobytes(), crc)
-  if mirror is not None:
-    crc = zlib.crc32(np.asarray(mirror, np.float32).tobytes(), crc)
-  return crc
+  return zlib.crc32(np.asarray(embedding, np.float32).tobytes(), crc)
 
 
-def with_embedding(record: bytes, key: str, embedding: np.ndarray,
-                   mirror: Optional[np.ndarray]) -> bytes:
+def with_embedding(record: bytes, key: str, embedding: np.ndarray) -> bytes:
   """`record` (a serialized poster tf.Example) with its embedding entry added."""
   example = tf.train.Example.FromString(record)
   feature = example.features.feature
   sha256 = feature[features.IMAGE_SHA256].bytes_list.value[0]
   feature[features.EMBEDDING].float_list.value[:] = np.asarray(embedding, np.float32)
-  if mirror is not None:
-    feature[features.EMBEDDING_MIRROR].float_list.value[:] = np.asarray(mirror, np.float32)
   feature[features.EMBEDDING_KEY].bytes_list.value[:] = [key.encode()]
   feature[features.EMBEDDING_CHECKSUM].int64_list.value[:] = [
-      checksum(sha256, key.encode(), embedding, mirror)]
+      checksum(sha256, key.encode(), embedding)]
   return example.SerializeToString()
 
 
 def embed_records(backbone: tf.keras.Model, tft_output: tft.TFTransformOutput,
-                  files: Sequence[str], batch_size: int, with_mirror: bool,
-                  description: str) -> Iterator[Tuple[bytes, np.ndarray, Optional[np.ndarray]]]:
-  """(record, embedding, mirror embedding or None) for every record of `files`, in order,
+                  files: Sequence[str], batch_size: int,
+                  description: str) -> Iterator[Tuple[bytes, np.ndarray]]:
+  """(record, embedding) for every record of `files`, in order,
   a batch at a time: a span of any size is embedded in the memory of one batch."""
   layer = tft_output.transform_features_layer()
   spec = data.raw_parse_spec()
@@ -120,10 +112,8 @@ def embed_records(backbone: tf.keras.Model, tft_output: tft.TFTransformOutput,
       pending.append(batch_records.numpy())
       yield batch_images
 
-  for embedded, mirrored in transfer.embed_batches(
-      backbone, images(), with_mirror=with_mirror, description=description):
-    for i, record in enumerate(pending.pop(0)):
-      yield record, embedded[i], None if mirrored is None else mirrored[i]
+  for embedded in transfer.embed_batches(backbone, images(), description=description):
+    yield from zip(pending.pop(0), embedded)
 
 
 @dataclasses.dataclass
@@ -132,8 +122,7 @@ class Reuse:
   posters: int = 0
   reused: int = 0
   recomputed: Dict[str, int] = dataclasses.field(default_factory=dict)
-  # Backbone passes, a poster's mirror image counting as one more.
-  backbone_views: int = 0
+  backbone_views: int = 0  # posters that went through the backbone
 
 
 def _has_entries(files: Sequence[str]) -> bool:
@@ -143,62 +132,70 @@ def _has_entries(files: Sequence[str]) -> bool:
   return False
 
 
-def cached_embeddings(file_patterns: List[str], index: data.PosterIndex, key: str,
-                      with_mirror: bool, embedding_size: int
-                      ) -> Tuple[np.ndarray, Optional[np.ndarray], np.ndarray, Dict[str, int]]:
-  """The stored embeddings of a split's posters (in `index` order) that can be trusted.
-
-  Returns (embeddings [P, D], mirror embeddings [P, D] or None, valid [P] bool, causes: how
-  many posters could not be trusted, per cause); untrusted rows are zeros.
-  """
+def _verified(files: Sequence[str], key: str
+              ) -> Iterator[Tuple[Optional[np.ndarray], Optional[str]]]:
+  """Per record of `files`, in order: (its embedding, None) when its entry can be trusted
+  under `key`, else (None, the cause)."""
+  if not _has_entries(files):  # Examples no PosterEmbedder wrote: nothing to read.
+    for _ in data.records(files):
+      yield None, ABSENT
+    return
   spec = {features.IMAGE_SHA256: tf.io.FixedLenFeature([], tf.string),
           features.EMBEDDING: tf.io.VarLenFeature(tf.float32),
-          features.EMBEDDING_MIRROR: tf.io.VarLenFeature(tf.float32),
           features.EMBEDDING_KEY: tf.io.FixedLenFeature([], tf.string, default_value=b''),
           features.EMBEDDING_CHECKSUM: tf.io.FixedLenFeature([], tf.int64, default_value=-1)}
+  for batch in data.records(files).batch(1024).map(lambda r: tf.io.parse_example(r, spec)):
+    dense = tf.sparse.to_dense(batch[features.EMBEDDING]).numpy()
+    rows = len(batch[features.IMAGE_SHA256])
+    sizes = np.bincount(batch[features.EMBEDDING].indices[:, 0].numpy(), minlength=rows)
+    stored_keys = batch[features.EMBEDDING_KEY].numpy()
+    hashes = batch[features.IMAGE_SHA256].numpy()
+    checksums = batch[features.EMBEDDING_CHECKSUM].numpy()
+    for i in range(rows):
+      if sizes[i] == 0:
+        yield None, ABSENT
+      elif stored_keys[i] != key.encode():
+        yield None, STALE
+      else:
+        embedding = dense[i, :sizes[i]]
+        if checksum(hashes[i], stored_keys[i], embedding) != checksums[i]:
+          yield None, CORRUPT
+        else:
+          yield embedding, None
+
+
+def untrusted_records(file_patterns: List[str], key: str) -> Dict[str, int]:
+  """How many records of the files cannot be trusted to carry the embedding `key` names,
+  per cause; empty when every one can."""
+  causes: Dict[str, int] = {}
+  for _, cause in _verified(data.matching_files(file_patterns), key):
+    if cause:
+      causes[cause] = causes.get(cause, 0) + 1
+  return causes
+
+
+def cached_embeddings(file_patterns: List[str], index: data.PosterIndex, key: str,
+                      embedding_size: int
+                      ) -> Tuple[np.ndarray, np.ndarray, Dict[str, int]]:
+  """The stored embeddings of a split's posters (in `index` order) that can be trusted.
+
+  Returns (embeddings [P, D], valid [P] bool, causes: how many posters could not be trusted,
+  per cause); untrusted rows are zeros.
+  """
   posters = index.num_posters
   embeddings = np.zeros((posters, embedding_size), np.float32)
-  mirrors = np.zeros((posters, embedding_size), np.float32) if with_mirror else None
   valid = np.zeros(posters, bool)
-  files = data.matching_files(file_patterns)
-  if not _has_entries(files):  # Examples no PosterEmbedder wrote: nothing to read.
-    return embeddings, mirrors, valid, ({ABSENT: posters} if posters else {})
   causes: Dict[str, int] = {}
-  record = 0
-  batches = data.records(files).batch(1024)
-  for batch in batches.map(lambda r: tf.io.parse_example(r, spec)):
-    dense = {name: tf.sparse.to_dense(batch[name]).numpy()
-             for name in (features.EMBEDDING, features.EMBEDDING_MIRROR)}
-    rows = len(batch[features.IMAGE_SHA256])
-    counts = {name: np.bincount(batch[name].indices[:, 0].numpy(), minlength=rows)
-              for name in (features.EMBEDDING, features.EMBEDDING_MIRROR)}
-    for i in range(rows):
-      if not index.first_record[record]:
-        record += 1
-        continue
-      poster = index.record_poster[record]
-      record += 1
-      size = counts[features.EMBEDDING][i]
-      mirror_size = counts[features.EMBEDDING_MIRROR][i]
-      stored_key = batch[features.EMBEDDING_KEY][i].numpy()
-      if size == 0:
-        cause = ABSENT
-      elif stored_key != key.encode() or size != embedding_size:
-        cause = STALE
-      elif with_mirror and mirror_size != embedding_size:
-        cause = NO_MIRROR
-      else:
-        embedding = dense[features.EMBEDDING][i, :embedding_size]
-        mirror = dense[features.EMBEDDING_MIRROR][i, :embedding_size] if mirror_size else None
-        expected = checksum(batch[features.IMAGE_SHA256][i].numpy(), stored_key, embedding,
-                            mirror)
-        if expected != batch[features.EMBEDDING_CHECKSUM][i].numpy():
-          cause = CORRUPT
-        else:
-          embeddings[poster] = embedding
-          if with_mirror:
-            mirrors[poster] = mirror
-          valid[poster] = True
-          continue
+  verified = _verified(data.matching_files(file_patterns), key)
+  for record, (embedding, cause) in enumerate(verified):
+    if not index.first_record[record]:
+      continue
+    if cause is None and len(embedding) != embedding_size:
+      cause = STALE
+    if cause:
       causes[cause] = causes.get(cause, 0) + 1
-  return embeddings, mirrors, valid, causes
+      continue
+    poster = index.record_poster[record]
+    embeddings[poster] = embedding
+    valid[poster] = True
+  return embeddings, valid, causes

@@ -6,6 +6,9 @@ Signatures:
                        (contract/serving.py documents the contract)
   serving_tf_example   examples: serialized tf.Example [N] -> scores, classes, predicted
                        (for TFMA; its posters passed ingest's checks)
+  embedding_tf_example examples with PosterEmbedder's `embedding` entry [N] -> the same,
+                       from the head alone (models on a frozen backbone only: what both
+                       Evaluators run, so that a poster meets the backbone once per run)
   transform_features   examples: serialized tf.Example [N] -> the float multi-hot labels
                        (TFMA's preprocessing function)
 
@@ -25,6 +28,9 @@ The genre names and the decision rule (models/thresholds.py: a threshold per gen
 client agree on them. The vocabulary also ships as an asset (`assets/genre_vocabulary.txt`)
 for tools that read the model directory, and `assets.extra/tf_serving_warmup_requests`
 (models/warmup.py) lets TF Serving warm a version up on real posters before it takes traffic.
+`assets/embedding_key.txt` (frozen backbones only) names the embeddings the head reads
+(models/embeddings.py): `embedding_tf_example` refuses an example whose entry has another
+key, and the Evaluator uses the signature only where every entry's key and checksum hold.
 `assets/eval_pr_auc.json` is the model's own record of its AUC-PR per genre on the `eval`
 posters its decision rule was tuned on: once the model is served, the push gate weighs each
 genre by it (components/evaluator/genre_judging.py).
@@ -43,8 +49,8 @@ from contract import features
 from contract import serving as serving_contract
 from contract import vocabulary as genre_vocabulary
 from contract.serving import (  # pylint: disable=g-multiple-import
-    CLASSES, IMAGE_BYTES_INPUT, PREDICTED, SCORES, SERVING_SIGNATURE, STATUS,
-    TF_EXAMPLE_SIGNATURE, TRANSFORM_SIGNATURE)
+    CLASSES, EMBEDDING_SIGNATURE, IMAGE_BYTES_INPUT, PREDICTED, SCORES, SERVING_SIGNATURE,
+    STATUS, TF_EXAMPLE_SIGNATURE, TRANSFORM_SIGNATURE)
 from models import data
 from models import pr_auc
 from models import preprocessing
@@ -168,6 +174,7 @@ def apply_rule(scores: tf.Tensor, thresholds: tf.Tensor, min_genres: int,
 
 
 EVAL_RECORD_FILE = 'eval_pr_auc.json'
+EMBEDDING_KEY_FILE = 'embedding_key.txt'
 
 
 def eval_record(vocabulary: Sequence[str], labels: np.ndarray,
@@ -194,12 +201,28 @@ def read_eval_record(model_dir: str) -> Optional[Dict[str, float]]:
   return {genre: row['pr_auc'] for genre, row in record['genres'].items()}
 
 
+def read_embedding_key(model_dir: str) -> Optional[str]:
+  """The key of the embeddings a model exported here reads through `embedding_tf_example`;
+  None for a model without that signature."""
+  path = os.path.join(model_dir, 'assets', EMBEDDING_KEY_FILE)
+  if not tf.io.gfile.exists(path):
+    return None
+  with tf.io.gfile.GFile(path) as f:
+    return f.read().strip()
+
+
 def export_model(model: tf.keras.Model, tft_output: tft.TFTransformOutput,
                  vocabulary: Sequence[str], rule: decision_rule.DecisionRule,
                  export_dir: str, warmup_images: Optional[Sequence[bytes]] = None,
-                 record: Optional[Dict[str, object]] = None) -> None:
+                 record: Optional[Dict[str, object]] = None,
+                 head: Optional[tf.keras.Model] = None,
+                 embedding_key: Optional[str] = None) -> None:
   """Saves the serving SavedModel; `warmup_images`: a few real posters for TF Serving warmup;
-  `record`: its eval_record, written into its assets."""
+  `record`: its eval_record, written into its assets; `head` (embedding -> scores, the last
+  part of `model`) with the `embedding_key` of what it reads: the `embedding_tf_example`
+  signature."""
+  if (head is None) != (embedding_key is None):
+    raise ValueError('A head needs the key of its embeddings, and a key its head.')
   thresholds = rule.thresholds
   if len(thresholds) != len(vocabulary):
     raise ValueError(f'{len(thresholds)} thresholds for {len(vocabulary)} genres.')
@@ -245,6 +268,27 @@ def export_model(model: tf.keras.Model, tft_output: tft.TFTransformOutput,
     scores = model(model.tft_layer(parsed)[features.IMAGE_XF], training=False)
     return outputs_for(scores, tf.ones([tf.shape(scores)[0]], tf.bool))
 
+  signatures = {SERVING_SIGNATURE: serve_image_bytes,
+                TF_EXAMPLE_SIGNATURE: serve_tf_examples}
+  if head is not None:
+    model.embedding_key = tf.constant(embedding_key)
+    embedding_spec = {
+        features.EMBEDDING: tf.io.FixedLenFeature([head.input_shape[-1]], tf.float32),
+        features.EMBEDDING_KEY: tf.io.FixedLenFeature([], tf.string)}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name='examples')])
+    def serve_embeddings(serialized):
+      parsed = tf.io.parse_example(serialized, embedding_spec)
+      # An embedding of another backbone or preprocessing would score silently wrong.
+      with tf.control_dependencies([tf.debugging.assert_equal(
+          parsed[features.EMBEDDING_KEY], model.embedding_key,
+          message='An embedding made with another backbone or preprocessing than this '
+                  'model\'s')]):
+        scores = head(parsed[features.EMBEDDING], training=False)
+      return outputs_for(scores, tf.ones([tf.shape(scores)[0]], tf.bool))
+
+    signatures[EMBEDDING_SIGNATURE] = serve_embeddings
+
   @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name='examples')])
   def transform_features(serialized):
     """The labels TFMA scores against, dense floats. Only the labels: TFMA keeps what this
@@ -260,11 +304,11 @@ def export_model(model: tf.keras.Model, tft_output: tft.TFTransformOutput,
     # Without Keras' per-layer traces: nothing loads this model back as Keras (TF Serving,
     # TFMA and every tool here call its signatures), and tracing every layer's call for
     # that was about 40 % of the export's time.
-    model.save(export_dir, save_format='tf', save_traces=False, signatures={
-        SERVING_SIGNATURE: serve_image_bytes,
-        TF_EXAMPLE_SIGNATURE: serve_tf_examples,
-        TRANSFORM_SIGNATURE: transform_features,
-    })
+    model.save(export_dir, save_format='tf', save_traces=False,
+               signatures={**signatures, TRANSFORM_SIGNATURE: transform_features})
+  if embedding_key is not None:
+    with tf.io.gfile.GFile(os.path.join(export_dir, 'assets', EMBEDDING_KEY_FILE), 'w') as f:
+      f.write(embedding_key + '\n')
   if record is not None:
     with tf.io.gfile.GFile(os.path.join(export_dir, 'assets', EVAL_RECORD_FILE), 'w') as f:
       json.dump(record, f, indent=2)

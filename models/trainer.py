@@ -27,7 +27,6 @@ from models import data
 from models import efficientnet_lite
 from models import embeddings
 from models import export
-from models import losses
 from models import metrics
 from models import simple_cnn
 from models import thresholds as decision_rule
@@ -53,8 +52,15 @@ class TrainingContext:
                              self.config.batch_size, shuffle=shuffle, keep=keep)
 
 
-# (trained model: images -> scores, eval labels [N, G], the model's eval scores [N, G])
-Trained = Tuple[tf.keras.Model, np.ndarray, np.ndarray]
+@dataclasses.dataclass(frozen=True)
+class Trained:
+  """A trained model (images -> scores) and its eval labels and scores [N, G]; on a frozen
+  backbone also the head alone (embedding -> scores) and the key of the embeddings it reads."""
+  model: tf.keras.Model
+  labels: np.ndarray
+  scores: np.ndarray
+  head: Optional[tf.keras.Model] = None
+  embedding_key: Optional[str] = None
 
 
 def _predict(model: tf.keras.Model, dataset: tf.data.Dataset) -> Tuple[np.ndarray, np.ndarray]:
@@ -77,17 +83,16 @@ def train_end_to_end(context: TrainingContext) -> Trained:
             callbacks=[training.early_stopping(config.early_stopping_patience),
                        tf.keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir,
                                                       update_freq='epoch')])
-  labels, scores = _predict(model, evaluation)
-  return model, labels, scores
+  return Trained(model, *_predict(model, evaluation))
 
 
 def _embed_split(context: TrainingContext, backbone: tf.keras.Model, key: str,
-                 files, index: data.PosterIndex, split: str, with_mirror: bool
-                 ) -> Tuple[np.ndarray, Optional[np.ndarray], embeddings.Reuse]:
+                 files, index: data.PosterIndex, split: str
+                 ) -> Tuple[np.ndarray, embeddings.Reuse]:
   """Every poster of a split embedded: the stored entries that can be trusted, the rest
   (none stored, stale, corrupt: models/embeddings.py) by the backbone now."""
-  stored, mirrored, valid, causes = embeddings.cached_embeddings(
-      files, index, key, with_mirror, backbone.output_shape[-1])
+  stored, valid, causes = embeddings.cached_embeddings(files, index, key,
+                                                       backbone.output_shape[-1])
   reuse = embeddings.Reuse(posters=index.num_posters, reused=int(valid.sum()),
                            recomputed=causes)
   missing = ~valid
@@ -97,26 +102,21 @@ def _embed_split(context: TrainingContext, backbone: tf.keras.Model, key: str,
     # first appearance, so these come in the order of `stored[missing]`.
     posters = context.dataset(files, shuffle=False,
                               keep=index.first_record & missing[index.record_poster])
-    views = ' and their mirror images' if with_mirror else ''
-    new, new_mirrored = transfer.embed(
-        backbone, posters, with_mirror=with_mirror,
-        batches=-(-count // context.config.batch_size),
-        description=f'Embedding {count} {split} posters{views}')
-    stored[missing] = new
-    if with_mirror:
-      mirrored[missing] = new_mirrored
-    reuse.backbone_views = count * (2 if with_mirror else 1)
-  return stored, mirrored, reuse
+    stored[missing] = transfer.embed(backbone, posters,
+                                     batches=-(-count // context.config.batch_size),
+                                     description=f'Embedding {count} {split} posters')
+    reuse.backbone_views = count
+  return stored, reuse
 
 
 def train_on_frozen_backbone(context: TrainingContext, variant: str) -> Trained:
   """An ImageNet EfficientNet-Lite, frozen; a head trained on embeddings computed once.
 
-  Every distinct poster is embedded once (twice with flips), or not at all when its examples
-  carry a stored embedding that can be trusted (PosterEmbedder, with spans on); the
-  oversampler's repeats become repeated rows of the embedding matrix, so oversampling costs
-  nothing here. What was reused and what embedded again is logged and written to
-  `embedding_summary.json` in the model run directory.
+  Every distinct poster is embedded once, or not at all when its examples carry a stored
+  embedding that can be trusted (PosterEmbedder); the oversampler's repeats become repeated
+  rows of the embedding matrix, so oversampling costs nothing here. What was reused and what
+  embedded again is logged and written to `embedding_summary.json` in the model run
+  directory.
   """
   config, fn_args = context.config, context.fn_args
   backbone = efficientnet_lite.build_backbone(variant, input_shape=context.image_shape)
@@ -124,47 +124,27 @@ def train_on_frozen_backbone(context: TrainingContext, variant: str) -> Trained:
   eval_index = data.poster_index(fn_args.eval_files, context.num_genres)
   key = embeddings.embedding_key(variant, backbone, context.tft_output)
   started = time.monotonic()
-  train_embeddings, mirrored, train_reuse = _embed_split(
-      context, backbone, key, fn_args.train_files, train_index, 'train',
-      config.mirror_views['train'])
-  train_embeddings, train_labels = transfer.training_views(
-      train_embeddings[train_index.record_poster],
-      None if mirrored is None else mirrored[train_index.record_poster],
-      train_index.labels[train_index.record_poster])
-  eval_embeddings, eval_mirrored, eval_reuse = _embed_split(
-      context, backbone, key, fn_args.eval_files, eval_index, 'eval',
-      config.mirror_views['eval'])
-  eval_views = [view for view in (eval_embeddings, eval_mirrored) if view is not None]
-  views = train_reuse.backbone_views + eval_reuse.backbone_views
+  train_embeddings, train_reuse = _embed_split(
+      context, backbone, key, fn_args.train_files, train_index, 'train')
+  eval_embeddings, eval_reuse = _embed_split(
+      context, backbone, key, fn_args.eval_files, eval_index, 'eval')
+  passes = train_reuse.backbone_views + eval_reuse.backbone_views
   seconds = time.monotonic() - started
-  logging.info('Embeddings in %.1f s: %d backbone passes (%.1f/s); train %s; eval %s.',
-               seconds, views, views / seconds, train_reuse, eval_reuse)
+  logging.info('Embeddings in %.1f s: %d backbone passes; train %s; eval %s.',
+               seconds, passes, train_reuse, eval_reuse)
   tf.io.gfile.makedirs(fn_args.model_run_dir)
   with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, embeddings.SUMMARY_FILE),
                          'w') as f:
     json.dump({'train': dataclasses.asdict(train_reuse),
                'eval': dataclasses.asdict(eval_reuse)}, f, indent=2)
-  eval_views = np.stack(eval_views)
 
-  head_config = transfer.HeadConfig.of(config)
-  head = transfer.train_head(train_embeddings, train_labels, eval_views, eval_index.labels,
-                             head_config, log_dir=fn_args.model_run_dir)
-  model = transfer.compose(backbone, head,
-                           flip_at_serving=config.flip == 'train_and_serve',
-                           name=f'efficientnet_{variant}_genres')
-  scores = transfer.predict_views(head, eval_views)
-
-  top_blocks = config.unfreeze_top_blocks
-  if top_blocks:
-    transfer.unfreeze_top(backbone, top_blocks)
-    evaluation = context.dataset(fn_args.eval_files, shuffle=False)
-    transfer.fine_tune(
-        model, context.dataset(fn_args.train_files, shuffle=True), evaluation,
-        epochs=config.fine_tune_epochs, learning_rate=config.fine_tune_learning_rate,
-        loss=losses.make_loss(config.loss, train_labels), num_genres=context.num_genres,
-        early_stopping_patience=config.early_stopping_patience)
-    return (model, *_predict(model, evaluation))
-  return model, eval_index.labels, scores
+  head = transfer.train_head(
+      train_embeddings[train_index.record_poster], train_index.labels[train_index.record_poster],
+      eval_embeddings, eval_index.labels, transfer.HeadConfig.of(config),
+      log_dir=fn_args.model_run_dir)
+  model = transfer.compose(backbone, head, name=f'efficientnet_{variant}_genres')
+  return Trained(model, eval_index.labels, head(eval_embeddings, training=False).numpy(),
+                 head=head, embedding_key=key)
 
 
 MODELS: Dict[str, Callable[[TrainingContext], Trained]] = {
@@ -182,7 +162,8 @@ def run_fn(fn_args: FnArgs) -> None:
   context = TrainingContext(fn_args=fn_args, config=config,
                             tft_output=tft.TFTransformOutput(fn_args.transform_graph_path),
                             num_genres=len(vocabulary))
-  model, labels, scores = MODELS[config.model_name](context)
+  trained = MODELS[config.model_name](context)
+  labels, scores = trained.labels, trained.scores
 
   rule = decision_rule.tune_rule(labels, scores, config.threshold_policy, config.min_genres,
                                  config.max_genres)
@@ -190,6 +171,7 @@ def run_fn(fn_args: FnArgs) -> None:
                metrics.macro_f1(labels, rule.apply(scores)),
                float(metrics.average_precision_per_genre(labels, scores).mean()))
   export.export_model(
-      model, context.tft_output, vocabulary, rule, fn_args.serving_model_dir,
+      trained.model, context.tft_output, vocabulary, rule, fn_args.serving_model_dir,
       warmup_images=warmup.read_example_images(fn_args.eval_files, warmup.NUM_WARMUP_POSTERS),
-      record=export.eval_record(vocabulary, labels, scores))
+      record=export.eval_record(vocabulary, labels, scores),
+      head=trained.head, embedding_key=trained.embedding_key)

@@ -218,9 +218,8 @@ class PipelineConfig:
         object.__setattr__(self, name, os.path.join(self.pipeline_root, directory))
     if self.spans and not self.trainer.frozen_backbone:
       raise SettingError('Spans reuse each poster\'s embedding from a frozen backbone: '
-                         f'model {self.trainer.model_name} with {self.trainer.unfreeze_top_blocks}'
-                         ' fine-tuned blocks has none (use an efficientnet_lite model with '
-                         'unfreeze_top_blocks 0).')
+                         f'model {self.trainer.model_name} has none (use an '
+                         'efficientnet_lite model).')
     if self.cloud.beam_runner == 'dataflow':
       self._dataflow_args()  # A missing setting is an error now, not a failed job later.
 

@@ -3,14 +3,20 @@
     PosterExampleGen -> StatisticsGen -> ExampleValidator (vs the committed schema,
                         ImportSchemaGen) -> DataGate (anomalies or drift stop the run)
                      -> Transform (graph only: decode, resize, normalize)
-                     -> RareGenreOversampler (train split of the raw examples)
+                     -> PosterEmbedder (every poster through the frozen backbone, once)
+                     -> RareGenreOversampler (train split of the embedded examples)
                      -> Trainer -> Evaluator (eval: per-genre and macro gate vs the served
                                   model) -> Pusher
                                 -> TestEvaluator (test: reporting only) -> SliceReport
 
-The oversampler repeats raw examples (~30 KB of JPEG each) and Transform does not
-materialize transformed posters (~600 KB of floats each): the Trainer applies the Transform
-graph to the oversampled raw examples, as the exported model does to raw bytes at serving.
+The backbone is nearly all of a run's arithmetic, so PosterEmbedder runs it once per poster
+and everything after it reads the stored embedding: the Trainer trains the head on it and
+both Evaluators score both models (candidate and served) through the head alone. The
+oversampler repeats examples (~35 KB each: the JPEG and its embedding) and Transform does not
+materialize transformed posters (~600 KB of floats each): what still needs the image (the
+Trainer, for an entry it cannot trust; the exported model, at serving) applies the Transform
+graph to the raw bytes. A model without a frozen backbone (`simple_cnn`) has no embedding to
+store: its run has no PosterEmbedder, and the rest reads PosterExampleGen's examples.
 
 Building does no I/O: what depends on the data (the genres, the genres the gate judges, the
 served baseline, the accepted drift baseline) is decided by the components when they run, so
@@ -18,14 +24,15 @@ the same definition compiles for Kubeflow or Vertex AI without the data at hand.
 resolver nodes, so open-source Kubeflow Pipelines runs it as Vertex AI does.
 
 With spans on (continuous training, every runner: docs/continuous_training.md), a run
-ingests the newest span only, and PosterEmbedder embeds that span's posters once:
+ingests the newest span only, and PosterEmbedder embeds that span's posters once in their
+life:
 
     PosterExampleGen (new span) -> StatisticsGen, validation, DataGate (drift vs the data
                                    accepted before: the previous span)
                                 -> Transform (graph only: no analyzers, so one span will do)
                                 -> PosterEmbedder (new span) -> SpanWindow
     SpanWindow: window (manifest) -> oversampler (every span's embedded train) -> Trainer
-                window_examples (every span's examples) -> Evaluators, SliceReport
+                window_examples (every span's embedded examples) -> Evaluators, SliceReport
 
 where the window is the newest `span_window` spans (all by default): SpanWindow adds the new
 span to the window the previous run published in `span_window_dir`, so no resolver is
@@ -91,19 +98,23 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
       materialize=False,
       disable_statistics=True).with_id(nodes.TRANSFORM)
 
-  span_nodes = []
-  oversampled = dict(examples=examples)
+  embedding_nodes = []
   # Without spans, the Evaluators' and the report's examples are this run's.
   window_examples = examples
-  if config.spans:
+  if config.trainer.frozen_backbone:
     embedder = PosterEmbedder(
         examples=examples, transform_graph=transform.outputs['transform_graph'],
         trainer=config.trainer).with_id(nodes.EMBEDDER)
+    embedder.add_upstream_node(data_gate)
+    embedding_nodes = [embedder]
+    window_examples = embedder.outputs[nodes.EMBEDDED_EXAMPLES]
+  oversampled = dict(examples=window_examples)
+  if config.spans:
     span_window = SpanWindowComponent(
         examples=examples, embedded_examples=embedder.outputs[nodes.EMBEDDED_EXAMPLES],
         window_dir=config.span_window_dir,
         num_spans=config.span_window).with_id(nodes.SPAN_WINDOW)
-    span_nodes = [embedder, span_window]
+    embedding_nodes.append(span_window)
     oversampled = dict(window=span_window.outputs[nodes.WINDOW])
     window_examples = span_window.outputs[nodes.WINDOW_EXAMPLES]
 
@@ -166,7 +177,7 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
       pipeline_name=config.pipeline_name,
       pipeline_root=config.pipeline_root,
       components=[example_gen, statistics_gen, schema_gen, example_validator, data_gate,
-                  transform, *span_nodes, oversampler, trainer,
+                  transform, *embedding_nodes, oversampler, trainer,
                   evaluator, test_evaluator, slice_report, pusher],
       enable_cache=config.enable_cache,
       metadata_connection_config=metadata_config,

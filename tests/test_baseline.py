@@ -68,7 +68,8 @@ def test_a_model_without_a_record_has_no_pr_auc(tmp_path):
 def test_a_grown_reordered_vocabulary_gets_the_served_scores_by_name(tmp_path):
   served = baseline.read_served_model(os.path.dirname(_served_model(str(tmp_path / 's' / '1'))))
   genres = ('Western', 'Action', 'Horror', 'Drama')
-  baseline.write_baseline(served, genres, str(tmp_path / 'baseline'))
+  baseline.write_baseline(served, genres, str(tmp_path / 'baseline'),
+                          serving.TF_EXAMPLE_SIGNATURE)
   loaded = tf.saved_model.load(str(tmp_path / 'baseline'))
   examples = tf.constant([_example([1, 0, 1, 0]), _example([0, 1, 0, 1])])
   outputs = loaded.signatures[serving.TF_EXAMPLE_SIGNATURE](examples=examples)
@@ -83,5 +84,6 @@ def test_a_grown_reordered_vocabulary_gets_the_served_scores_by_name(tmp_path):
 
 def test_the_same_vocabulary_is_the_served_model_itself(tmp_path):
   served = baseline.read_served_model(os.path.dirname(_served_model(str(tmp_path / 's' / '1'))))
-  baseline.write_baseline(served, SERVED_GENRES, str(tmp_path / 'baseline'))
+  baseline.write_baseline(served, SERVED_GENRES, str(tmp_path / 'baseline'),
+                          serving.TF_EXAMPLE_SIGNATURE)
   assert sorted(os.listdir(tmp_path / 'baseline')) == sorted(os.listdir(served.path))

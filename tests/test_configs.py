@@ -41,7 +41,6 @@ def test_explicit_values_win_over_the_preset_even_when_zero():
     (dict(genre_drop_scale=-1.0), 'genre_drop_scale'),
     (dict(beam_direct_running_mode='threads'), 'beam_direct_running_mode'),
     (dict(spans=True, model_name='simple_cnn'), 'Spans reuse each poster'),
-    (dict(spans=True, unfreeze_top_blocks=2), 'Spans reuse each poster'),
     (dict(span_window=-1), 'span_window'),
 ])
 def test_bad_values_are_refused_when_the_config_is_built(overrides, message):

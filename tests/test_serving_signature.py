@@ -21,11 +21,14 @@ import tensorflow_transform as tft
 import tensorflow_transform.beam as tft_beam
 from tensorflow_transform.tf_metadata import schema_utils
 
+from contract import features
 from contract import serving as serving_contract
 from models import data
+from models import embeddings
 from models import export
 from models import preprocessing
 from models import thresholds
+from models import transfer
 from models import warmup
 from poster_predict import rest_client
 from tests import synthetic
@@ -36,6 +39,7 @@ GENRES = ['Action', 'Comedy', 'Drama', 'Horror', 'Romance']
 CONFIG = {'image_height': 96, 'image_width': 64,
           'resize_policy': 'pad', 'normalization': 'symmetric'}
 MODEL_NAME = 'poster-genres'
+EMBEDDING_KEY = 'k' * 64
 
 
 def _png_header_only(width, height):
@@ -51,6 +55,13 @@ def _corrupt(jpeg):
   return jpeg[:20] + b'\x00' * 400 + jpeg[420:]
 
 
+def _backbone():
+  """Stands in for the frozen backbone: images -> an embedding."""
+  images = tf.keras.Input(shape=(CONFIG['image_height'], CONFIG['image_width'], 3))
+  x = tf.keras.layers.Conv2D(8, 3, strides=2, activation='relu')(images)
+  return tf.keras.Model(images, tf.keras.layers.GlobalAveragePooling2D()(x))
+
+
 @pytest.fixture(scope='module')
 def model_dir(tmp_path_factory):
   root = tmp_path_factory.mktemp('signature')
@@ -63,16 +74,18 @@ def model_dir(tmp_path_factory):
               lambda inputs: transform_module.preprocessing_fn(inputs, CONFIG)))
       _ = transform_fn | tft_beam.WriteTransformFn(str(root / 'transform'))
   tf.keras.utils.set_random_seed(0)
-  model = tf.keras.Sequential([  # Untrained: the contract, not the quality, is under test.
-      tf.keras.Input(shape=(CONFIG['image_height'], CONFIG['image_width'], 3)),
-      tf.keras.layers.Conv2D(8, 3, strides=2, activation='relu'),
-      tf.keras.layers.GlobalAveragePooling2D(),
-      tf.keras.layers.Dense(len(GENRES), activation='sigmoid')])
+  # Untrained: the contract, not the quality, is under test.
+  backbone = _backbone()
+  head = tf.keras.Sequential([tf.keras.Input(shape=(8,)),
+                              tf.keras.layers.Dense(len(GENRES), activation='sigmoid')])
+  model = transfer.compose(backbone, head, name='test')
   # Thresholds of 0 would give every genre: only the cap limits what a poster gets.
   rule = thresholds.DecisionRule(thresholds=[0.0] * len(GENRES), min_genres=1, max_genres=3)
   export.export_model(model, tft.TFTransformOutput(str(root / 'transform')), GENRES, rule,
                       str(root / 'model'),
-                      warmup_images=[synthetic.poster_bytes(seed=i) for i in range(3)])
+                      warmup_images=[synthetic.poster_bytes(seed=i) for i in range(3)],
+                      head=head, embedding_key=EMBEDDING_KEY)
+  backbone.save(str(root / 'backbone'), save_format='tf')
   return str(root / 'model')
 
 
@@ -233,3 +246,50 @@ def test_the_installed_console_script_finds_a_default_run_under_the_current_dire
   looked_in = empty / 'tfx_pipeline_output' / 'serving_model' / 'poster-genres'
   assert f'looked for the newest pushed model in {looked_in}' in completed.stderr
   assert 'POSTER_SERVING_MODEL_DIR' in completed.stderr
+
+
+def _poster_example(image: bytes) -> bytes:
+  example = tf.train.Example()
+  feature = example.features.feature
+  feature[features.IMAGE].bytes_list.value.append(image)
+  feature[features.IMAGE_SHA256].bytes_list.value.append(b'0' * 64)
+  feature[features.LABELS].int64_list.value.extend([0] * len(GENRES))
+  return example.SerializeToString()
+
+
+def test_the_head_on_stored_embeddings_scores_as_the_whole_model_on_the_posters(
+    model_dir, tmp_path):
+  """What the Evaluators rely on to score on PosterEmbedder's entries: every poster scores
+  the same through embedding_tf_example as through serving_tf_example and serving_default."""
+  posters = [synthetic.poster_bytes(width=60 + 7 * i, height=90 + 11 * i, seed=i)
+             for i in range(9)]
+  path = str(tmp_path / 'posters.gz')
+  with tf.io.TFRecordWriter(path, 'GZIP') as writer:
+    for poster in posters:
+      writer.write(_poster_example(poster))
+  backbone = tf.keras.models.load_model(os.path.join(os.path.dirname(model_dir), 'backbone'))
+  tft_output = tft.TFTransformOutput(os.path.join(os.path.dirname(model_dir), 'transform'))
+  embedded = [embeddings.with_embedding(record, EMBEDDING_KEY, embedding)
+              for record, embedding in embeddings.embed_records(
+                  backbone, tft_output, [path], batch_size=4, description='test')]
+  loaded = tf.saved_model.load(model_dir)
+  assert export.read_embedding_key(model_dir) == EMBEDDING_KEY
+  on_embeddings = loaded.signatures[serving_contract.EMBEDDING_SIGNATURE](
+      examples=tf.constant(embedded))
+  on_posters = loaded.signatures[serving_contract.TF_EXAMPLE_SIGNATURE](
+      examples=tf.constant(embedded))
+  served = loaded.signatures[serving_contract.SERVING_SIGNATURE](image_bytes=tf.constant(posters))
+  for name in ('scores', 'predicted'):
+    np.testing.assert_allclose(on_embeddings[name].numpy(), on_posters[name].numpy(),
+                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(on_embeddings[name].numpy(), served[name].numpy(),
+                               rtol=1e-5, atol=1e-5)
+  assert on_embeddings['classes'].numpy().tolist() == on_posters['classes'].numpy().tolist()
+
+
+def test_the_head_refuses_an_embedding_of_another_backbone_or_preprocessing(model_dir):
+  stale = embeddings.with_embedding(_poster_example(synthetic.poster_bytes(seed=1)), 'x' * 64,
+                                    np.zeros(8, np.float32))
+  head = tf.saved_model.load(model_dir).signatures[serving_contract.EMBEDDING_SIGNATURE]
+  with pytest.raises(tf.errors.InvalidArgumentError, match='another backbone'):
+    head(examples=tf.constant([stale]))

@@ -1,4 +1,4 @@
-"""Frozen-backbone training: embed each distinct poster once, head, flips, composition."""
+"""Frozen-backbone training: embed each distinct poster once, head, composition."""
 import dataclasses
 import os
 
@@ -74,39 +74,27 @@ def test_training_input_runs_without_autotuning(oversampled_split, keep):
       5 if keep is None else int(keep.sum()))
 
 
-def test_embed_with_mirror_embeds_each_poster_and_its_mirror_image_from_one_decode():
+def test_embed_pads_the_last_batch_and_returns_every_poster_once():
   backbone = efficientnet_lite.build_backbone('lite0', input_shape=(32, 24, 3), weights=None)
   images = tf.random.stateless_uniform((3, 32, 24, 3), seed=(1, 2), minval=-1, maxval=1)
   labels = tf.zeros((3, 2))
   dataset = tf.data.Dataset.from_tensor_slices((images, labels)).batch(2)
-  embeddings, mirrored = transfer.embed(backbone, dataset, with_mirror=True)
+  embeddings = transfer.embed(backbone, dataset)
   np.testing.assert_allclose(embeddings, backbone(images, training=False).numpy(),
                              rtol=1e-4, atol=1e-5)
-  expected = backbone(tf.image.flip_left_right(images), training=False).numpy()
-  np.testing.assert_allclose(mirrored, expected, rtol=1e-4, atol=1e-5)
-  alone, no_mirror = transfer.embed(backbone, dataset.map(lambda image, _: image))
+  alone = transfer.embed(backbone, dataset.map(lambda image, _: image))
   np.testing.assert_allclose(alone, embeddings, rtol=1e-5, atol=1e-6)
-  assert no_mirror is None
 
 
-def test_composed_model_with_flip_averages_a_poster_and_its_mirror():
+def test_composed_model_is_the_head_on_the_backbone():
   backbone = efficientnet_lite.build_backbone('lite0', input_shape=(32, 24, 3), weights=None)
-  head = transfer.build_head(efficientnet_lite.EMBEDDING_SIZE, 4, transfer.HeadConfig.of(model_config.TrainerConfig()))
-  model = transfer.compose(backbone, head, flip_at_serving=True, name='test')
+  head = transfer.build_head(efficientnet_lite.EMBEDDING_SIZE, 4,
+                             transfer.HeadConfig.of(model_config.TrainerConfig()))
+  model = transfer.compose(backbone, head, name='test')
   images = tf.random.stateless_uniform((2, 32, 24, 3), seed=(3, 4), minval=-1, maxval=1)
-  views = np.stack([backbone(images, training=False).numpy(),
-                    backbone(tf.image.flip_left_right(images), training=False).numpy()])
   np.testing.assert_allclose(model(images, training=False).numpy(),
-                             transfer.predict_views(head, views), rtol=1e-4, atol=1e-6)
-
-
-def test_training_views_add_mirrored_rows_with_the_same_labels():
-  embeddings, mirrored = np.zeros((2, 3)), np.ones((2, 3))
-  labels = np.array([[1, 0], [0, 1]])
-  stacked, stacked_labels = transfer.training_views(embeddings, mirrored, labels)
-  assert stacked.shape == (4, 3) and stacked_labels.tolist() == [[1, 0], [0, 1]] * 2
-  same, same_labels = transfer.training_views(embeddings, None, labels)
-  assert same is embeddings and same_labels is labels
+                             head(backbone(images, training=False)).numpy(),
+                             rtol=1e-4, atol=1e-6)
 
 
 def test_head_learns_separable_embeddings():
@@ -118,18 +106,8 @@ def test_head_learns_separable_embeddings():
                                early_stopping_patience=30)
   head = transfer.train_head(embeddings[:300], labels[:300], embeddings[300:], labels[300:],
                              config)
-  scores = transfer.predict_views(head, embeddings[300:])
+  scores = head(embeddings[300:], training=False).numpy()
   assert ((scores > 0.5) == labels[300:]).mean() > 0.95
-
-
-def test_unfreeze_top_leaves_batch_norm_and_lower_blocks_frozen():
-  backbone = efficientnet_lite.build_backbone('lite0', input_shape=(32, 24, 3), weights=None)
-  transfer.unfreeze_top(backbone, num_blocks=2)
-  trainable = {layer.name for layer in backbone.layers if layer.trainable and layer.weights}
-  assert 'head_conv' in trainable and 'block15_project_conv' in trainable
-  assert 'block14_expand_conv' in trainable
-  assert 'block13_expand_conv' not in trainable and 'stem_conv' not in trainable
-  assert not any(name.endswith('_bn') for name in trainable)
 
 
 def test_every_model_a_setting_can_name_has_a_trainer():

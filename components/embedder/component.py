@@ -1,13 +1,15 @@
-"""PosterEmbedder: each span's posters embedded once by the frozen backbone, for every later run.
+"""PosterEmbedder: every poster embedded once by the frozen backbone, for the whole run.
 
-    examples of the new span (train, eval) + Transform graph --backbone--> the same examples
-    with their embedding entries (models/embeddings.py), as an Examples artifact of that span
+    examples (train, eval, test) + Transform graph --backbone--> the same examples with their
+    embedding entries (models/embeddings.py), as an Examples artifact of the same span
 
-With spans on, it runs on the span PosterExampleGen has just ingested, and only then: a run
-with no new span finds it cached. The Trainer trains on the window of its outputs, so each
-poster passes through the backbone once in its life, not once per run. The output carries
-the span and version of its input, so that the window is resolved from ML Metadata the same
-way as the window of raw examples.
+Everything after it reads its output: the Trainer trains its head on the train and eval
+embeddings, and both Evaluators score the candidate and the served model on the stored
+embeddings through the head alone (models/export.py, `embedding_tf_example`), so a poster
+meets the backbone once per run rather than once per model and evaluation. With spans on it
+runs on the span PosterExampleGen has just ingested, and only then (a run with no new span
+finds it cached): the window is made of its outputs, so a poster meets the backbone once in
+its life. The output carries the span and version of its input.
 """
 import json
 
@@ -35,9 +37,9 @@ class PosterEmbedderSpec(ComponentSpec):
 
 
 class PosterEmbedder(base_component.BaseComponent):
-  """Examples of one span -> the train and eval splits with each poster's embedding.
+  """Examples -> the same splits with each poster's embedding.
 
-  Outputs `embedded_examples`: splits `train` and `eval`, the genre vocabulary, and
+  Outputs `embedded_examples`: the input's splits, the genre vocabulary, and
   `embedding_summary.json` (posters embedded and backbone passes per split).
   """
 
@@ -46,7 +48,7 @@ class PosterEmbedder(base_component.BaseComponent):
 
   def __init__(self, examples: types.BaseChannel, transform_graph: types.BaseChannel,
                trainer: settings.TrainerConfig):
-    """`trainer`: the Trainer's settings, whose backbone, input and mirror views to embed."""
+    """`trainer`: the Trainer's settings, whose backbone and input to embed."""
     super().__init__(spec=PosterEmbedderSpec(
         examples=examples, transform_graph=transform_graph,
         trainer_config=json.dumps(settings.as_custom_config(trainer), sort_keys=True),

@@ -62,11 +62,12 @@ def read_served_model(serving_model_dir: str) -> Optional[ServedModel]:
 
 
 class _Reordered(tf.Module):
-  """The served model's evaluation signatures, its outputs in another genre order."""
+  """One of the served model's evaluation signatures, its outputs in another genre order."""
 
-  def __init__(self, served_dir: str, served_genres, genres):
+  def __init__(self, served_dir: str, served_genres, genres, signature: str):
     super().__init__()
     self._served = tf.saved_model.load(served_dir)
+    self._signature = signature
     served_index = {genre: i for i, genre in enumerate(served_genres)}
     # Column `len(served_genres)` is the zero column that genres it does not know read.
     self._columns = tf.constant([served_index.get(g, len(served_genres)) for g in genres],
@@ -79,8 +80,8 @@ class _Reordered(tf.Module):
     return tf.gather(padded, self._columns, axis=1)
 
   @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name='examples')])
-  def serve_tf_examples(self, serialized):
-    outputs = self._served.signatures[serving.TF_EXAMPLE_SIGNATURE](examples=serialized)
+  def serve(self, serialized):
+    outputs = self._served.signatures[self._signature](examples=serialized)
     batch = tf.shape(serialized)[0]
     return {
         serving.SCORES: self._reorder(outputs[serving.SCORES]),
@@ -96,14 +97,16 @@ class _Reordered(tf.Module):
     return {features.LABELS_XF: tf.cast(parsed[features.LABELS], tf.float32)}
 
 
-def write_baseline(served: ServedModel, genres: Tuple[str, ...], model_dir: str) -> None:
-  """The SavedModel TFMA evaluates as the baseline, at `model_dir`: the served model itself
-  when its vocabulary is the candidate's, else its outputs reordered into `genres`."""
+def write_baseline(served: ServedModel, genres: Tuple[str, ...], model_dir: str,
+                   signature: str) -> None:
+  """The SavedModel TFMA evaluates as the baseline through `signature`, at `model_dir`: the
+  served model itself when its vocabulary is the candidate's, else its outputs reordered
+  into `genres`."""
   if served.genres == genres:
     artifact_files.copy_tree(served.path, model_dir)
     return
-  module = _Reordered(served.path, served.genres, genres)
+  module = _Reordered(served.path, served.genres, genres, signature)
   tf.saved_model.save(module, model_dir, signatures={
-      serving.TF_EXAMPLE_SIGNATURE: module.serve_tf_examples,
+      signature: module.serve,
       serving.TRANSFORM_SIGNATURE: module.transform_features,
   })

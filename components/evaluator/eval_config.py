@@ -102,8 +102,13 @@ def _genre_gate_specs(judged: Sequence[genre_judging.Judgement], gate: GateConfi
 def build_eval_config(num_genres: int, gate: Optional[GateConfig] = None,
                       judged: Sequence[genre_judging.Judgement] = (),
                       macro_class_ids: Optional[Sequence[int]] = None,
-                      sliced: bool = True) -> tfma.EvalConfig:
-  """`gate`: the push gate's criteria, applied to the macro average and to each genre of
+                      sliced: bool = True,
+                      signature: str = export.TF_EXAMPLE_SIGNATURE,
+                      baseline_signature: Optional[str] = None) -> tfma.EvalConfig:
+  """`signature`: the candidate's signature TFMA scores it through
+  (components/evaluator/signatures.py); `baseline_signature`: the served model's, when there
+  is one to compare with.
+  `gate`: the push gate's criteria, applied to the macro average and to each genre of
   `judged` (Judgements whose `judged` is true). Without it, metrics are computed and nothing
   is gated (reporting).
   `macro_class_ids`: the genres the macro averages run over (default all): only those both
@@ -139,16 +144,22 @@ def build_eval_config(num_genres: int, gate: Optional[GateConfig] = None,
   decisions = ('Precision', 'Recall', 'F1Score')
   # The judged genres' AUC-PR comes from their gate specs, every other genre's from one spec.
   unjudged_ids = [i for i in class_ids if i not in judged_ids]
+  def model_spec(signature_name, **naming):
+    return tfma.ModelSpec(
+        # The model is called through its signatures only: loading it as a plain SavedModel
+        # skips the Keras revival that TFMA would otherwise do twice (once just to find out
+        # that it is a Keras model).
+        model_type=tfma.constants.TF_GENERIC, signature_name=signature_name,
+        preprocessing_function_names=[export.TRANSFORM_SIGNATURE],
+        label_keys={export.SCORES: features.LABELS_XF, export.PREDICTED: features.LABELS_XF},
+        **naming)
+
+  # Named as TFMA names the pair it makes of one spec, each with its own signature.
+  model_specs = ([model_spec(signature)] if baseline_signature is None else
+                 [model_spec(signature, name=tfma.CANDIDATE_KEY),
+                  model_spec(baseline_signature, name=tfma.BASELINE_KEY, is_baseline=True)])
   return tfma.EvalConfig(
-      model_specs=[tfma.ModelSpec(
-          # The model is called through its signatures only: loading it as a plain
-          # SavedModel skips the Keras revival that TFMA would otherwise do twice (once just
-          # to find out that it is a Keras model).
-          model_type=tfma.constants.TF_GENERIC,
-          signature_name=export.TF_EXAMPLE_SIGNATURE,
-          preprocessing_function_names=[export.TRANSFORM_SIGNATURE],
-          label_keys={export.SCORES: features.LABELS_XF,
-                      export.PREDICTED: features.LABELS_XF})],
+      model_specs=model_specs,
       slicing_specs=slicing_specs() if sliced else [tfma.SlicingSpec()],
       # The Keras model's compiled metrics know one output only; everything is listed here.
       options=tfma.Options(include_default_metrics={'value': False}),

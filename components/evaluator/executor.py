@@ -24,6 +24,7 @@ from tfx.utils import path_utils
 from components.evaluator import baseline as served_baseline
 from components.evaluator import eval_config
 from components.evaluator import genre_judging
+from components.evaluator import signatures
 from components.evaluator.gate_config import GateConfig
 from contract import vocabulary as genre_vocabulary
 from models import data
@@ -36,12 +37,14 @@ SERVING_MODEL_DIR_KEY = 'serving_model_dir'
 GATE_FILE = 'genre_gate.json'
 
 
+def _patterns(examples: List[Any], split: str) -> List[str]:
+  return [os.path.join(uri, '*') for uri in artifact_utils.get_split_uris(examples, split)]
+
+
 def count_positives(examples: List[Any], split: str, num_genres: int) -> Tuple[np.ndarray, int]:
   """(positives per genre, examples) in one split of Examples artifacts, as TFMA counts them
   (labels only, no decoding)."""
-  patterns = [os.path.join(uri, '*')
-              for uri in artifact_utils.get_split_uris(examples, split)]
-  index = data.poster_index(patterns, num_genres)
+  index = data.poster_index(_patterns(examples, split), num_genres)
   labels = index.labels[index.record_poster]
   return labels.sum(axis=0), len(labels)
 
@@ -81,16 +84,25 @@ class Executor(tfx_evaluator.Executor):
         raise ValueError(f'The gate judges one split, not {splits}.')
       judgements = _judge(examples, splits[0], genres, gate, served)
     judged = [genre for genre in judgements if genre.judged]
+
+    choose = signatures.SignatureChooser(
+        [pattern for split in splits for pattern in _patterns(examples, split)])
+    candidate = artifact_utils.get_single_instance(input_dict[specs.MODEL_KEY])
+    signature = choose(path_utils.serving_model_path(candidate.uri), 'candidate')
+    baseline_signature = choose(served.path, 'served') if served is not None else None
     config = eval_config.build_eval_config(len(genres), gate=gate, judged=judged,
                                            macro_class_ids=comparable,
-                                           sliced=bool(exec_properties[SLICED_KEY]))
+                                           sliced=bool(exec_properties[SLICED_KEY]),
+                                           signature=signature,
+                                           baseline_signature=baseline_signature)
 
     inputs = dict(input_dict)
     if served is not None:
       # TFX loads a Model artifact's SavedModel from <uri>/Format-Serving.
       model = standard_artifacts.Model()
       model.uri = os.path.join(self._get_tmp_dir(), 'served_model')
-      served_baseline.write_baseline(served, genres, path_utils.serving_model_dir(model.uri))
+      served_baseline.write_baseline(served, genres, path_utils.serving_model_dir(model.uri),
+                                     baseline_signature)
       inputs[specs.BASELINE_MODEL_KEY] = [model]
     logging.info('Evaluating on %s with %d genres (%d judged by the gate); baseline: %s.',
                  splits, len(genres), len(judged),
@@ -114,6 +126,8 @@ class Executor(tfx_evaluator.Executor):
               'candidate_only': [g for g in genres if served and g not in served.genres],
               'served_only': [g for g in served_genres or () if g not in genres]},
           'gate': dataclasses.asdict(gate) if gate else None,
+          # How TFMA scored each model: on the stored embeddings, or on the posters.
+          'signatures': {'candidate': signature, 'served': baseline_signature},
           'genres': [dataclasses.asdict(genre) for genre in judgements],
       }, f, indent=2)
     if served is not None:

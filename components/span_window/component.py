@@ -2,7 +2,8 @@
 
     examples + embedded_examples of the new span, and the window the last run published
       -> window (manifest: every span's artifacts) and window_examples (every span's
-         examples, copied into one Examples artifact, for the Evaluators and the report)
+         embedded examples, copied into one Examples artifact, for the Evaluators and the
+         report)
 
 The window is found in its directory (`window_dir`), not resolved from ML Metadata, so the
 same definition runs under LocalDagRunner, on Vertex AI and on open-source Kubeflow

@@ -44,19 +44,21 @@ class Executor(base_executor.BaseExecutor):
                                                ','.join(str(e.span) for e in window))
 
     # One Examples artifact for the Evaluators and the report, which read one: every span's
-    # files, copied (about 30 kB a poster; on Cloud Storage the copy stays in the bucket).
-    # The oversampler reads the embedded examples in place, through the manifest.
-    sources = manifest.window_artifacts(window_artifact.uri, EXAMPLES_KEY)
-    split_names = entry.split_names[EXAMPLES_KEY]
+    # embedded files, copied (about 35 kB a poster; on Cloud Storage the copy stays in the
+    # bucket). The oversampler reads them in place, through the manifest.
+    embedded = new[EMBEDDED_EXAMPLES_KEY]
+    sources = manifest.window_artifacts(window_artifact.uri, EMBEDDED_EXAMPLES_KEY)
+    split_names = entry.split_names[EMBEDDED_EXAMPLES_KEY]
     for source in sources:
       if artifact_utils.decode_split_names(source.split_names) != split_names:
-        raise manifest.WindowError(f'Span {source.span}\'s examples have the splits '
-                                   f'{source.split_names}, span {entry.span}\'s {split_names}.')
+        raise manifest.WindowError(f'Span {source.span}\'s embedded examples have the '
+                                   f'splits {source.split_names}, span {entry.span}\'s '
+                                   f'{split_names}.')
     target = artifact_utils.get_single_instance(output_dict[WINDOW_EXAMPLES_KEY])
     target.split_names = artifact_utils.encode_split_names(split_names)
     target.span, target.version = entry.span, entry.version
-    examples_utils.set_payload_format(target, examples_utils.get_payload_format(examples))
-    examples_utils.set_file_format(target, examples_utils.get_file_format(examples))
+    examples_utils.set_payload_format(target, examples_utils.get_payload_format(embedded))
+    examples_utils.set_file_format(target, examples_utils.get_file_format(embedded))
     genre_vocabulary.write_vocabulary(
         target.uri, genre_vocabulary.read_window_vocabulary([s.uri for s in sources]))
     for split in split_names:
