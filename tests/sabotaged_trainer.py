@@ -2,10 +2,13 @@
 
 The push-gate tests train it as the candidate that must be refused (the pipeline config's
 `run_fn='tests.sabotaged_trainer.run_fn'`). It wraps the real trainer's run_fn: the model
-trains as usual, then its SABOTAGED_GENRE output (and the eval scores its decision rule is
+trains as usual, then its SABOTAGED_GENRE output (of the whole model and of the head alone,
+which the Evaluators score on the stored embeddings, and the eval scores its decision rule is
 tuned on) become uniform noise, so every other genre is exactly as good as before and only
 one genre's AUC-PR collapses to its chance level.
 """
+import dataclasses
+
 import numpy as np
 import tensorflow as tf
 
@@ -24,10 +27,10 @@ def _noise_in_one_genre(scores: tf.Tensor, genre: int, num_genres: int) -> tf.Te
 
 
 def _with_noise(model: tf.keras.Model, genre: int, num_genres: int) -> tf.keras.Model:
-  images = tf.keras.Input(shape=model.input_shape[1:], name='image')
+  inputs = tf.keras.Input(shape=model.input_shape[1:])
   noisy = tf.keras.layers.Lambda(_noise_in_one_genre, name='noise', arguments={
-      'genre': genre, 'num_genres': num_genres})(model(images))
-  return tf.keras.Model(images, noisy, name=f'{model.name}_without_{SABOTAGED_GENRE}')
+      'genre': genre, 'num_genres': num_genres})(model(inputs))
+  return tf.keras.Model(inputs, noisy, name=f'{model.name}_without_{SABOTAGED_GENRE}')
 
 
 def run_fn(fn_args) -> None:
@@ -37,10 +40,12 @@ def run_fn(fn_args) -> None:
   train = trainer.MODELS[name]
 
   def sabotaged(context):
-    model, labels, scores = train(context)
-    scores = scores.copy()
+    trained = train(context)
+    scores = trained.scores.copy()
     scores[:, genre] = np.random.default_rng(0).random(len(scores))
-    return _with_noise(model, genre, len(genres)), labels, scores
+    return dataclasses.replace(
+        trained, model=_with_noise(trained.model, genre, len(genres)), scores=scores,
+        head=None if trained.head is None else _with_noise(trained.head, genre, len(genres)))
 
   trainer.MODELS[name] = sabotaged
   try:

@@ -16,8 +16,10 @@ from components.evaluator import executor as genre_evaluator
 from components.slice_report import evaluation
 from components.oversampler import executor as oversampler_executor
 from contract import features
+from contract import serving
 from components.poster_example_gen import summary as ingest_summary
 from contract import vocabulary
+from models import embeddings
 from pipeline import pipeline
 from pipeline import run_summary
 from tests import e2e_run
@@ -45,7 +47,8 @@ def test_every_component_completes_with_beam_workers_in_processes_of_their_own(
   assert {node: run.state for node, run in runs.items()} == {
       'PosterExampleGen': 'COMPLETE', 'StatisticsGen': 'COMPLETE',
       'ImportSchemaGen': 'COMPLETE', 'ExampleValidator': 'COMPLETE', 'DataGate': 'COMPLETE',
-      'Transform': 'COMPLETE', 'RareGenreOversampler': 'COMPLETE', 'Trainer': 'COMPLETE',
+      'Transform': 'COMPLETE', 'PosterEmbedder': 'COMPLETE',
+      'RareGenreOversampler': 'COMPLETE', 'Trainer': 'COMPLETE',
       'Evaluator': 'COMPLETE', 'TestEvaluator': 'COMPLETE', 'SliceReport': 'COMPLETE',
       'Pusher': 'COMPLETE'}
 
@@ -125,9 +128,32 @@ def _split_files(examples_uri, split):
   return sorted(glob.glob(os.path.join(examples_uri, f'Split-{split}', '*')))
 
 
+def test_every_poster_meets_the_backbone_once(e2e_pipeline_run):
+  _, _, runs = e2e_pipeline_run
+  raw_uri = runs['PosterExampleGen'].output_uris['examples'][0]
+  embedded_uri = runs['PosterEmbedder'].output_uris['embedded_examples'][0]
+  for split in ('train', 'eval', 'test'):
+    raw = _read_examples(os.path.join(raw_uri, f'Split-{split}'))
+    embedded = _read_examples(os.path.join(embedded_uri, f'Split-{split}'))
+    entry = (features.EMBEDDING, features.EMBEDDING_KEY, features.EMBEDDING_CHECKSUM)
+    for example in embedded:
+      assert all(name in example.features.feature for name in entry)
+      for name in entry:
+        del example.features.feature[name]
+    # The same records, with nothing else added or lost.
+    assert sorted(e.SerializeToString(deterministic=True) for e in embedded) == sorted(
+        e.SerializeToString(deterministic=True) for e in raw)
+  # The Trainer reused every entry: no backbone pass of its own.
+  with open(os.path.join(runs['Trainer'].output_uris['model_run'][0],
+                         embeddings.SUMMARY_FILE)) as f:
+    reuse = json.load(f)
+  assert [reuse[split]['backbone_views'] for split in ('train', 'eval')] == [0, 0]
+  assert all(reuse[split]['reused'] == reuse[split]['posters'] > 0 for split in reuse)
+
+
 def test_oversampler_repeats_rare_train_posters_and_leaves_eval_and_test_alone(e2e_pipeline_run):
   config, _, runs = e2e_pipeline_run
-  raw_uri = runs['PosterExampleGen'].output_uris['examples'][0]
+  raw_uri = runs['PosterEmbedder'].output_uris['embedded_examples'][0]
   out_uri = runs['RareGenreOversampler'].output_uris['oversampled_examples'][0]
   for split in ('eval', 'test'):
     raw_files, out_files = _split_files(raw_uri, split), _split_files(out_uri, split)
@@ -238,6 +264,12 @@ def test_another_serving_directory_reevaluates_against_what_it_serves(e2e_pipeli
   with open(os.path.join(runs['Evaluator'].output_uris['evaluation'][0],
                          genre_evaluator.GATE_FILE)) as f:
     assert json.load(f)['served_model'] is None
+  # Both models on the same frozen backbone: each scored from PosterEmbedder's entries.
+  for node in ('Evaluator', 'TestEvaluator'):
+    with open(os.path.join(latest[node].output_uris['evaluation'][0],
+                           genre_evaluator.GATE_FILE)) as f:
+      assert json.load(f)['signatures'] == {'candidate': serving.EMBEDDING_SIGNATURE,
+                                            'served': serving.EMBEDDING_SIGNATURE}
 
   # The README's notebook snippet, on a test evaluation with a baseline and on one without.
   import tensorflow_model_analysis as tfma  # pylint: disable=g-import-not-at-top

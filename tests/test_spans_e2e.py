@@ -18,9 +18,11 @@ import pytest
 import tensorflow as tf
 from tfx import v1 as tfx
 
+from components.evaluator import executor as genre_evaluator
 from components.span_window import manifest
 from contract import features
 from contract import nodes
+from contract import serving
 from contract import vocabulary
 from models import embeddings
 from pipeline import configs
@@ -171,7 +173,7 @@ def test_the_backbone_sees_only_new_posters_and_a_corrupt_entry_again(span_runs)
   with open(os.path.join(embedded, embeddings.SUMMARY_FILE)) as f:
     new_posters = sum(s['posters'] for s in json.load(f)['splits'].values())
   span1_ids = _splits_by_id(_examples_uri(second))
-  assert new_posters == sum(1 for split in span1_ids.values() if split != 'test')
+  assert new_posters == len(span1_ids)
   # ... and the Trainer embedded again exactly the one entry corrupted since run 1.
   summary = _trainer_summary(second)
   assert summary['train']['recomputed'] == {embeddings.CORRUPT: 1}
@@ -196,6 +198,13 @@ def test_the_evaluators_score_the_whole_window(span_runs):
   # Every poster of both spans, in its split, and no other.
   assert _splits_by_id(window_examples) == {**_splits_by_id(_examples_uri(span_runs['first'])),
                                             **_splits_by_id(_examples_uri(second))}
+  # Both models scored from the stored embeddings of both spans (none of eval or test is
+  # corrupt): no backbone pass in either Evaluator.
+  for node in (nodes.EVALUATOR, nodes.TEST_EVALUATOR):
+    (evaluation,) = second[node].output_uris[nodes.EVALUATION]
+    with open(os.path.join(evaluation, genre_evaluator.GATE_FILE)) as f:
+      assert json.load(f)['signatures'] == {'candidate': serving.EMBEDDING_SIGNATURE,
+                                            'served': serving.EMBEDDING_SIGNATURE}, node
   # The oversampler trains on both spans' embedded examples, read in place.
   assert [a.uri for a in _window(second, manifest.EMBEDDED_EXAMPLES)] == [
       span_runs['first'][nodes.EMBEDDER].output_uris[nodes.EMBEDDED_EXAMPLES][0],
