@@ -76,12 +76,15 @@ def latest_run(connection_config: metadata_store_pb2.ConnectionConfig) -> List[C
   return runs
 
 
-def embedding_lines(embedded_uri: str, state: str) -> List[str]:
-  """What PosterEmbedder embedded in this run (spans on)."""
+def embedding_lines(embedded_uri: str, state: str, spans: bool) -> List[str]:
+  """What PosterEmbedder embedded in this run."""
   with tf.io.gfile.GFile(os.path.join(embedded_uri, embeddings.SUMMARY_FILE)) as f:
     summary = json.load(f)
   counts = ', '.join(f"{split} {split_summary['posters']}"
                      for split, split_summary in summary['splits'].items())
+  if not spans:
+    cached = ', from the cache' if state == 'CACHED' else ''
+    return [f'Posters embedded once for the Trainer and both Evaluators{cached}: {counts}.']
   if state == 'CACHED':
     return [f"Span {summary['span']}: no new span; its posters were embedded in an earlier "
             f'run ({counts}).']
@@ -103,7 +106,7 @@ def summary_lines(config: PipelineConfig, components: bool = True) -> List[str]:
                 f'Full summary: {os.path.join(uri, ingest_summary.SUMMARY_FILE)}']
   for run in runs:
     for uri in run.output_uris.get(nodes.EMBEDDED_EXAMPLES, []):
-      lines += ['', *embedding_lines(uri, run.state)]
+      lines += ['', *embedding_lines(uri, run.state, config.spans)]
   for run in runs:
     for uri in run.output_uris.get(nodes.DRIFT, []):
       lines += ['', *data_findings.summary_lines(data_gate.read_verdict(uri))]

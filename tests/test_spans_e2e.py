@@ -235,6 +235,8 @@ def test_an_image_that_a_new_span_brings_again_is_reported(span_runs):
 
 def test_the_run_summary_says_what_was_embedded(span_runs):
   (uri,) = span_runs['second'][nodes.EMBEDDER].output_uris[nodes.EMBEDDED_EXAMPLES]
-  line = run_summary.embedding_lines(uri, 'COMPLETE')[0]
+  line = run_summary.embedding_lines(uri, 'COMPLETE', spans=True)[0]
   assert line.startswith('Span 1: posters embedded once, for this and later runs: train ')
-  assert 'no new span' in run_summary.embedding_lines(uri, 'CACHED')[0]
+  assert 'no new span' in run_summary.embedding_lines(uri, 'CACHED', spans=True)[0]
+  assert run_summary.embedding_lines(uri, 'COMPLETE', spans=False)[0].startswith(
+      'Posters embedded once for the Trainer and both Evaluators: train ')
