@@ -11,8 +11,6 @@ runs on the span PosterExampleGen has just ingested, and only then (a run with n
 finds it cached): the window is made of its outputs, so a poster meets the backbone once in
 its life. The output carries the span and version of its input.
 """
-import json
-
 from tfx import types
 from tfx.dsl.components.base import base_component
 from tfx.dsl.components.base import executor_spec
@@ -26,7 +24,8 @@ from models import config as settings
 
 
 class PosterEmbedderSpec(ComponentSpec):
-  PARAMETERS = {executor.TRAINER_CONFIG_KEY: ExecutionParameter(type=str)}
+  PARAMETERS = {executor.MODEL_NAME_KEY: ExecutionParameter(type=str),
+                executor.BATCH_SIZE_KEY: ExecutionParameter(type=int)}
   INPUTS = {
       executor.EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples),
       executor.TRANSFORM_GRAPH_KEY: ChannelParameter(type=standard_artifacts.TransformGraph),
@@ -48,8 +47,10 @@ class PosterEmbedder(base_component.BaseComponent):
 
   def __init__(self, examples: types.BaseChannel, transform_graph: types.BaseChannel,
                trainer: settings.TrainerConfig):
-    """`trainer`: the Trainer's settings, whose backbone and input to embed."""
+    """`trainer`: the Trainer's settings, whose backbone to embed with. Only what the
+    embeddings depend on becomes a parameter, so that a retrain with other head settings
+    (a seed, a loss) finds the embeddings in the cache."""
     super().__init__(spec=PosterEmbedderSpec(
         examples=examples, transform_graph=transform_graph,
-        trainer_config=json.dumps(settings.as_custom_config(trainer), sort_keys=True),
+        model_name=trainer.model_name, batch_size=trainer.batch_size,
         embedded_examples=types.Channel(type=standard_artifacts.Examples)))

@@ -19,7 +19,8 @@ from models import embeddings
 EXAMPLES_KEY = 'examples'
 TRANSFORM_GRAPH_KEY = 'transform_graph'
 EMBEDDED_EXAMPLES_KEY = 'embedded_examples'
-TRAINER_CONFIG_KEY = 'trainer_config'
+MODEL_NAME_KEY = 'model_name'
+BATCH_SIZE_KEY = 'batch_size'
 _RECORD_FILE = 'data_tfrecord-00000-of-00001.gz'
 
 
@@ -31,15 +32,15 @@ class Executor(base_executor.BaseExecutor):
     self._log_startup(input_dict, output_dict, exec_properties)
     source = artifact_utils.get_single_instance(input_dict[EXAMPLES_KEY])
     target = artifact_utils.get_single_instance(output_dict[EMBEDDED_EXAMPLES_KEY])
-    config = settings.from_custom_config(settings.TrainerConfig,
-                                         json.loads(exec_properties[TRAINER_CONFIG_KEY]))
-    if not config.frozen_backbone:
-      raise ValueError(f'Model {config.model_name} has no frozen backbone, so no fixed '
-                       'per-poster embedding to store.')
+    model_name = exec_properties[MODEL_NAME_KEY]
+    variant = settings.MODEL_PRESETS[model_name].backbone
+    if variant is None:
+      raise ValueError(f'Model {model_name} has no frozen backbone, so no fixed per-poster '
+                       'embedding to store.')
+    batch_size = int(exec_properties[BATCH_SIZE_KEY])
     tft_output = tft.TFTransformOutput(
         artifact_utils.get_single_uri(input_dict[TRANSFORM_GRAPH_KEY]))
     image_shape = data.image_shape(tft_output)
-    variant = config.preset.backbone
     backbone = efficientnet_lite.build_backbone(variant, input_shape=image_shape)
     key = embeddings.embedding_key(variant, backbone, tft_output)
 
@@ -63,7 +64,7 @@ class Executor(base_executor.BaseExecutor):
       records = 0
       with tf.io.TFRecordWriter(os.path.join(split_dir, _RECORD_FILE), options) as writer:
         for record, embedding in embeddings.embed_records(
-            backbone, tft_output, files, config.batch_size,
+            backbone, tft_output, files, batch_size,
             description=f'Embedding the {split} posters'):
           writer.write(embeddings.with_embedding(record, key, embedding))
           records += 1
