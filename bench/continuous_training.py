@@ -13,7 +13,6 @@ backbone passes of PosterEmbedder and of the Trainer, the posters the Evaluators
 and whether the model was blessed and pushed. It writes `<work dir>/results.json` and prints
 the table that BENCHMARKS.md quotes.
 """
-import argparse
 import csv
 import hashlib
 import json
@@ -23,12 +22,12 @@ import subprocess
 import sys
 import time
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO_ROOT)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench import lib  # pylint: disable=g-import-not-at-top
 
-from bench import benchmarks_md  # pylint: disable=g-import-not-at-top
 from pipeline import configs  # pylint: disable=g-import-not-at-top
 
+REPO_ROOT = lib.REPO_ROOT
 RUNS = ('full', 'drop', 'no new data')
 
 
@@ -85,14 +84,11 @@ def _count_records(split_dirs) -> int:
 def describe_run(output_dir: str) -> dict:
   """What the newest run in `output_dir` did, from ML Metadata and its artifacts."""
   # pylint: disable=g-import-not-at-top
-  from tfx.orchestration import metadata
   from contract import nodes
   from models import embeddings
-  from pipeline import run_summary
   # pylint: enable=g-import-not-at-top
   config = configs.PipelineConfig.of(output_dir=output_dir)
-  runs = {run.node_id: run for run in run_summary.latest_run(
-      metadata.sqlite_metadata_connection_config(config.metadata_path))}
+  runs = lib.latest_runs(config.metadata_path)
   result = {'components': {node: {'state': run.state, 'seconds': round(run.seconds, 1)}
                            for node, run in runs.items()}}
   embedder = runs[nodes.EMBEDDER]
@@ -123,7 +119,8 @@ def describe_run(output_dir: str) -> dict:
 def render(results: dict) -> str:
   full = results['runs']['full']['wall_seconds']
   lines = [
-      f"Machine: {results['machine']}. Command: `{results['command']}`. Span 0: "
+      f"`{results['command']}` on {results['machine']}, commit {results['commit']}, "
+      f"{results['date']}. Span 0: "
       f"{results['span_rows'][0]} CSV rows, span 1: {results['span_rows'][1]}.",
       '',
       '| run | wall | of full | Embedder backbone passes | Trainer backbone passes '
@@ -158,8 +155,7 @@ def render(results: dict) -> str:
 
 
 def main() -> None:
-  parser = argparse.ArgumentParser(description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser = lib.parser(__doc__)
   parser.add_argument('--data-root', default=configs.PipelineConfig().data_root,
                       help='The shared posters, in the Kaggle layout.')
   parser.add_argument('--work-dir', default='/tmp/continuous_training_bench',
@@ -170,7 +166,7 @@ def main() -> None:
   shutil.rmtree(args.work_dir, ignore_errors=True)
   drops = os.path.join(args.work_dir, 'drops')
   output = os.path.join(args.work_dir, 'output')
-  results = {'command': benchmarks_md.command(), 'machine': benchmarks_md.machine(),
+  results = {**lib.provenance(),
              'span_rows': split_drops(args.data_root, drops, args.new_fraction), 'runs': {}}
   for name in RUNS:
     if name == 'drop':
@@ -180,7 +176,7 @@ def main() -> None:
     seconds = run_pipeline(drops, output, log)
     results['runs'][name] = {'wall_seconds': round(seconds, 1), **describe_run(output)}
     print(f'{name}: {seconds:.0f} s', flush=True)
-  benchmarks_md.report(results, render(results), os.path.join(args.work_dir, 'results.json'))
+  lib.report(results, render(results), os.path.join(args.work_dir, 'results.json'))
 
 
 if __name__ == '__main__':

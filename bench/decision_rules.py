@@ -23,20 +23,20 @@ does not move; only the decisions do), all within the Trainer's bounds:
     slots by calibrated probability;
   - the 'base_rate' policy of models/thresholds.py: thresholds from a level and a tilt
     toward each genre's base rate, slots by margin.
-Part 2 re-checks the training choices (mirror views, the oversampler's strength, the loss),
-one head per choice and seed on the cached frozen embeddings, each judged with the reference
-rule and with the 'base_rate' one; mAP gains are paired against the same seed's default head.
+Part 2 re-checks the training choices (the oversampler's strength, the loss), one head per
+choice and seed on the cached frozen embeddings, each judged with the reference rule and with
+the 'base_rate' one; mAP gains are paired against the same seed's default head.
 A rule tuned and judged on the same posters wins by construction, so `eval` is cross-fitted:
 its posters fall into folds, and each fold's decisions come from the rule tuned on the other
 folds. Gains are paired on those decisions, with a bootstrap 95% interval over `eval`
 posters (from the first fold assignment; part 1 adds the mean over all assignments). On
 `test`, every rule is tuned on the whole of `eval`, as the Trainer would: shown, never
-chosen on. The embeddings are bench/ablation.py's cache of a finished run (`--run-dir`: its
-`metadata.db` and `embeddings_lite0.npz`). Writes markdown tables to stdout and the results
-as JSON (--output); BENCHMARKS.md is left alone.
+chosen on. The embeddings are bench/lib.py's cache of a finished run (`--run-dir`: its
+`metadata.db` and `embeddings_lite0.npz`); the head's settings are pinned (SETTINGS), as the
+tables in BENCHMARKS.md were made. Writes markdown tables to stdout and the results as JSON
+(--output); BENCHMARKS.md is left alone.
 """
 import argparse
-import dataclasses
 import json
 import os
 import sys
@@ -44,28 +44,23 @@ from typing import Callable, Dict, List
 
 import numpy as np
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO_ROOT)
-
-from pipeline import runtime_env  # pylint: disable=g-import-not-at-top
-
-runtime_env.require_legacy_keras()
-if __name__ == '__main__':
-  runtime_env.quiet_known_noise()
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench import lib  # pylint: disable=g-import-not-at-top
 
 import tensorflow as tf  # pylint: disable=g-import-not-at-top
 
-from bench import ablation  # pylint: disable=g-import-not-at-top
-from bench import benchmarks_md  # pylint: disable=g-import-not-at-top
-from bench import quality  # pylint: disable=g-import-not-at-top
-from bench import top_block  # pylint: disable=g-import-not-at-top
-from components.oversampler import policy  # pylint: disable=g-import-not-at-top
+from bench import stats  # pylint: disable=g-import-not-at-top
 from models import metrics  # pylint: disable=g-import-not-at-top
 from models import thresholds  # pylint: disable=g-import-not-at-top
-from models import transfer  # pylint: disable=g-import-not-at-top
 
-DEFAULTS = top_block.DEFAULTS
-RULE = DEFAULTS.trainer
+# The settings the tables in BENCHMARKS.md were made with (the defaults of 27e8531 and
+# 156fbaa), pinned rather than read from the live defaults.
+PINNED = dict(model_name='efficientnet_lite0', epochs=60, learning_rate=1e-3,
+              head_hidden_units=512, head_dropout=0.5, head_early_stopping_patience=8,
+              loss='bce', threshold_policy='global', min_genres=1, max_genres=3,
+              oversample_max_copies=4, oversample_max_growth=3.0)
+SETTINGS = lib.pinned(**PINNED)
+RULE = SETTINGS.trainer
 REFERENCE = 'one global threshold (d16bcaf\'s rule)'
 BASE_RATE = "'base_rate': level + tilt toward the base rate, slots by margin"
 SPLITS = ('eval', 'test')
@@ -77,25 +72,13 @@ Tuner = Callable[[np.ndarray, np.ndarray], Decider]
 _EPSILON = 1e-6
 
 
-def add_fold_args(parser: argparse.ArgumentParser) -> None:
-  """The folds of the out-of-fold train scores and of the cross-fitted `eval` (shared with
-  bench/label_cooccurrence.py)."""
+def _parse_args() -> argparse.Namespace:
+  parser = lib.seeded_parser(__doc__, seeds=[0, 1, 2])
+  parser.add_argument('--shrinkage', type=float, nargs='+', default=[10.0, 30.0],
+                      help='Candidates k of the shrunk thresholds.')
   parser.add_argument('--train-folds', type=int, default=5,
                       help='Folds of train posters for the out-of-fold scores.')
   parser.add_argument('--eval-folds', type=int, default=5, help='Folds of the cross-fit.')
-
-
-def _parse_args() -> argparse.Namespace:
-  parser = argparse.ArgumentParser(description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument('--run-dir', default=os.path.join(REPO_ROOT, 'bench_output',
-                                                        RULE.model_name),
-                      help="A finished run's directory as bench/ablation.py reads it.")
-  parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-  parser.add_argument('--bootstrap', type=int, default=1000, help='Resamples of posters.')
-  parser.add_argument('--shrinkage', type=float, nargs='+', default=[10.0, 30.0],
-                      help='Candidates k of the shrunk thresholds.')
-  add_fold_args(parser)
   parser.add_argument('--fold-assignments', type=int, default=5,
                       help='Random assignments of eval posters to folds.')
   parser.add_argument('--skip-training-choices', action='store_true',
@@ -225,70 +208,36 @@ def cross_fitted(tuner: Tuner, labels: np.ndarray, scores: np.ndarray,
 # --- Heads -----------------------------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True)
-class Training:
-  """The training choices part 2 re-checks; the defaults are the configured ones."""
-  mirror_views: bool = RULE.mirror_views['train']
-  max_copies: int = DEFAULTS.oversample_max_copies
-  max_growth: float = DEFAULTS.oversample_max_growth
-  loss: str = RULE.loss
-
-
+# Part 2's training choices: the knobs each changes from SETTINGS.
+DEFAULT_TRAINING = 'configured default'
 TRAINING_CHOICES = {
-    'configured default': Training(),
-    'mirror views (`--flip train`)': Training(mirror_views=True),
-    'no oversampler': Training(max_copies=1),
-    'oversampler stronger (8 copies, growth 5)': Training(max_copies=8, max_growth=5.0),
-    'loss pos_weight': Training(loss='pos_weight'),
-    'loss asymmetric': Training(loss='asymmetric'),
-    'no oversampler + loss pos_weight': Training(max_copies=1, loss='pos_weight'),
+    DEFAULT_TRAINING: {},
+    'no oversampler': {'oversample_max_copies': 1},
+    'oversampler stronger (8 copies, growth 5)': {'oversample_max_copies': 8,
+                                                  'oversample_max_growth': 5.0},
+    'loss pos_weight': {'loss': 'pos_weight'},
+    'loss asymmetric': {'loss': 'asymmetric'},
+    'no oversampler + loss pos_weight': {'oversample_max_copies': 1, 'loss': 'pos_weight'},
 }
 
 
-def head_scores(arrays: Dict[str, np.ndarray], seed: int,
-                training: Training = Training()) -> Dict[str, np.ndarray]:
-  """`eval` and `test` scores of the head trained as the Trainer trains it with `training`:
-  train oversampled by the oversampler's policy, plus the mirror views if asked."""
-  tf.keras.utils.set_random_seed(seed)
-  train, labels = arrays[f'train_{top_block.EMBEDDING}'], arrays['train_labels']
-  rows = np.repeat(np.arange(len(labels)), policy.plan_copies(labels, training.max_copies,
-                                                              training.max_growth))
-  mirrored = (arrays[f'train_mirrored_{top_block.EMBEDDING}'][rows] if training.mirror_views
-              else None)
-  views, view_labels = transfer.training_views(train[rows], mirrored, labels[rows])
-  head = transfer.train_head(views, view_labels, arrays[f'eval_{top_block.EMBEDDING}'][np.newaxis],
-                             arrays['eval_labels'], dataclasses.replace(
-                                 transfer.HeadConfig.of(RULE), loss=training.loss))
-  return {split: head(arrays[f'{split}_{top_block.EMBEDDING}'], training=False).numpy()
-          for split in SPLITS}
-
-
-def default_head_scores(arrays: Dict[str, np.ndarray], seed: int) -> Dict[str, np.ndarray]:
-  """`eval` and `test` scores of the head the Trainer trains by default."""
-  return head_scores(arrays, seed)
+def training_settings(choice: Dict[str, object]):
+  """SETTINGS with one training choice's knobs changed."""
+  return lib.pinned(**{**PINNED, **choice})
 
 
 def out_of_fold_scores(arrays: Dict[str, np.ndarray], folds: int, seed: int) -> np.ndarray:
   """Train posters' scores, each from a head trained on the other folds' posters."""
-  train, labels = arrays[f'train_{top_block.EMBEDDING}'], arrays['train_labels']
+  train, labels = arrays['train'], arrays['train_labels']
   assignment = np.random.default_rng(seed).integers(0, folds, len(labels))
   scores = np.zeros(labels.shape, dtype=np.float32)
   for fold in range(folds):
     tf.keras.utils.set_random_seed(seed * 100 + fold)
     rest = assignment != fold
-    head = top_block.train_default_head(train[rest], None, labels[rest],
-                                        arrays[f'eval_{top_block.EMBEDDING}'],
-                                        arrays['eval_labels'])
+    head = lib.train_head(train[rest], labels[rest], arrays['eval'], arrays['eval_labels'],
+                          SETTINGS)
     scores[~rest] = head(train[~rest], training=False).numpy()
   return scores
-
-
-def cached_embeddings(run_dir: str) -> Dict[str, np.ndarray]:
-  """bench/ablation.py's cached frozen embeddings of the run, in bench/top_block.py's layout
-  (what bench/label_cooccurrence.py also passes here)."""
-  arrays, _ = ablation.embeddings(run_dir, RULE.preset.backbone)
-  return {(name if name.endswith('_labels') else f'{name}_{top_block.EMBEDDING}'): array
-          for name, array in arrays.items()}
 
 
 # --- Judging ---------------------------------------------------------------------------------
@@ -296,7 +245,7 @@ def cached_embeddings(run_dir: str) -> Dict[str, np.ndarray]:
 
 def genres_predicted(labels: np.ndarray, predicted: np.ndarray) -> int:
   """Genres with at least MIN_SUPPORT positives that the rule names for at least one poster."""
-  return int((predicted[:, metrics.supported_genres(labels, quality.MIN_SUPPORT)].sum(0)
+  return int((predicted[:, metrics.supported_genres(labels, stats.MIN_SUPPORT)].sum(0)
               > 0).sum())
 
 
@@ -304,22 +253,20 @@ def judge(labels: np.ndarray, runs: Dict[str, tuple], reference: str, resamples:
           seed: int) -> Dict[str, Dict]:
   """Each run's (scores, predicted) headline metrics with bootstrap intervals, its paired gain
   over `reference`, samples-F1 and the genres it predicts."""
-  intervals = metrics.bootstrap(labels, runs, reference=reference, resamples=resamples,
-                                seed=seed, min_support=quality.MIN_SUPPORT)
+  intervals = stats.bootstrap(labels, runs, reference=reference, resamples=resamples,
+                              seed=seed)
   return {name: {**{metric: [i.value, i.low, i.high] for metric, i in intervals[name].items()},
-                 'samples_f1': metrics.samples_f1(labels, predicted),
+                 'samples_f1': stats.samples_f1(labels, predicted),
                  'genres_predicted': genres_predicted(labels, predicted)}
           for name, (_, predicted) in runs.items()}
 
 
 def point(labels: np.ndarray, scores: np.ndarray, predicted: np.ndarray) -> Dict[str, float]:
   """Headline metrics without intervals (for `test`, which chooses nothing)."""
-  mask = metrics.supported_genres(labels, quality.MIN_SUPPORT)
-  return {'macro_f1': metrics.macro_f1(labels, predicted, quality.MIN_SUPPORT),
-          'micro_f1': metrics.micro_f1(labels, predicted),
-          'samples_f1': metrics.samples_f1(labels, predicted),
-          'map': float(metrics.average_precision_per_genre(labels[:, mask],
-                                                           scores[:, mask]).mean()),
+  return {'macro_f1': metrics.macro_f1(labels, predicted, stats.MIN_SUPPORT),
+          'micro_f1': stats.micro_f1(labels, predicted),
+          'samples_f1': stats.samples_f1(labels, predicted),
+          'map': stats.mean_average_precision(labels, scores),
           'genres_predicted': genres_predicted(labels, predicted)}
 
 
@@ -338,8 +285,8 @@ def run_rules(arrays: Dict[str, np.ndarray], scores: Dict[str, np.ndarray],
                      for name, tuner in tuners.items()}
                     for folds in fold_assignments(seed, len(labels['eval']), args)]
   mean_gain = {name: float(np.mean([
-      metrics.macro_f1(labels['eval'], d[name], quality.MIN_SUPPORT)
-      - metrics.macro_f1(labels['eval'], d[REFERENCE], quality.MIN_SUPPORT)
+      metrics.macro_f1(labels['eval'], d[name], stats.MIN_SUPPORT)
+      - metrics.macro_f1(labels['eval'], d[REFERENCE], stats.MIN_SUPPORT)
       for d in eval_decisions])) for name in tuners}
   return {'eval': judge(labels['eval'], {name: (scores['eval'], d)
                                          for name, d in eval_decisions[0].items()},
@@ -358,15 +305,15 @@ def run_training_choices(arrays: Dict[str, np.ndarray], default: Dict[str, np.nd
   folds = fold_assignments(seed, len(labels['eval']), args)[0]
   rules = {REFERENCE: tuned('global'), BASE_RATE: tuned('base_rate')}
   runs, test = {}, {}
-  for choice, training in TRAINING_CHOICES.items():
-    scores = default if training == Training() else head_scores(arrays, seed, training)
+  for choice, knobs in TRAINING_CHOICES.items():
+    scores = default if not knobs else lib.head_scores(arrays, seed, training_settings(knobs))
     for rule, tuner in rules.items():
       runs[f'{choice} | {rule}'] = (scores['eval'], cross_fitted(tuner, labels['eval'],
                                                                  scores['eval'], folds))
       test[f'{choice} | {rule}'] = point(labels['test'], scores['test'], decide(
           tuner, labels['eval'], scores['eval'], scores['test']))
     print(f'seed {seed}: {choice}', flush=True)
-  reference = f'configured default | {REFERENCE}'
+  reference = f'{DEFAULT_TRAINING} | {REFERENCE}'
   return {'eval': judge(labels['eval'], runs, reference, args.bootstrap, seed), 'test': test}
 
 
@@ -374,7 +321,7 @@ def run_training_choices(arrays: Dict[str, np.ndarray], default: Dict[str, np.nd
 
 
 def _gain(result: Dict, metric: str, reference: bool) -> str:
-  return '–' if reference else benchmarks_md.gain_cell(*result[f'{metric}_gain'])
+  return '–' if reference else lib.gain_cell(*result[f'{metric}_gain'])
 
 
 def render_markdown(results: Dict) -> str:
@@ -383,7 +330,7 @@ def render_markdown(results: Dict) -> str:
            f'gains paired against "{REFERENCE}" with bootstrap 95% intervals over the '
            f"split's posters; the mean macro-F1 gain over {results['fold_assignments']} fold "
            'assignments beside. Genres: how many of those with at least '
-           f'{quality.MIN_SUPPORT} positives are predicted for at least one poster. `test`: '
+           f'{stats.MIN_SUPPORT} positives are predicted for at least one poster. `test`: '
            'every rule tuned on the whole of `eval`. Choose on `eval`.', '',
            '| seed | rule | eval macro-F1 | eval gain macro-F1 | mean eval gain | '
            'eval micro-F1 | eval gain micro-F1 | eval samples-F1 | eval genres | '
@@ -408,7 +355,7 @@ def render_markdown(results: Dict) -> str:
     for seed, result in results['training_choices'].items():
       for name, e in result['eval'].items():
         t, (choice, rule) = result['test'][name], name.split(' | ')
-        reference = name == f'configured default | {REFERENCE}'
+        reference = name == f'{DEFAULT_TRAINING} | {REFERENCE}'
         lines.append(
             f"| {seed} | {choice} | {'base_rate' if rule == BASE_RATE else 'global'} | "
             f"{e['map'][0]:.3f} | {_gain(e, 'map', reference)} | {e['macro_f1'][0]:.3f} | "
@@ -420,7 +367,7 @@ def render_markdown(results: Dict) -> str:
 
 def main() -> None:
   args = _parse_args()
-  arrays = cached_embeddings(args.run_dir)
+  arrays, _ = lib.embeddings(args.run_dir, RULE.preset.backbone)
   tuners: Dict[str, Tuner] = {
       REFERENCE: tuned('global'),
       'per-genre thresholds, slots by score': per_genre,
@@ -433,17 +380,15 @@ def main() -> None:
   rules: Dict[int, Dict] = {}
   choices: Dict[int, Dict] = {}
   for seed in args.seeds:
-    scores = default_head_scores(arrays, seed)
+    scores = lib.head_scores(arrays, seed, SETTINGS)
     rules[seed] = run_rules(arrays, scores, tuners, args, seed)
     print(json.dumps({seed: rules[seed]['eval_mean_macro_f1_gain']}), flush=True)
     if not args.skip_training_choices:
       choices[seed] = run_training_choices(arrays, scores, args, seed)
-  results = {'command': benchmarks_md.command(), 'machine': benchmarks_md.machine(),
-             'commit': benchmarks_md.commit(), 'date': benchmarks_md.today(),
-             'run_dir': args.run_dir, 'eval_folds': args.eval_folds,
+  results = {**lib.provenance(), 'run_dir': args.run_dir, 'eval_folds': args.eval_folds,
              'fold_assignments': args.fold_assignments, 'bootstrap_resamples': args.bootstrap,
              'rules': rules, 'training_choices': choices}
-  benchmarks_md.report(results, render_markdown(results), args.output)
+  lib.report(results, render_markdown(results), args.output)
 
 
 if __name__ == '__main__':

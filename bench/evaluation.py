@@ -4,9 +4,11 @@
         --serving-model-dir DIR [--label NAME] [--splits test eval] [--results FILE]
 
 Runs the pipeline's own GenreEvaluator executor (components/evaluator/executor.py, TFX's
-Evaluator and TFMA underneath) in this process, outside the pipeline, on the examples and the
-Trainer's model of the newest run in `<output dir>`'s ML Metadata, with the served model of
-`--serving-model-dir` as the baseline, exactly as the two Evaluators run:
+Evaluator and TFMA underneath) in this process, outside the pipeline, on the examples the
+gating Evaluator read (those with stored embeddings where the run embedded them; else
+PosterExampleGen's) and the Trainer's model of the newest run in `<output dir>`'s ML
+Metadata, with the served model of `--serving-model-dir` as the baseline, exactly as the two
+Evaluators run:
   - the gating Evaluator: `eval`, the push gate's criteria, the overall slice only;
   - the TestEvaluator: `test` (or any split: `train` stands in for a bigger eval set), every
     slice and plot, no gate.
@@ -15,7 +17,7 @@ runner as in the pipeline). Results accumulate in `--results` under `--label` (t
 by default), so the same command run in checkouts of two commits compares them on one
 machine; the table of every label is printed and, with --benchmarks, written into
 BENCHMARKS.md between the markers below. The script uses only the executor's interface that
-commit d16bcaf already had, so it can be copied into a checkout of it.
+commit d16bcaf already had, so it can be copied into a checkout of it (with bench/lib.py).
 """
 import argparse
 import json
@@ -24,32 +26,23 @@ import sys
 import tempfile
 import time
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO_ROOT)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench import lib  # pylint: disable=g-import-not-at-top
 
-from pipeline import runtime_env  # pylint: disable=g-import-not-at-top
-
-runtime_env.require_legacy_keras()
-
-from tfx import v1 as tfx  # pylint: disable=g-import-not-at-top
 from tfx.dsl.components.base import base_beam_executor  # pylint: disable=g-import-not-at-top
 from tfx.types import standard_artifacts  # pylint: disable=g-import-not-at-top
 
-from bench import benchmarks_md  # pylint: disable=g-import-not-at-top
 from components.evaluator import executor as genre_evaluator  # pylint: disable=g-import-not-at-top
 from contract import nodes  # pylint: disable=g-import-not-at-top
 from models import data  # pylint: disable=g-import-not-at-top
 from pipeline import configs  # pylint: disable=g-import-not-at-top
-from pipeline import run_summary  # pylint: disable=g-import-not-at-top
 
-BEGIN_MARKER = '<!-- bench/evaluation.py: begin -->'
-END_MARKER = '<!-- bench/evaluation.py: end -->'
-SPLITS = ('train', 'eval', 'test')
+BEGIN_MARKER, END_MARKER = lib.markers('evaluation.py')
+SPLITS = lib.SPLITS
 
 
 def _parse_args() -> argparse.Namespace:
-  parser = argparse.ArgumentParser(description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser = lib.parser(__doc__)
   parser.add_argument('--output-dir', required=True,
                       help='A finished run\'s output dir (local_runner.py --output-dir).')
   parser.add_argument('--serving-model-dir', required=True,
@@ -59,24 +52,28 @@ def _parse_args() -> argparse.Namespace:
                       help='Reporting splits to time (the gating one is always eval).')
   parser.add_argument('--results', default=os.path.join(tempfile.gettempdir(),
                                                         'evaluation_bench.json'))
-  parser.add_argument('--benchmarks', default=None, help='BENCHMARKS.md to write into.')
+  lib.add_benchmarks(parser, default='')
   return parser.parse_args()
 
 
 def _artifacts(output_dir: str):
-  config = configs.PipelineConfig.of(output_dir=output_dir)
-  runs = {run.node_id: run for run in run_summary.latest_run(
-      tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path))}
-  examples = standard_artifacts.Examples()
-  examples.uri = runs[nodes.EXAMPLE_GEN].output_uris[nodes.EXAMPLES][0]
-  examples.split_names = json.dumps(list(SPLITS))
+  """(the gating Evaluator's Examples, one per span of its window; the Trainer's Model)."""
+  runs = lib.latest_runs(configs.PipelineConfig.of(output_dir=output_dir).metadata_path)
+  uris = (runs[nodes.EVALUATOR].input_uris.get(nodes.EXAMPLES)
+          or [lib.examples_uri(runs)])
+  examples = []
+  for uri in uris:
+    artifact = standard_artifacts.Examples()
+    artifact.uri = uri
+    artifact.split_names = json.dumps(list(SPLITS))
+    examples.append(artifact)
   model = standard_artifacts.Model()
   model.uri = runs[nodes.TRAINER].output_uris[nodes.MODEL][0]
   return examples, model
 
 
-def _records(uri: str, split: str) -> int:
-  files = data.matching_files([os.path.join(uri, f'Split-{split}', '*')])
+def _records(examples, split: str) -> int:
+  files = data.matching_files([os.path.join(e.uri, f'Split-{split}', '*') for e in examples])
   return sum(1 for _ in data.records(files))
 
 
@@ -99,7 +96,7 @@ def evaluate(examples, model, split: str, serving_model_dir: str, gate: bool) ->
         beam_pipeline_args=['--direct_running_mode=in_memory', '--direct_num_workers=1'],
         tmp_dir=os.path.join(work, 'tmp'), unique_id='bench'))
     started = time.monotonic()
-    executor.Do({'examples': [examples], 'model': [model]},
+    executor.Do({'examples': examples, 'model': [model]},
                 {'evaluation': [evaluation], 'blessing': [blessing]}, properties)
     return time.monotonic() - started
 
@@ -128,7 +125,7 @@ def main() -> None:
   plan = [('gating Evaluator (eval, overall slice, gate)', 'eval', True)] + [
       (f'reporting ({split}, every slice and plot)', split, False) for split in args.splits]
   for name, split, gate in plan:
-    posters = _records(examples.uri, split)
+    posters = _records(examples, split)
     seconds = evaluate(examples, model, split, args.serving_model_dir, gate)
     timings[name] = {'posters': posters, 'seconds': round(seconds, 1)}
     print(f'{name}: {posters} posters in {seconds:.1f} s', flush=True)
@@ -136,13 +133,11 @@ def main() -> None:
   if os.path.exists(args.results):
     with open(args.results) as f:
       results = json.load(f)
-  commit = benchmarks_md.commit()
-  results[args.label or commit] = {'command': benchmarks_md.command(),
-                                   'machine': benchmarks_md.machine(), 'commit': commit,
-                                   'date': benchmarks_md.today(), 'timings': timings}
+  made = lib.provenance()
+  results[args.label or made['commit']] = {**made, 'timings': timings}
   with open(args.results, 'w') as f:
     json.dump(results, f, indent=2)
-  benchmarks_md.publish(render(results), args.benchmarks, BEGIN_MARKER, END_MARKER)
+  lib.publish(render(results), args.benchmarks, BEGIN_MARKER, END_MARKER)
 
 
 if __name__ == '__main__':

@@ -1,11 +1,12 @@
 """The push gate's power, per genre: how often it refuses a lost genre and blesses a retrain.
 
     .venv/bin/python bench/gate_power.py [--run-dir bench_output/efficientnet_lite0]
-        [--seeds 0 1 2 3 4 5 6 7 8 9 10 11] [--noise-draws 2000]
+        [--seeds 0 1 2 3 4 5 6 7 8 9 10 11] [--noise-draws 2000] [--render-only]
 
-On the frozen-backbone embeddings of one finished run (bench/ablation.py computes and caches
-them), trains the default head once per seed, exactly as the Trainer does (the only
-randomness in a retrain of the default model), and caches each seed's `eval` scores. Then,
+On the frozen-backbone embeddings of one finished run (bench/lib.py computes and caches
+them), trains the head once per seed, exactly as the Trainer does with the settings the
+table was made with (SETTINGS, pinned: the head, the oversampler and the gate's criteria;
+the seed is the only randomness in a retrain), and caches each seed's `eval` scores. Then,
 with no further training, for every ordered pair of seeds (one served, one the candidate) it
 applies the gate's own decisions (components/evaluator/genre_judging.py: which genres are
 judged, their chance levels and tolerances) to TFMA's AUC-PR of the scores
@@ -26,31 +27,34 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO_ROOT)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench import lib  # pylint: disable=g-import-not-at-top
 
-from bench import ablation  # pylint: disable=g-import-not-at-top
-from bench import benchmarks_md  # pylint: disable=g-import-not-at-top
 from components.evaluator import eval_config  # pylint: disable=g-import-not-at-top
 from components.evaluator import genre_judging  # pylint: disable=g-import-not-at-top
-from models import pr_auc  # pylint: disable=g-import-not-at-top
 from components.evaluator.gate_config import GateConfig  # pylint: disable=g-import-not-at-top
+from models import pr_auc  # pylint: disable=g-import-not-at-top
 
-BEGIN_MARKER = '<!-- bench/gate_power.py: begin -->'
-END_MARKER = '<!-- bench/gate_power.py: end -->'
+# The settings the table in BENCHMARKS.md was made with (the defaults of 1ed2492), pinned
+# rather than read from the live defaults.
+SETTINGS = lib.pinned(
+    model_name='efficientnet_lite0', epochs=60, learning_rate=1e-3, head_hidden_units=512,
+    head_dropout=0.5, head_early_stopping_patience=8, loss='bce', threshold_policy='global',
+    min_genres=1, max_genres=3, oversample_max_copies=4, oversample_max_growth=3.0,
+    min_macro_pr_auc=0.10, max_macro_pr_auc_regression=0.03, genre_drop_scale=0.6,
+    chance_confidence=0.99, min_eval_positives=20)
+BEGIN_MARKER, END_MARKER = lib.markers('gate_power.py')
 # Noise candidates are drawn apart from the chance level's own simulation (genre_judging).
 NOISE_SEED = 7
 SCORES_FILE = 'gate_power_scores.npz'
 
 
 def _parse_args() -> argparse.Namespace:
-  parser = argparse.ArgumentParser(description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument('--run-dir', default=os.path.join(REPO_ROOT, 'bench_output',
-                                                        ablation.DEFAULTS.trainer.model_name))
+  parser = lib.parser(__doc__)
+  lib.add_run_dir(parser)
   parser.add_argument('--seeds', type=int, nargs='+', default=list(range(12)))
   parser.add_argument('--noise-draws', type=int, default=2000)
-  parser.add_argument('--benchmarks', default=os.path.join(REPO_ROOT, 'BENCHMARKS.md'))
+  lib.add_benchmarks(parser)
   parser.add_argument('--render-only', action='store_true',
                       help='Re-render BENCHMARKS.md from <run-dir>/gate_power.json.')
   return parser.parse_args()
@@ -59,13 +63,12 @@ def _parse_args() -> argparse.Namespace:
 def seed_scores(run_dir: str, seeds: Sequence[int]):
   """(eval labels [N, G], {seed: eval scores [N, G]}, genres); each seed trained once, cached
   in the run dir."""
-  arrays, genres = ablation.embeddings(run_dir, ablation.DEFAULTS.trainer.preset.backbone)
+  arrays, genres = lib.embeddings(run_dir, SETTINGS.trainer.preset.backbone)
   path = os.path.join(run_dir, SCORES_FILE)
   cached = dict(np.load(path)) if os.path.exists(path) else {}
   for seed in seeds:
     if f'seed_{seed}' not in cached:
-      cached[f'seed_{seed}'] = ablation.train_and_predict(ablation.default_variant(), arrays,
-                                                          seed)['eval']
+      cached[f'seed_{seed}'] = lib.head_scores(arrays, seed, SETTINGS, splits=['eval'])['eval']
       np.savez(path, **cached)
       print(f'seed {seed}: trained', flush=True)
   return arrays['eval_labels'], {seed: cached[f'seed_{seed}'] for seed in seeds}, genres
@@ -154,8 +157,7 @@ def render_markdown(result: Dict[str, object]) -> str:
   judged = [g for g, row in rows.items() if row['judged_by_seeds'] == seeds]
   lines = [
       BEGIN_MARKER, '', '## Push-gate power per genre (bench/gate_power.py)', '',
-      f"Generated by `{result['command']}` on {result['machine']}, commit "
-      f"{result['commit']}, {result['date']}; do not edit by hand.",
+      lib.generated_by(result),
       f"The default head retrained with {seeds} seeds ({result['seeds'][0]}–"
       f"{result['seeds'][-1]}) on the same frozen-backbone embeddings, scored on `eval` "
       f"({result['posters']} posters); every ordered pair of seeds is a served model and a "
@@ -211,12 +213,11 @@ def main() -> None:
       result = json.load(f)
   else:
     labels, scores, genres = seed_scores(args.run_dir, args.seeds)
-    result = dict(measure(labels, scores, genres, ablation.DEFAULTS.gate, args.noise_draws),
-                  command=benchmarks_md.command(), machine=benchmarks_md.machine(),
-                  commit=benchmarks_md.commit(), date=benchmarks_md.today())
+    result = dict(measure(labels, scores, genres, SETTINGS.gate, args.noise_draws),
+                  **lib.provenance())
     with open(results_path, 'w') as f:
       json.dump(result, f, indent=2)
-  benchmarks_md.publish(render_markdown(result), args.benchmarks, BEGIN_MARKER, END_MARKER)
+  lib.publish(render_markdown(result), args.benchmarks, BEGIN_MARKER, END_MARKER)
 
 
 if __name__ == '__main__':

@@ -17,7 +17,6 @@ Nothing here is tuned on `test`: the models' thresholds and the baselines' come 
 """
 import argparse
 import dataclasses
-import datetime
 import json
 import os
 import subprocess
@@ -25,40 +24,32 @@ import sys
 import time
 from typing import Any, Dict, List, Optional
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO_ROOT)
+import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench import lib  # pylint: disable=g-import-not-at-top
+
+from bench import stats  # pylint: disable=g-import-not-at-top
 from contract import nodes  # pylint: disable=g-import-not-at-top
-from pipeline import runtime_env  # pylint: disable=g-import-not-at-top
-
-runtime_env.require_legacy_keras()
-
-import numpy as np  # pylint: disable=g-import-not-at-top
-from tfx import v1 as tfx  # pylint: disable=g-import-not-at-top
-
-from bench import benchmarks_md  # pylint: disable=g-import-not-at-top
 from models import baselines  # pylint: disable=g-import-not-at-top
 from models import batch_predict  # pylint: disable=g-import-not-at-top
-from models import metrics  # pylint: disable=g-import-not-at-top
 from pipeline import configs  # pylint: disable=g-import-not-at-top
-from pipeline import run_summary  # pylint: disable=g-import-not-at-top
 
+# What it measures is the pipeline as configured: a run with the live defaults (and the
+# models named), whose settings each entry records.
 DEFAULTS = configs.PipelineConfig()
-
-BEGIN_MARKER = '<!-- bench/quality.py: begin -->'
-END_MARKER = '<!-- bench/quality.py: end -->'
-MIN_SUPPORT = 5
+REPO_ROOT = lib.REPO_ROOT
+BEGIN_MARKER, END_MARKER = lib.markers('quality.py')
+MIN_SUPPORT = stats.MIN_SUPPORT
 SPLITS = ('eval', 'test')
 
 
 def _parse_args() -> argparse.Namespace:
-  parser = argparse.ArgumentParser(description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser = lib.parser(__doc__)
   parser.add_argument('--models', nargs='+', default=[DEFAULTS.trainer.model_name])
   parser.add_argument('--data-root', default=DEFAULTS.data_root)
   parser.add_argument('--output-dir', default=os.path.join(REPO_ROOT, 'bench_output'))
-  parser.add_argument('--benchmarks', default=os.path.join(REPO_ROOT, 'BENCHMARKS.md'),
-                      help='Markdown file to render the results into ("" to skip).')
+  lib.add_benchmarks(parser)
   parser.add_argument('--epochs', type=int)
   parser.add_argument('--label', help='Name of the entry (one model only); default: the model.')
   parser.add_argument('--reference',
@@ -89,7 +80,7 @@ def _run_pipeline(config: configs.PipelineConfig, data_root: str,
   return {'wall_seconds': seconds, 'peak_rss_gb': usage.ru_maxrss / 1024 ** 2}
 
 
-def _quality_dict(quality: metrics.Quality) -> Dict[str, Any]:
+def _quality_dict(quality: stats.Quality) -> Dict[str, Any]:
   return {**quality.headline(), 'genres_averaged': quality.genres_averaged,
           'per_genre': {row.genre: {'support': row.support, 'precision': row.precision,
                                     'recall': row.recall, 'f1': row.f1,
@@ -105,9 +96,8 @@ def _bench_model(model_name: str, label: str, args: argparse.Namespace) -> Dict[
       metadata_path=os.path.join(output, 'metadata.db'),
       serving_model_dir=os.path.join(output, 'serving'))
   resources = _run_pipeline(config, args.data_root, args.epochs)
-  runs = {run.node_id: run for run in run_summary.latest_run(
-      tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path))}
-  examples_uri = runs[nodes.EXAMPLE_GEN].output_uris[nodes.EXAMPLES][0]
+  runs = lib.latest_runs(config.metadata_path)
+  examples_uri = lib.examples_uri(runs)
   model_dir = os.path.join(runs[nodes.TRAINER].output_uris[nodes.MODEL][0], 'Format-Serving')
   blessing_uri = runs[nodes.EVALUATOR].output_uris[nodes.BLESSING][0]
 
@@ -118,8 +108,7 @@ def _bench_model(model_name: str, label: str, args: argparse.Namespace) -> Dict[
     if classes != posters.genres:
       raise ValueError(f'Model genres {classes} differ from the data vocabulary '
                        f'{posters.genres}.')
-    quality[split] = metrics.evaluate(posters.labels, scores, predicted, posters.genres,
-                                      MIN_SUPPORT)
+    quality[split] = stats.evaluate(posters.labels, scores, predicted, posters.genres)
     arrays.update({f'{split}_labels': posters.labels, f'{split}_scores': scores,
                    f'{split}_predicted': predicted})
   test, evaluation = splits['test'], splits['eval']
@@ -130,16 +119,11 @@ def _bench_model(model_name: str, label: str, args: argparse.Namespace) -> Dict[
     arrays.update({f'baseline{i}_scores': b_scores, f'baseline{i}_predicted': b_predicted})
   np.savez(predictions_path, **arrays)
   baseline_quality = {
-      name: _quality_dict(metrics.evaluate(test.labels, b_scores, b_predicted, test.genres,
-                                           MIN_SUPPORT))
+      name: _quality_dict(stats.evaluate(test.labels, b_scores, b_predicted, test.genres))
       for name, (b_scores, b_predicted) in baseline_predictions.items()}
   return {
       'model': model_name,
-      'command': benchmarks_md.command(),
-      'date': datetime.date.today().isoformat(),
-      'commit': subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=REPO_ROOT,
-                               capture_output=True, text=True).stdout.strip(),
-      'machine': benchmarks_md.machine(),
+      **lib.provenance(),
       'data_root': args.data_root,
       'split_sizes': {'train': len(train.ids), 'eval': len(evaluation.ids),
                       'test': len(test.ids)},
@@ -177,8 +161,7 @@ def bootstrap_intervals(results: Dict[str, Dict[str, Any]], output_dir: str,
     return {}
   if reference is not None and reference not in runs:
     raise ValueError(f'No test predictions of the reference {reference!r} in {output_dir}.')
-  intervals = metrics.bootstrap(labels, runs, reference=reference, resamples=resamples,
-                                min_support=MIN_SUPPORT)
+  intervals = stats.bootstrap(labels, runs, reference=reference, resamples=resamples)
   return {name: {metric: dataclasses.asdict(interval) for metric, interval in values.items()}
           for name, values in intervals.items()}
 
@@ -237,8 +220,8 @@ def render_markdown(results: Dict[str, Dict[str, Any]], intervals: Dict[str, Dic
                                intervals.get(f'baseline: {name}', {})))
   lines += ['', '### Whole uncached pipeline run per model', '',
             'Wall time and peak resident memory of `local_runner.py --no-cache` (one process: '
-            'LocalDagRunner and the in-memory Beam DirectRunner); component times are ML '
-            'Metadata execution times.', '',
+            'LocalDagRunner and the in-memory Beam DirectRunner); the components\' times and '
+            'the per-genre F1 and AP are in quality.json.', '',
             '| model | commit | date | machine | wall time | peak memory | blessed |',
             '| --- | --- | --- | --- | --- | --- | --- |']
   for name, result in results.items():
@@ -246,22 +229,6 @@ def render_markdown(results: Dict[str, Dict[str, Any]], intervals: Dict[str, Dic
         f"| {name} | {result['commit']} | {result['date']} | {result['machine']} | "
         f"{result['resources']['wall_seconds'] / 60:.1f} min | "
         f"{result['resources']['peak_rss_gb']:.2f} GB | {result['blessed']} |")
-  components = list(first['component_seconds'])
-  lines += ['', '| component | ' + ' | '.join(results) + ' |',
-            '| --- ' * (len(results) + 1) + '|']
-  for component in components:
-    lines.append(f'| {component} | ' + ' | '.join(
-        f"{result['component_seconds'].get(component, 0.0):.0f} s"
-        for result in results.values()) + ' |')
-  prior_name = next(name for name in first['baselines'] if name.startswith('genre prior'))
-  lines += ['', '### Per-genre F1 / AP on `test`', '',
-            '| genre | test positives | ' + ' | '.join(f'{name} F1 / AP' for name in results)
-            + ' | genre prior F1 |', '| --- ' * (len(results) + 3) + '|']
-  for genre, row in first['test']['per_genre'].items():
-    cells = [f"{result['test']['per_genre'][genre]['f1']:.3f} / "
-             f"{result['test']['per_genre'][genre]['ap']:.3f}" for result in results.values()]
-    lines.append(f"| {genre} | {row['support']} | " + ' | '.join(cells)
-                 + f" | {first['baselines'][prior_name]['per_genre'][genre]['f1']:.3f} |")
   lines += ['', END_MARKER]
   return '\n'.join(lines)
 
@@ -287,9 +254,9 @@ def main() -> None:
   for label, result in results.items():
     print(_headline_row(label, result['test'], intervals.get(label, {}), result.get('eval')))
   if args.benchmarks:
-    benchmarks_md.write_section(
-        args.benchmarks, render_markdown(results, intervals, args.reference, args.bootstrap),
-        BEGIN_MARKER, END_MARKER)
+    lib.write_section(args.benchmarks,
+                      render_markdown(results, intervals, args.reference, args.bootstrap),
+                      BEGIN_MARKER, END_MARKER)
     print(f'Wrote {args.benchmarks}')
 
 

@@ -1,18 +1,122 @@
-"""Every bench/ script imports against today's code and has its entry point, so none rots
-unnoticed between the runs that refresh BENCHMARKS.md."""
+"""Every bench/ script imports against today's code, answers `--help` and says how it is run,
+and every generated section's markers are in BENCHMARKS.md, so none rots unnoticed between
+the runs that refresh BENCHMARKS.md; and the shared plumbing of bench/lib.py."""
 import importlib
 import os
+import sys
 
+import numpy as np
 import pytest
+import tensorflow as tf
 
-BENCH_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'bench')
-SCRIPTS = sorted(name[:-3] for name in os.listdir(BENCH_DIR)
-                 if name.endswith('.py') and name not in ('__init__.py', 'benchmarks_md.py'))
+from bench import lib
+
+# The shared modules; every other file in bench/ is a script.
+LIBRARIES = ('lib', 'stats')
+SCRIPTS = sorted(name[:-3] for name in os.listdir(lib.BENCH_DIR)
+                 if name.endswith('.py') and name[:-3] not in LIBRARIES)
+# Every knob of lib.RESULT_KNOBS, as a research script pins them.
+KNOBS = dict(model_name='efficientnet_lite0', epochs=60, learning_rate=1e-3,
+             head_hidden_units=512, head_dropout=0.5, head_early_stopping_patience=8,
+             loss='bce', threshold_policy='global', min_genres=1, max_genres=3,
+             oversample_max_copies=4, oversample_max_growth=3.0)
+
+
+def test_the_scripts_are_those_benchmarks_md_describes():
+  with open(lib.BENCHMARKS_MD) as f:
+    text = f.read()
+  for name in SCRIPTS:
+    assert f'bench/{name}.py' in text, f'BENCHMARKS.md has no table of bench/{name}.py'
 
 
 @pytest.mark.parametrize('name', SCRIPTS)
-def test_the_script_imports_and_has_a_main(name):
+def test_the_script_imports_and_answers_help(name, monkeypatch, capsys):
   module = importlib.import_module(f'bench.{name}')
-  assert callable(getattr(module, 'main', None)), f'bench/{name}.py has no main()'
   assert module.__doc__ and f'bench/{name}.py' in module.__doc__, (
       f'bench/{name}.py does not say how it is run')
+  monkeypatch.setattr(sys, 'argv', [f'bench/{name}.py', '--help'])
+  with pytest.raises(SystemExit) as exited:
+    module.main()
+  assert exited.value.code == 0
+  assert 'usage:' in capsys.readouterr().out
+
+
+def _renders_into_benchmarks_md(name: str) -> bool:
+  """Whether a script writes a generated section (the others print their tables)."""
+  with open(os.path.join(lib.BENCH_DIR, f'{name}.py')) as f:
+    return 'lib.markers(' in f.read()
+
+
+@pytest.mark.parametrize('name', [name for name in SCRIPTS if _renders_into_benchmarks_md(name)])
+def test_a_generated_section_has_its_markers_in_benchmarks_md(name):
+  module = importlib.import_module(f'bench.{name}')
+  assert (module.BEGIN_MARKER, module.END_MARKER) == lib.markers(f'{name}.py')
+  with open(lib.BENCHMARKS_MD) as f:
+    text = f.read()
+  assert text.count(module.BEGIN_MARKER) == 1 and text.count(module.END_MARKER) == 1
+  assert text.index(module.BEGIN_MARKER) < text.index(module.END_MARKER)
+
+
+def test_write_section_replaces_between_the_markers_and_appends_the_first_time(tmp_path):
+  path = tmp_path / 'B.md'
+  begin, end = lib.markers('x.py')
+  path.write_text(f'# B\n\n{begin}\nold\n{end}\n\nafter\n')
+  lib.write_section(str(path), f'{begin}\nnew\n{end}', begin, end)
+  assert path.read_text() == f'# B\n\n{begin}\nnew\n{end}\n\nafter\n'
+  other_begin, other_end = lib.markers('y.py')
+  lib.write_section(str(path), f'{other_begin}\ny\n{other_end}', other_begin, other_end)
+  assert path.read_text().endswith(f'after\n\n{other_begin}\ny\n{other_end}\n')
+
+
+def test_generated_by_names_command_machine_commit_and_date():
+  made = lib.provenance()
+  assert set(made) == {'command', 'machine', 'commit', 'date'}
+  line = lib.generated_by(made)
+  assert made['commit'] in line and made['date'] in line and made['machine'] in line
+  assert lib.gain_cell(0.0125, -0.01, 0.03) == '+0.013 [-0.010, +0.030]'
+
+
+def test_research_settings_are_pinned_whole():
+  knobs = dict(KNOBS)
+  settings = lib.pinned(**knobs)
+  assert settings.trainer.loss == 'bce' and settings.oversample_max_copies == 4
+  assert lib.head_config(settings).batch_size == lib.HEAD_BATCH_SIZE
+  del knobs['loss']
+  with pytest.raises(ValueError, match='missing: loss'):
+    lib.pinned(**knobs)
+
+
+def test_cached_embeddings_leave_out_the_mirror_views_of_older_caches(tmp_path, monkeypatch):
+  arrays = {'train': np.zeros((3, 2)), 'train_mirrored': np.ones((3, 2)),
+            'train_labels': np.zeros((3, 5))}
+  np.savez(lib.embedding_cache(str(tmp_path), 'lite0'), **arrays)
+  monkeypatch.setattr(lib, 'latest_runs', lambda path: {})
+  monkeypatch.setattr(lib, 'examples_uri', lambda runs: 'examples')
+  monkeypatch.setattr('contract.vocabulary.read_vocabulary', lambda uri: ('a',) * 5)
+  loaded, genres = lib.embeddings(str(tmp_path), 'lite0')
+  assert set(loaded) == {'train', 'train_labels'} and genres == ('a',) * 5
+  np.testing.assert_array_equal(loaded['train'], arrays['train'])
+
+
+def test_the_head_trains_on_the_oversampled_rows(monkeypatch):
+  rng = np.random.default_rng(4)
+  labels = (rng.random((40, 5)) < [0.6, 0.3, 0.2, 0.1, 0.05]).astype(np.int64)
+  labels[:2, 4] = 1  # A rare genre for the oversampler to copy.
+  arrays = {split: rng.random((40, 3)) for split in ('train', 'eval', 'test')}
+  arrays.update(train_labels=labels, eval_labels=labels)
+  seen = {}
+
+  def fake_train_head(train, train_labels, evaluation, eval_labels, config):
+    seen.update(train=train, labels=train_labels, evaluation=evaluation, config=config)
+    return lambda x, training: tf.zeros((len(x), 5))
+
+  monkeypatch.setattr('models.transfer.train_head', fake_train_head)
+  knobs = {**KNOBS, 'loss': 'pos_weight', 'oversample_max_copies': 1}
+  scores = lib.head_scores(arrays, 0, lib.pinned(**knobs))
+  assert set(scores) == {'eval', 'test'}
+  np.testing.assert_array_equal(seen['train'], arrays['train'])
+  np.testing.assert_array_equal(seen['evaluation'], arrays['eval'])
+  assert seen['config'].loss == 'pos_weight'
+  lib.head_scores(arrays, 0, lib.pinned(**{**knobs, 'oversample_max_copies': 4}))
+  assert len(seen['train']) > 40  # The rare genre's posters were copied.
+  assert seen['labels'][:, 4].sum() > labels[:, 4].sum()

@@ -1,7 +1,6 @@
 """bench/decision_rules.py: the candidate rules and the cross-fit, on synthetic scores."""
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from bench import decision_rules
 from models import metrics
@@ -102,39 +101,26 @@ def test_every_candidate_keeps_the_trainers_bounds():
     assert counts.max() <= decision_rules.RULE.max_genres
 
 
-def test_cached_embeddings_take_the_layout_the_heads_read(tmp_path, monkeypatch):
-  arrays = {'train': np.zeros((3, 2)), 'train_mirrored': np.ones((3, 2)),
-            'train_labels': np.zeros((3, 5))}
-  monkeypatch.setattr(decision_rules.ablation, 'embeddings',
-                      lambda run_dir, variant: (arrays, ('a',) * 5))
-  layout = decision_rules.cached_embeddings(str(tmp_path))
-  assert set(layout) == {'train_embedding', 'train_mirrored_embedding', 'train_labels'}
-  np.testing.assert_array_equal(layout['train_mirrored_embedding'], arrays['train_mirrored'])
-
-
-def test_training_choices_reach_the_heads_training(monkeypatch):
-  rng = np.random.default_rng(4)
-  labels = (rng.random((40, 5)) < [0.6, 0.3, 0.2, 0.1, 0.05]).astype(np.int64)
-  labels[:2, 4] = 1  # A rare genre for the oversampler to copy.
-  arrays = {f'{split}_embedding': rng.random((40, 3)) for split in ('train', 'eval', 'test')}
-  arrays.update(train_mirrored_embedding=-arrays['train_embedding'], train_labels=labels,
-                eval_labels=labels)
-  seen = {}
-
-  def fake_train_head(views, view_labels, evaluation, eval_labels, config):
-    seen.update(views=views, labels=view_labels, loss=config.loss)
-    return lambda x, training: tf.zeros((len(x), 5))
-
-  monkeypatch.setattr(decision_rules.transfer, 'train_head', fake_train_head)
-  plain = decision_rules.Training(mirror_views=False, max_copies=1, loss='bce')
-  scores = decision_rules.head_scores(arrays, 0, plain)
-  assert set(scores) == {'eval', 'test'} and scores['test'].shape == (40, 5)
-  np.testing.assert_array_equal(seen['views'], arrays['train_embedding'])
-  decision_rules.head_scores(arrays, 0, decision_rules.Training(
-      mirror_views=True, max_copies=1, loss='pos_weight'))
-  assert len(seen['views']) == 80 and (seen['views'][40:] == -seen['views'][:40]).all()
-  assert seen['loss'] == 'pos_weight'
-  decision_rules.head_scores(arrays, 0, decision_rules.Training(mirror_views=False,
-                                                                max_copies=4))
-  assert len(seen['views']) > 40  # The rare genre's posters were copied.
-  assert seen['labels'][:, 4].sum() > labels[:, 4].sum()
+def test_training_choices_change_only_their_knobs_of_the_pinned_settings(monkeypatch):
+  for knobs in decision_rules.TRAINING_CHOICES.values():
+    settings = decision_rules.training_settings(knobs)
+    assert settings.trainer.head_hidden_units == decision_rules.RULE.head_hidden_units
+    for knob, value in knobs.items():
+      assert getattr(settings.trainer, knob, None) == value or getattr(settings, knob) == value
+  assert decision_rules.TRAINING_CHOICES[decision_rules.DEFAULT_TRAINING] == {}
+  stronger = decision_rules.training_settings(
+      decision_rules.TRAINING_CHOICES['oversampler stronger (8 copies, growth 5)'])
+  assert (stronger.oversample_max_copies, stronger.oversample_max_growth) == (8, 5.0)
+  assert stronger.trainer.loss == decision_rules.RULE.loss
+  # What a choice's head is trained with is exactly the settings handed to bench/lib.py.
+  labels, scores = _labels_and_scores(posters=120)
+  seen = []
+  monkeypatch.setattr(decision_rules.lib, 'head_scores',
+                      lambda arrays, seed, settings: seen.append(settings) or {
+                          split: scores for split in ('eval', 'test')})
+  arrays = {'eval_labels': labels, 'test_labels': labels}
+  default = {split: scores for split in ('eval', 'test')}
+  args = type('Args', (), {'eval_folds': 2, 'fold_assignments': 1, 'bootstrap': 5})()
+  decision_rules.run_training_choices(arrays, default, args, seed=0)
+  assert [s.trainer.loss for s in seen] == [
+      knobs.get('loss', 'bce') for knobs in decision_rules.TRAINING_CHOICES.values() if knobs]

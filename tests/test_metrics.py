@@ -1,7 +1,9 @@
-"""Quality metrics and trivial baselines, against hand-computed values."""
+"""Quality metrics (the product's, models/metrics.py, and the benchmarks', bench/stats.py) and
+trivial baselines, against hand-computed values."""
 import numpy as np
 import pytest
 
+from bench import stats
 from models import baselines
 from models import metrics
 
@@ -17,9 +19,9 @@ def test_f1_variants_on_a_hand_computed_case():
   assert metrics.macro_f1(labels, predicted, min_support=2) == pytest.approx((2 / 3 + 0.8) / 2)
   assert metrics.macro_f1(labels, predicted, min_support=3) == 0.0
   # Pooled: tp 3, 4 positives, 5 predictions.
-  assert metrics.micro_f1(labels, predicted) == pytest.approx(6 / 9)
+  assert stats.micro_f1(labels, predicted) == pytest.approx(6 / 9)
   # Per poster: 2/3, 2/3, 2/3.
-  assert metrics.samples_f1(labels, predicted) == pytest.approx(2 / 3)
+  assert stats.samples_f1(labels, predicted) == pytest.approx(2 / 3)
 
 
 def test_average_precision_matches_the_definition():
@@ -40,13 +42,13 @@ def test_evaluate_reports_per_genre_rows_and_supported_macro_average():
   labels[0, 2] = 1  # One positive only: below min_support.
   scores = rng.random(labels.shape)
   predicted = (scores > 0.5).astype(np.int64)
-  quality = metrics.evaluate(labels, scores, predicted, GENRES, min_support=5)
+  quality = stats.evaluate(labels, scores, predicted, GENRES, min_support=5)
   assert quality.genres_averaged == 2
   assert [row.support for row in quality.per_genre] == [20, 20, 1]
   f1 = metrics.f1_per_genre(labels, predicted)
   assert quality.macro_f1 == pytest.approx(f1[:2].mean())
   with pytest.raises(ValueError, match='Shapes disagree'):
-    metrics.evaluate(labels, scores[:, :2], predicted, GENRES)
+    stats.evaluate(labels, scores[:, :2], predicted, GENRES)
 
 
 def test_baselines():
@@ -71,14 +73,23 @@ def test_bootstrap_intervals_hold_the_point_and_pair_the_gain():
   good = labels + rng.normal(0, 0.2, labels.shape)
   runs = {'noisy': (noisy, (noisy > 0.5).astype(np.int64)),
           'good': (good, (good > 0.5).astype(np.int64))}
-  result = metrics.bootstrap(labels, runs, reference='noisy', resamples=200)
+  result = stats.bootstrap(labels, runs, reference='noisy', resamples=200)
   for name, (scores, predicted) in runs.items():
-    quality = metrics.evaluate(labels, scores, predicted, list('abcde'))
+    quality = stats.evaluate(labels, scores, predicted, list('abcde'))
     assert result[name]['map'].value == pytest.approx(quality.mean_average_precision)
     assert result[name]['macro_f1'].value == pytest.approx(quality.macro_f1)
-    for metric in metrics.HEADLINE_METRICS:
+    for metric in stats.HEADLINE_METRICS:
       interval = result[name][metric]
       assert interval.low <= interval.value <= interval.high
   assert 'map_gain' not in result['noisy']
-  for metric in metrics.HEADLINE_METRICS:
+  for metric in stats.HEADLINE_METRICS:
     assert 0 < result['good'][f'{metric}_gain'].low
+
+
+def test_mean_average_precision_averages_the_supported_genres():
+  labels = np.array([[1, 0, 1], [0, 1, 0], [1, 1, 0], [0, 0, 0]])
+  scores = np.array([[0.9, 0.2, 0.1], [0.1, 0.8, 0.3], [0.8, 0.4, 0.2], [0.2, 0.9, 0.4]])
+  ap = metrics.average_precision_per_genre(labels, scores)
+  assert stats.mean_average_precision(labels, scores, min_support=2) == pytest.approx(
+      ap[:2].mean())
+  assert stats.mean_average_precision(labels, scores, min_support=3) == 0.0
