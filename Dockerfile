@@ -3,8 +3,8 @@
 #
 #   docker build -t "$POSTER_PIPELINE_IMAGE" . && docker push "$POSTER_PIPELINE_IMAGE"
 #
-# Build it from the commit you compile the pipeline from (see README, "Run on Vertex AI /
-# Kubeflow"). For reproducible builds pin the bases by digest as well as by tag, e.g.
+# Build it from the commit you compile the pipeline from (docs/orchestration.md, "Build and
+# push the image"). For reproducible builds pin the bases by digest as well as by tag, e.g.
 # FROM gcr.io/tfx-oss-public/tfx:1.16.0@sha256:<digest of the tag you tested>.
 
 # Dataflow starts each worker with the Beam SDK's boot program, which must come from the same

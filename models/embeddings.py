@@ -1,11 +1,13 @@
-"""Per-poster embeddings of a frozen backbone: computed once per poster, reused by later runs.
+"""Per-poster embeddings of a frozen backbone: computed once per poster, read by everything after.
 
-With spans on, PosterEmbedder (components/embedder/) embeds each new span's train and eval
-posters once and writes them back into the examples (contract/features.py: `embedding`,
-`embedding_key`, `embedding_checksum`); the window of those embedded
-examples is what the Trainer trains on, so a run embeds only the posters it has never seen.
+PosterEmbedder (components/embedder/) embeds every poster of every split once and writes the
+embedding back into its example (contract/features.py: `embedding`, `embedding_key`,
+`embedding_checksum`). The Trainer trains its head on them and both Evaluators score both
+models on them through the head alone (components/evaluator/signatures.py); with spans on,
+the window is made of these embedded examples, so a run embeds only the posters it has never
+seen.
 
-An entry is used only if its key and checksum hold for what the Trainer uses now:
+An entry is used only if its key and checksum hold for the model that reads it:
 - its **key** names what made it: the backbone variant, a digest of the backbone's weights,
   the input shape, and a digest of the Transform graph's output on fixed probe posters (so
   a change of decoding, resizing or normalization, in configuration or in code, changes it;

@@ -68,8 +68,8 @@ def test_with_a_baseline_every_metric_shows_its_change():
   slices = [_slice((), 100, 0.5, baseline_f1=0.4)]
   rendered = page.render(_data(evaluation.Gate(True, [], False), baseline='/b', slices=slices))
   assert '<span class="up">+0.100</span>' in rendered
-  assert 'title="baseline 0.400"' in rendered
-  assert '<th>baseline</th><th>change</th>' in rendered
+  assert 'title="served 0.400"' in rendered
+  assert '<th>served</th><th>change</th>' in rendered
 
 
 def test_slices_are_listed_worst_first_and_small_slices_last():
@@ -103,3 +103,12 @@ def test_an_undefined_macro_average_is_replaced_by_the_mean_over_the_defined_gen
   assert '<td>precision (2 genres)</td><td data-value="0.5">0.5000</td>' in headline
   assert 'Macro precision leaves out Sci-Fi' in headline
   assert '–' not in headline
+
+
+def test_a_first_model_s_gate_says_only_the_macro_average_is_judged():
+  macro = evaluation.GateCheck('macro average', 'auc_precision_recall', 0.40, None, 0.1, None,
+                               ())
+  rendered = page.render(_data(evaluation.Gate(True, [macro], True)))
+  assert 'the macro average (no genre is judged without a served model' in rendered
+  assert 'each of the 0 judged genres' not in rendered
+  assert 'Served model: none yet' in rendered

@@ -1,9 +1,10 @@
 """Beam executor of RareGenreOversampler.
 
-The oversampler works on the raw examples (encoded JPEG bytes, ~30 KB a poster): repeating
-those is cheap, where repeating transformed float posters (~600 KB each) would not be. The
-Trainer applies the Transform graph to what comes out of here. Only the configured split is
-resampled; the other splits are copied byte for byte.
+The oversampler works on examples as stored (PosterEmbedder's: the encoded JPEG and its
+embedding, ~35 KB a poster): repeating those is cheap, where repeating transformed float
+posters (~600 KB each) would not be. The Trainer reads each distinct poster's embedding once
+(or applies the Transform graph to its bytes, where it cannot trust the entry). Only the
+configured split is resampled; the other splits are copied byte for byte.
 
 Passes over the split: genre counts -> desired copies per poster -> histogram of desired
 copies -> growth-limited copies table -> repeated records, plus counts before and after.

@@ -274,6 +274,12 @@ def load_evaluation(uri: str, genres: Sequence[str]) -> Evaluation:
   `genres`: the vocabulary, in class-id order (the Examples artifact's genre_vocabulary.txt).
   """
   candidate, baseline = model_locations(uri)
+  # TFMA knows the baseline by the copy it evaluated; the Evaluator records the version of
+  # the serving directory it was copied from.
+  judgement_path = os.path.join(uri, gate_executor.GATE_FILE)
+  if baseline is not None and tf.io.gfile.exists(judgement_path):
+    with tf.io.gfile.GFile(judgement_path) as f:
+      baseline = json.load(f).get('served_model') or baseline
   pr_curves, calibration = _read_overall_plots(uri, genres)
   return Evaluation(uri=uri, model_location=candidate, baseline_location=baseline,
                     slices=_read_slices(uri, genres), pr_curves=pr_curves,

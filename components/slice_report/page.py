@@ -91,10 +91,10 @@ def _change(value: evaluation.Value, digits: int) -> str:
 
 
 def _metric_cell(value: Optional[evaluation.Value], digits: int = 3) -> str:
-  """Candidate value; with a baseline, the change beside it and the baseline in the tooltip."""
+  """Candidate value; with a served model, the change beside it and its value in the tooltip."""
   if value is None:
     return '<td data-value="NaN">–</td>'
-  title = (f' title="baseline {_fmt(value.baseline, digits)}"'
+  title = (f' title="served {_fmt(value.baseline, digits)}"'
            if value.baseline is not None else '')
   return (f'<td data-value="{_data_value(value.candidate)}"{title}>'
           f'{_fmt(value.candidate, digits)}{_change(value, digits)}</td>')
@@ -112,8 +112,8 @@ def _table(css_class: str, headers: Sequence[str], rows: Iterable[str], table_id
 
 def _header(data) -> str:
   result = data.evaluation
-  baseline = (f'<br>Baseline (the served model): <code>{_esc(result.baseline_location)}</code>'
-              if result.has_baseline else '<br>Baseline: none (no blessed model yet)')
+  baseline = (f'<br>Served model (compared with): <code>{_esc(result.baseline_location)}</code>'
+              if result.has_baseline else '<br>Served model: none yet (nothing to compare with)')
   return (f'<h1>Slice report: poster genres on <code>{_esc(data.split)}</code></h1>'
           f'<div class="meta">Model: <code>{_esc(result.model_location)}</code>{baseline}'
           f'<br>Data: <code>{_esc(", ".join(data.examples_uris))}</code>, '
@@ -148,10 +148,12 @@ def _gate_table(gate) -> str:
               f'{unjudged}</table>') if unjudged else ''
   served_only = (f'<p class="meta">Not compared (the candidate does not know them): '
                  f'{_esc(", ".join(gate.served_only))}</p>') if gate.served_only else ''
-  return (f'<p class="meta">AUC-PR on <code>eval</code>: the macro average and each of the '
-          f'{judged} judged genres must reach its floor (a genre\'s: its chance level, the '
-          f'AUC-PR random scores stay below with the gate\'s confidence) and may not fall '
-          f'below the served model\'s by more than its tolerance.</p><table id="gate-table">'
+  subjects = (f'the macro average and each of the {judged} judged genres' if judged else
+              'the macro average (no genre is judged without a served model to weigh it by)')
+  return (f'<p class="meta">AUC-PR on <code>eval</code>: {subjects} must reach its floor (a '
+          f'genre\'s: its chance level, the AUC-PR random scores stay below with the gate\'s '
+          f'confidence) and may not fall below the served model\'s by more than its '
+          f'tolerance.</p><table id="gate-table">'
           f'<tr><th>judged</th><th>candidate</th><th>served</th><th>change</th><th>floor</th>'
           f'<th>may drop</th><th>verdict</th></tr>{"".join(rows)}</table>{unjudged}'
           f'{served_only}')
@@ -178,7 +180,7 @@ def _headline(data) -> str:
   has_baseline = data.evaluation.has_baseline
   headers = ['metric (macro over genres)', 'candidate']
   if has_baseline:
-    headers += ['baseline', 'change']
+    headers += ['served', 'change']
   rows, notes = [], []
   for name in evaluation.GENRE_METRICS:
     value, left_out = overall.defined_macro(name)
@@ -224,7 +226,7 @@ def _genre_table(data) -> str:
           'min/max-genres rule, as served); AP and calibration (mean score / positive rate) '
           f'are of the scores. Trivial F1: {_esc(data.trivial_name)}. Rows shaded red: '
           'F1 below the trivial baseline. Click a column to sort.'
-          + (' Small coloured numbers: change vs the baseline model (hover for its value).'
+          + (' Small coloured numbers: change vs the served model (hover for its value).'
              if data.evaluation.has_baseline else '') + '</div>')
 
 
