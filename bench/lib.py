@@ -94,12 +94,14 @@ def machine() -> str:
 
 
 def commit() -> str:
-  """The checkout's commit, with '+changes' when the tree differs from it."""
+  """The checkout's commit, with '+changes' when the tree differs from it (BENCHMARKS.md
+  aside: a benchmark that wrote its section is no change to the code)."""
   def git(*args):
     return subprocess.run(['git', *args], cwd=REPO_ROOT, capture_output=True, text=True,
                           check=True).stdout.strip()
-  return git('rev-parse', '--short', 'HEAD') + (
-      '+changes' if git('status', '--porcelain', '--untracked-files=no') else '')
+  changed = git('status', '--porcelain', '--untracked-files=no', '--', '.',
+                f':!{os.path.basename(BENCHMARKS_MD)}')
+  return git('rev-parse', '--short', 'HEAD') + ('+changes' if changed else '')
 
 
 def today() -> str:
