@@ -187,7 +187,7 @@ def tune_base_rate_thresholds(labels: np.ndarray, scores: np.ndarray, min_genres
   return best_thresholds.tolist()
 
 
-def tune_rule(labels: np.ndarray, scores: np.ndarray, policy: str = 'per_genre',
+def tune_rule(labels: np.ndarray, scores: np.ndarray, policy: str,
               min_genres: int = 1, max_genres: Optional[int] = None) -> DecisionRule:
   """The decision rule for `policy` ('per_genre', 'global' or 'base_rate'), tuned on these
   (eval) data with the rule's minimum and maximum number of genres in place."""

@@ -15,6 +15,8 @@ import os
 from typing import Any, List, Mapping, Optional
 
 from components.evaluator.gate_config import GateConfig
+from components.oversampler import policy as oversampling
+from contract.layout import IMAGE_EXTENSION, IMAGES_DIR, LABELS_FILE  # pylint: disable=g-multiple-import
 from models import config as settings
 from models.config import knob
 from models.config import SettingError
@@ -25,10 +27,6 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Where the Dockerfile puts this repository inside the pipeline image (its WORKDIR).
 IMAGE_SOURCE_DIR = '/pipeline'
 
-# The Kaggle layout under a data root.
-LABELS_FILE = 'Multi_Label_dataset/train.csv'
-IMAGES_DIR = 'Multi_Label_dataset/Images'
-IMAGE_EXTENSION = '.jpg'
 # With spans on, drops live under the data root as span-<N>/ in the same layout; `{SPAN}` is
 # TFX's span placeholder, which PosterExampleGen's driver resolves to the newest span.
 SPAN_DIR = 'span-{SPAN}'
@@ -173,10 +171,11 @@ class PipelineConfig:
                                             'genre_vocabulary.txt')
   allow_anomalies: bool = knob(False, 'Go on when the data break the committed schema or '
                                'drift beyond its thresholds (still recorded); default: stop.')
-  oversample_max_copies: int = knob(4, 'Most copies of one train poster the oversampler '
-                                    'makes (1: no oversampling).', minimum=1)
-  oversample_max_growth: float = knob(3.0, 'Most the oversampler grows the train split.',
-                                      minimum=1.0)
+  oversample_max_copies: int = knob(oversampling.DEFAULT_MAX_COPIES, 'Most copies of one '
+                                    'train poster the oversampler makes (1: no '
+                                    'oversampling).', minimum=1)
+  oversample_max_growth: float = knob(oversampling.DEFAULT_MAX_GROWTH, 'Most the oversampler '
+                                      'grows the train split.', minimum=1.0)
   # In-process Beam: `in_memory` is much faster on a small machine than `multi_processing`,
   # where every worker process imports TensorFlow again.
   beam_direct_running_mode: str = knob('in_memory', 'DirectRunner mode.',

@@ -12,11 +12,13 @@ from typing import Dict, Iterable, List, Optional, Sequence
 import numpy as np
 from PIL import Image
 
+from contract import layout
+
 GENRE_COLUMNS = ['Action', 'Comedy', 'Drama', 'Horror', 'N/A', 'Romance', 'Western']
 SHARED_DATA_ROOT = os.path.normpath(os.path.join(
     os.path.dirname(__file__), '..', '..', 'shared', 'data', 'movie-classifier'))
-LABELS_FILE = os.path.join('Multi_Label_dataset', 'train.csv')
-IMAGES_DIR = os.path.join('Multi_Label_dataset', 'Images')
+LABELS_FILE = layout.LABELS_FILE
+IMAGES_DIR = layout.IMAGES_DIR
 
 
 def poster_bytes(width: int = 60, height: int = 90, mode: str = 'RGB',

@@ -18,11 +18,8 @@ from tfx.types.component_spec import ExecutionParameter
 
 from components.poster_example_gen import executor
 from contract import features
+from contract import layout
 
-# The Kaggle layout, relative to the dataset root (what kagglehub downloads).
-DEFAULT_LABELS_FILE = 'Multi_Label_dataset/train.csv'
-DEFAULT_IMAGES_DIR = 'Multi_Label_dataset/Images'
-DEFAULT_IMAGE_EXTENSION = '.jpg'
 
 
 class IngestSummary(types.Artifact):
@@ -75,9 +72,9 @@ class PosterExampleGen(example_gen_component.FileBasedExampleGen):
                split_buckets: Dict[str, int],
                min_genre_count: int,
                min_poster_side: int,
-               labels_file: str = DEFAULT_LABELS_FILE,
-               images_dir: str = DEFAULT_IMAGES_DIR,
-               image_extension: str = DEFAULT_IMAGE_EXTENSION,
+               labels_file: str = layout.LABELS_FILE,
+               images_dir: str = layout.IMAGES_DIR,
+               image_extension: str = layout.IMAGE_EXTENSION,
                vocabulary_file: Optional[str] = None,
                range_config: Optional[range_config_pb2.RangeConfig] = None):
     """Args:
