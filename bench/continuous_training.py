@@ -25,6 +25,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bench import lib  # pylint: disable=g-import-not-at-top
 
+from contract import layout  # pylint: disable=g-import-not-at-top
 from pipeline import configs  # pylint: disable=g-import-not-at-top
 
 REPO_ROOT = lib.REPO_ROOT
@@ -34,7 +35,7 @@ RUNS = ('full', 'drop', 'no new data')
 def split_drops(data_root: str, drops_root: str, new_fraction: float) -> dict:
   """Writes span 0 (rows whose Id hashes below 1 - new_fraction) and span 1 (the rest), but
   span 1 into `<drops root>/pending/`, to be moved in before the second run."""
-  labels = os.path.join(data_root, configs.LABELS_FILE)
+  labels = os.path.join(data_root, layout.LABELS_FILE)
   with open(labels, encoding='utf-8-sig', newline='') as f:
     reader = csv.reader(f)
     header = next(reader)
@@ -47,20 +48,20 @@ def split_drops(data_root: str, drops_root: str, new_fraction: float) -> dict:
   spans = {0: [r for r in rows if not is_new(r[0])], 1: [r for r in rows if is_new(r[0])]}
   for span, span_rows in spans.items():
     span_dir = os.path.join(drops_root, *([] if span == 0 else ['pending']), f'span-{span}')
-    images = os.path.join(span_dir, configs.IMAGES_DIR)
+    images = os.path.join(span_dir, layout.IMAGES_DIR)
     os.makedirs(images)
-    os.makedirs(os.path.dirname(os.path.join(span_dir, configs.LABELS_FILE)), exist_ok=True)
-    with open(os.path.join(span_dir, configs.LABELS_FILE), 'w', encoding='utf-8',
+    os.makedirs(os.path.dirname(os.path.join(span_dir, layout.LABELS_FILE)), exist_ok=True)
+    with open(os.path.join(span_dir, layout.LABELS_FILE), 'w', encoding='utf-8',
               newline='') as f:
       writer = csv.writer(f, lineterminator='\n')
       writer.writerow(header)
       writer.writerows(span_rows)
     for row in span_rows:
       # Absolute: a link holds its target as written, and resolves it from its own folder.
-      source = os.path.abspath(os.path.join(data_root, configs.IMAGES_DIR,
-                                            row[0] + configs.IMAGE_EXTENSION))
+      source = os.path.abspath(os.path.join(data_root, layout.IMAGES_DIR,
+                                            row[0] + layout.IMAGE_EXTENSION))
       if os.path.exists(source):
-        target = os.path.join(images, row[0] + configs.IMAGE_EXTENSION)
+        target = os.path.join(images, row[0] + layout.IMAGE_EXTENSION)
         if not os.path.lexists(target):  # Repeated Ids share one image file.
           os.symlink(source, target)
   return {span: len(span_rows) for span, span_rows in spans.items()}

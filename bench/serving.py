@@ -28,6 +28,7 @@ from typing import Any, Dict, List
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bench import lib  # pylint: disable=g-import-not-at-top
 
+from contract import layout  # pylint: disable=g-import-not-at-top
 from pipeline import configs  # pylint: disable=g-import-not-at-top
 
 DEFAULTS = configs.PipelineConfig()
@@ -59,10 +60,10 @@ def _parse_args() -> argparse.Namespace:
 
 
 def _read_posters(data_root: str, count: int) -> List[bytes]:
-  paths = sorted(glob.glob(os.path.join(data_root, configs.IMAGES_DIR,
-                                        '*' + configs.IMAGE_EXTENSION)))[:count]
+  paths = sorted(glob.glob(os.path.join(data_root, layout.IMAGES_DIR,
+                                        '*' + layout.IMAGE_EXTENSION)))[:count]
   if not paths:
-    raise FileNotFoundError(f'No posters under {os.path.join(data_root, configs.IMAGES_DIR)}.')
+    raise FileNotFoundError(f'No posters under {os.path.join(data_root, layout.IMAGES_DIR)}.')
   posters = []
   for path in paths:
     with open(path, 'rb') as f:
