@@ -33,7 +33,7 @@ import yaml
 
 # Settings import neither TensorFlow nor TFX: arguments are parsed and every knob validated
 # before those slow imports.
-from models import config as settings
+import knobs
 from pipeline import configs
 from pipeline import data_source
 
@@ -56,8 +56,8 @@ def require_cloud_paths(config: configs.PipelineConfig,
     if not value.startswith('gs://'):
       hint = (' (or pass --stage-data-to gs://BUCKET/movie-classifier to copy it there)'
               if name == 'data_root' else '')
-      raise settings.SettingError(
-          f'{name}={value!r} is not a gs:// URI ({settings.env_name(name)}): the pipeline\'s '
+      raise knobs.SettingError(
+          f'{name}={value!r} is not a gs:// URI ({knobs.env_name(name)}): the pipeline\'s '
           f'cloud tasks cannot read this machine\'s files{hint}.')
 
 
@@ -123,7 +123,7 @@ def compile_pipeline(config: configs.PipelineConfig, output_file: str,
   """
   require_cloud_paths(config)
   if not config.cloud.pipeline_image:
-    raise settings.SettingError('Set POSTER_PIPELINE_IMAGE (--pipeline-image) to the image '
+    raise knobs.SettingError('Set POSTER_PIPELINE_IMAGE (--pipeline-image) to the image '
                                 'built from the Dockerfile.')
   from tfx import v1 as tfx  # pylint: disable=g-import-not-at-top
   from pipeline import pipeline  # pylint: disable=g-import-not-at-top
@@ -162,7 +162,7 @@ def submit(config: configs.PipelineConfig, spec_file: str, wait: bool) -> None:
   with `wait`, follows it to its end and fails if the run does."""
   cloud = config.cloud
   if not cloud.gcp_project:
-    raise settings.SettingError('Submitting to Vertex AI needs POSTER_GCP_PROJECT '
+    raise knobs.SettingError('Submitting to Vertex AI needs POSTER_GCP_PROJECT '
                                 '(--gcp-project).')
   from google.cloud import aiplatform  # pylint: disable=g-import-not-at-top
   aiplatform.init(project=cloud.gcp_project, location=cloud.gcp_region)
@@ -174,7 +174,7 @@ def submit(config: configs.PipelineConfig, spec_file: str, wait: bool) -> None:
 
 
 def _parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-  parser = settings.FlagParser(description=__doc__,
+  parser = knobs.FlagParser(description=__doc__,
                                formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('--target', choices=sorted(TARGETS), default='vertex',
                       help='Where the compiled pipeline runs (see above). Default: vertex.')
@@ -187,7 +187,7 @@ def _parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                       help='Run the compiled pipeline on Vertex AI Pipelines (vertex target).')
   parser.add_argument('--wait', action='store_true',
                       help='With --submit: follow the run to its end; exit non-zero if it fails.')
-  settings.add_flags(parser, configs.PipelineConfig)
+  knobs.add_flags(parser, configs.PipelineConfig)
   args = parser.parse_args(argv)
   if args.submit and args.target != 'vertex':
     parser.error('--submit starts Vertex AI Pipelines runs: use --target vertex, or upload the '
@@ -201,14 +201,14 @@ def main() -> None:
   args = _parse_args()
   try:
     config = configs.PipelineConfig.from_env(
-        **settings.flag_overrides(args, configs.PipelineConfig))
-  except settings.SettingError as error:
+        **knobs.flag_overrides(args, configs.PipelineConfig))
+  except knobs.SettingError as error:
     sys.exit(f'kubeflow_v2_runner.py: {error}')
   try:
     # Paths first: one line, before any data is read or TensorFlow imported.
     require_cloud_paths(config, [name for name in CLOUD_PATHS if name != 'data_root'])
     config = dataclasses.replace(config, data_root=cloud_data_root(config, args.stage_data_to))
-  except (settings.SettingError, data_source.DataSourceError) as error:
+  except (knobs.SettingError, data_source.DataSourceError) as error:
     sys.exit(f'kubeflow_v2_runner.py: {error}')
   # pylint: disable=g-import-not-at-top
   from pipeline import runtime_env
@@ -223,7 +223,7 @@ def main() -> None:
     logging.info('Pipeline spec (%s) written to %s', args.target, output_file)
     if args.submit:
       submit(config, output_file, args.wait)
-  except settings.SettingError as error:
+  except knobs.SettingError as error:
     sys.exit(f'kubeflow_v2_runner.py: {error}')
 
 

@@ -14,13 +14,13 @@ from typing import List, Optional
 
 # Settings import neither TensorFlow nor TFX: arguments are parsed and every knob validated
 # before those slow imports.
-from models import config as settings
+import knobs
 from pipeline import configs
 from pipeline import data_source
 
 
 def _parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-  parser = settings.FlagParser(description=__doc__,
+  parser = knobs.FlagParser(description=__doc__,
                                formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('--no-cache', action='store_true',
                       help='Re-execute every component instead of reusing cached results.')
@@ -28,12 +28,12 @@ def _parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                       help='Show the full TFX, TensorFlow and Beam log here as it is written. '
                       'Default: one line per component and progress on the long steps; the '
                       'full log goes to <output dir>/logs/.')
-  settings.add_flags(parser, configs.PipelineConfig)
+  knobs.add_flags(parser, configs.PipelineConfig)
   return parser.parse_args(argv)
 
 
 def _config(args: argparse.Namespace) -> configs.PipelineConfig:
-  overrides = settings.flag_overrides(args, configs.PipelineConfig)
+  overrides = knobs.flag_overrides(args, configs.PipelineConfig)
   if args.no_cache:
     overrides['enable_cache'] = False
   return configs.PipelineConfig.from_env(**overrides)
@@ -48,7 +48,7 @@ def main() -> None:
   try:
     config = _config(args)
     data_root = data_source.resolve_data_root(config.data_root, config.labels_pattern)
-  except (settings.SettingError, data_source.DataSourceError) as error:
+  except (knobs.SettingError, data_source.DataSourceError) as error:
     sys.exit(f'local_runner.py: {error}')
   config = dataclasses.replace(config, data_root=data_root)
 

@@ -43,7 +43,7 @@ setuptools.setup(
     description='TFX pipeline that tags movie posters with their genres and ships the '
                 'model to TF Serving.',
     python_requires='>=3.10,<3.11',
-    packages=setuptools.find_packages(include=['contract', 'contract.*', 'pipeline', 'pipeline.*', 'models', 'models.*',
+    packages=setuptools.find_packages(include=['knobs', 'contract', 'contract.*', 'pipeline', 'pipeline.*', 'models', 'models.*',
                                                'components', 'components.*',
                                                'poster_predict', 'poster_predict.*',
                                                'reports', 'reports.*']),

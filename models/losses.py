@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 import tensorflow as tf
 
-from models.config import LOSSES
+from models.settings import LOSSES
 
 MAX_POSITIVE_WEIGHT = 10.0
 _EPSILON = 1e-7

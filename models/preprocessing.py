@@ -16,9 +16,9 @@ from typing import Any, Dict
 import tensorflow as tf
 
 from contract import features
-from models.config import NORMALIZATIONS
-from models.config import RESIZE_POLICIES
-from models.config import TransformConfig
+from models.settings import NORMALIZATIONS
+from models.settings import RESIZE_POLICIES
+from models.settings import TransformConfig
 
 # The two formats the model reads, by their leading bytes.
 JPEG_SIGNATURE = b'\xff\xd8\xff'

@@ -1,7 +1,7 @@
 """The Trainer: trains the model `TrainerConfig.model_name` names and exports the serving model.
 
 trainer_module.py is the Trainer's entry point (`run_fn`); the
-settings are `models.config.TrainerConfig`, carried whole in `custom_config`. The genres come
+settings are `models.settings.TrainerConfig`, carried whole in `custom_config`. The genres come
 with the data (contract/vocabulary.py), never from the pipeline's definition.
 
 Training data are the raw oversampled examples; the Transform graph is applied on the fly
@@ -22,12 +22,13 @@ import tensorflow_transform as tft
 from tfx.components.trainer.fn_args_utils import FnArgs
 
 from contract import vocabulary as genre_vocabulary
-from models import config as settings
+import knobs
 from models import data
 from models import efficientnet_lite
 from models import embeddings
 from models import export
 from models import metrics
+from models import settings
 from models import simple_cnn
 from models import thresholds as decision_rule
 from models import training
@@ -155,7 +156,7 @@ MODELS: Dict[str, Callable[[TrainingContext], Trained]] = {
 
 
 def run_fn(fn_args: FnArgs) -> None:
-  config = settings.from_custom_config(settings.TrainerConfig, fn_args.custom_config)
+  config = knobs.from_custom_config(settings.TrainerConfig, fn_args.custom_config)
   vocabulary = genre_vocabulary.read_vocabulary(
       genre_vocabulary.examples_uri(fn_args.train_files))
   tf.keras.utils.set_random_seed(config.seed)

@@ -15,7 +15,7 @@ import tensorflow as tf
 from models import losses
 from models import progress
 from models import training
-from models.config import TrainerConfig
+from models.settings import TrainerConfig
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,10 +1,10 @@
 """Every knob of the poster-genre pipeline, each declared once, as a dataclass field.
 
 `PipelineConfig` holds the data, output and Beam settings, and whole dataclasses for the
-rest: `TrainerConfig` and `TransformConfig` (models/config.py), `GateConfig`
+rest: `TrainerConfig` and `TransformConfig` (models/settings.py), `GateConfig`
 (components/evaluator/gate_config.py) and `CloudConfig` (below). Every knob is also a
 `POSTER_<NAME>` environment variable and a `--<name>` flag of the runners
-(`models.config.add_flags`); `PipelineConfig.from_env` builds the whole tree and validates
+(`knobs.add_flags`); `PipelineConfig.from_env` builds the whole tree and validates
 it, in the launching process, before anything slow is imported or any component runs.
 Runners hand the config to `pipeline.create_pipeline`; nothing else reads the environment.
 
@@ -17,11 +17,11 @@ from typing import Any, List, Mapping, Optional
 from components.evaluator.gate_config import GateConfig
 from components.oversampler import policy as oversampling
 from contract.layout import IMAGE_EXTENSION, IMAGES_DIR, LABELS_FILE  # pylint: disable=g-multiple-import
-from models import config as settings
-from models.config import knob
-from models.config import SettingError
-from models.config import TrainerConfig
-from models.config import TransformConfig
+import knobs
+from knobs import knob
+from knobs import SettingError
+from models.settings import TrainerConfig
+from models.settings import TransformConfig
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Where the Dockerfile puts this repository inside the pipeline image (its WORKDIR).
@@ -72,7 +72,7 @@ class TaskResources:
                                     'TFMA holds both models and every slice.', minimum=0.5)
 
   def __post_init__(self):
-    settings.validate(self)
+    knobs.validate(self)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,9 +113,9 @@ class CloudConfig:
   resources: TaskResources = _nested(TaskResources)
 
   def __post_init__(self):
-    settings.validate(self)
+    knobs.validate(self)
     needed = ('gcp_project', 'gcp_region', 'pipeline_image')
-    missing = [settings.env_name(name) for name in needed if not getattr(self, name)]
+    missing = [knobs.env_name(name) for name in needed if not getattr(self, name)]
     if self.vertex_training and missing:
       raise SettingError(f'Vertex AI Training needs {" and ".join(missing)}.')
 
@@ -200,7 +200,7 @@ class PipelineConfig:
   cloud: CloudConfig = _nested(CloudConfig)
 
   def __post_init__(self):
-    settings.validate(self)
+    knobs.validate(self)
     derived = {
         'pipeline_root': os.path.join(self.output_dir, self.pipeline_name),
         'metadata_path': os.path.join(self.output_dir, 'metadata', self.pipeline_name,
@@ -227,12 +227,12 @@ class PipelineConfig:
                **overrides: Any) -> 'PipelineConfig':
     """Defaults, then POSTER_* environment variables, then non-None `overrides` (any knob of
     the tree by its field name, e.g. `loss='focal'`)."""
-    return settings.from_env(cls, environ, overrides)
+    return knobs.from_env(cls, environ, overrides)
 
   @classmethod
   def of(cls, **values: Any) -> 'PipelineConfig':
     """Defaults and `values` (any knob of the tree by its field name), no environment."""
-    return settings.from_env(cls, {}, values)
+    return knobs.from_env(cls, {}, values)
 
   @property
   def labels_pattern(self) -> str:
@@ -246,7 +246,7 @@ class PipelineConfig:
   @property
   def transform_custom_config(self) -> dict:
     """The Transform's settings, completed from the model's preset."""
-    return settings.as_custom_config(self.transform.for_model(self.trainer.model_name))
+    return knobs.as_custom_config(self.transform.for_model(self.trainer.model_name))
 
   @property
   def beam_pipeline_args(self) -> List[str]:
@@ -262,7 +262,7 @@ class PipelineConfig:
 
   def _dataflow_args(self) -> List[str]:
     cloud = self.cloud
-    missing = [settings.env_name(name) for name in ('gcp_project', 'gcp_region')
+    missing = [knobs.env_name(name) for name in ('gcp_project', 'gcp_region')
                if not getattr(cloud, name)]
     if missing:
       raise SettingError(f'The Dataflow runner needs {" and ".join(missing)}.')

@@ -48,7 +48,7 @@ from components.poster_example_gen.component import PosterExampleGen
 from components.slice_report.component import SliceReport
 from components.span_window.component import SpanWindowComponent
 from contract import nodes
-from models import config as settings
+import knobs
 from pipeline import cloud
 from pipeline.configs import PipelineConfig
 
@@ -135,7 +135,7 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
       schema=schema_gen.outputs['schema'],
       train_args=tfx.proto.TrainArgs(splits=['train']),
       eval_args=tfx.proto.EvalArgs(splits=['eval']),
-      custom_config={**settings.as_custom_config(config.trainer),
+      custom_config={**knobs.as_custom_config(config.trainer),
                      **cloud.vertex_training_config(config.cloud)}).with_id(nodes.TRAINER)
 
   evaluator = GenreEvaluator(

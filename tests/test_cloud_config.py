@@ -4,7 +4,7 @@ import dataclasses
 import pytest
 from tfx import v1 as tfx
 
-from models.config import SettingError
+from knobs import SettingError
 from pipeline import cloud
 from pipeline import configs
 

@@ -5,9 +5,9 @@ import dataclasses
 
 import pytest
 
-from models import config as settings
-from models.config import SettingError
-from models.config import TrainerConfig
+import knobs
+from knobs import SettingError
+from models.settings import TrainerConfig
 from pipeline import configs
 
 
@@ -69,30 +69,30 @@ def test_a_bad_environment_value_names_its_variable():
 
 def test_every_knob_is_a_flag_parsed_to_its_type():
   parser = argparse.ArgumentParser()
-  settings.add_flags(parser, configs.PipelineConfig)
+  knobs.add_flags(parser, configs.PipelineConfig)
   args = parser.parse_args(['--loss', 'focal', '--epochs', '3', '--head-dropout', '0.25',
                             '--allow-anomalies', '--gcp-project', 'p'])
-  config = _config(**settings.flag_overrides(args, configs.PipelineConfig))
+  config = _config(**knobs.flag_overrides(args, configs.PipelineConfig))
   assert (config.trainer.loss, config.trainer.epochs, config.trainer.head_dropout) == (
       'focal', 3, 0.25)
   assert config.allow_anomalies and config.cloud.gcp_project == 'p'
   args = parser.parse_args(['--allow-anomalies', '0'])
-  assert not _config(**settings.flag_overrides(args, configs.PipelineConfig)).allow_anomalies
+  assert not _config(**knobs.flag_overrides(args, configs.PipelineConfig)).allow_anomalies
   flags = {action.dest for action in parser._actions}  # pylint: disable=protected-access
-  assert {f.name for f in settings.knob_fields(configs.PipelineConfig)} <= flags
+  assert {f.name for f in knobs.knob_fields(configs.PipelineConfig)} <= flags
 
 
 def test_knob_names_are_unique_across_the_settings_tree():
-  names = [f.name for f in settings.knob_fields(configs.PipelineConfig)]
+  names = [f.name for f in knobs.knob_fields(configs.PipelineConfig)]
   assert len(names) == len(set(names))
 
 
 def test_the_trainer_settings_survive_custom_config_whole():
   config = TrainerConfig(loss='focal', max_genres=None, head_dropout=1)
-  carried = settings.as_custom_config(config)
-  assert settings.from_custom_config(TrainerConfig, carried) == config
+  carried = knobs.as_custom_config(config)
+  assert knobs.from_custom_config(TrainerConfig, carried) == config
   # JSON may turn 1.0 into 1; the field's type restores it.
-  assert isinstance(settings.from_custom_config(TrainerConfig, carried).head_dropout, float)
+  assert isinstance(knobs.from_custom_config(TrainerConfig, carried).head_dropout, float)
 
 
 def test_a_new_trainer_knob_needs_only_its_field():
@@ -100,13 +100,13 @@ def test_a_new_trainer_knob_needs_only_its_field():
 
   @dataclasses.dataclass(frozen=True)
   class WithWarmup(TrainerConfig):
-    warmup_epochs: int = settings.knob(2, 'Epochs of learning-rate warmup.', minimum=0)
+    warmup_epochs: int = knobs.knob(2, 'Epochs of learning-rate warmup.', minimum=0)
 
-  assert settings.from_env(WithWarmup, {'POSTER_WARMUP_EPOCHS': '5'}).warmup_epochs == 5
-  assert settings.from_custom_config(
-      WithWarmup, settings.as_custom_config(WithWarmup(warmup_epochs=1))).warmup_epochs == 1
+  assert knobs.from_env(WithWarmup, {'POSTER_WARMUP_EPOCHS': '5'}).warmup_epochs == 5
+  assert knobs.from_custom_config(
+      WithWarmup, knobs.as_custom_config(WithWarmup(warmup_epochs=1))).warmup_epochs == 1
   parser = argparse.ArgumentParser()
-  settings.add_flags(parser, WithWarmup)
+  knobs.add_flags(parser, WithWarmup)
   assert parser.parse_args(['--warmup-epochs', '3']).warmup_epochs == '3'
   with pytest.raises(SettingError, match='warmup_epochs=-1 is below its minimum 0'):
     WithWarmup(warmup_epochs=-1)

@@ -22,7 +22,8 @@ import yaml
 
 import kubeflow_v2_runner
 import local_runner
-from models import config as settings
+import knobs
+from models import settings
 from pipeline import configs
 from pipeline import pipeline
 from pipeline import run_summary
@@ -338,7 +339,7 @@ def test_vertex_training_switch_trains_on_vertex_in_the_pipeline_image(cloud_spe
   assert worker_pool['container_spec'] == {'image_uri': IMAGE}
   assert worker_pool['machine_spec']['accelerator_type'] == 'NVIDIA_TESLA_T4'
   # The Trainer's own settings ride along whole.
-  assert settings.from_custom_config(settings.TrainerConfig, custom_config) == config.trainer
+  assert knobs.from_custom_config(settings.TrainerConfig, custom_config) == config.trainer
 
 
 def test_one_definition_two_runners_and_a_config_change_reaches_both(
@@ -434,7 +435,7 @@ def test_a_local_path_is_refused_in_one_line_naming_the_setting(tmp_path, data_r
   assert result.returncode != 0
   assert result.stderr.strip() == (
       f"kubeflow_v2_runner.py: {name}={local!r} is not a gs:// URI "
-      f"({settings.env_name(name)}): the pipeline's cloud tasks cannot read this machine's "
+      f"({knobs.env_name(name)}): the pipeline's cloud tasks cannot read this machine's "
       'files' + (' (or pass --stage-data-to gs://BUCKET/movie-classifier to copy it there)'
                  if name == 'data_root' else '') + '.')
   assert not os.path.exists(tmp_path / 'poster-genres.yaml')
@@ -451,7 +452,7 @@ def test_a_gs_data_root_without_credentials_fails_in_one_line(tmp_path):
 
 def test_compiling_refuses_a_local_path_however_it_is_called(tmp_path):
   config = _config(serving_model_dir=str(tmp_path / 'serving'))
-  with pytest.raises(settings.SettingError, match='serving_model_dir=.* is not a gs:// URI'):
+  with pytest.raises(knobs.SettingError, match='serving_model_dir=.* is not a gs:// URI'):
     kubeflow_v2_runner.compile_pipeline(config, str(tmp_path / 'spec.json'))
 
 

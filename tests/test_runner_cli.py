@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from models import config as settings
+import knobs
 from pipeline import configs
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -45,7 +45,7 @@ def test_a_bad_setting_fails_in_one_line_without_a_traceback(runner, args, envir
 def test_help_lists_every_knob(runner):
   result = _run([runner, '--help'])
   assert result.returncode == 0
-  for field in settings.knob_fields(configs.PipelineConfig):
+  for field in knobs.knob_fields(configs.PipelineConfig):
     assert '--' + field.name.replace('_', '-') in result.stdout
 
 

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from contract import features
-from models import config as model_config
+from models import settings as model_config
 from models import data
 from models import efficientnet_lite
 from models import transfer

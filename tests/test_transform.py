@@ -4,7 +4,8 @@ import pytest
 import tensorflow as tf
 
 from contract import features
-from models import config as model_config
+import knobs
+from models import settings
 from models import preprocessing
 from tests import synthetic
 import transform_module
@@ -39,11 +40,11 @@ def test_only_the_image_is_transformed():
 
 
 def test_settings_out_of_their_choices_are_refused():
-  with pytest.raises(model_config.SettingError, match='resize_policy'):
+  with pytest.raises(knobs.SettingError, match='resize_policy'):
     _transform([poster_bytes()], {**CONFIG, 'resize_policy': 'squash'})
 
 
-@pytest.mark.parametrize('policy', model_config.RESIZE_POLICIES)
+@pytest.mark.parametrize('policy', settings.RESIZE_POLICIES)
 def test_resize_policies_give_the_target_size_for_odd_aspect_ratios(policy):
   wide = poster_bytes(width=120, height=40)
   out = _transform([wide], {**CONFIG, 'resize_policy': policy})

@@ -20,7 +20,7 @@ from tfx.types.component_spec import ComponentSpec
 from tfx.types.component_spec import ExecutionParameter
 
 from components.embedder import executor
-from models import config as settings
+from models import settings
 
 
 class PosterEmbedderSpec(ComponentSpec):

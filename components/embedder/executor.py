@@ -11,7 +11,7 @@ from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 
 from contract import vocabulary as genre_vocabulary
-from models import config as settings
+from models import settings
 from models import data
 from models import efficientnet_lite
 from models import embeddings

@@ -13,8 +13,8 @@ No TensorFlow here: runners validate the criteria before anything slow is import
 """
 import dataclasses
 
-from models.config import knob
-from models.config import validate
+from knobs import knob
+from knobs import validate
 
 
 @dataclasses.dataclass(frozen=True)
