@@ -36,8 +36,8 @@ def records(files: Sequence[str], num_parallel_reads: Optional[int] = None) -> t
   Without tf.data's autotuning: its optimization thread waits between passes for a period
   that doubles up to a minute, and an iterator's destructor waits for that thread. After a
   long read (the Trainer embedding 5,222 train posters, 47 s) the destructor then stalled for
-  35 s with every thread idle, in 4 runs of 18 (BENCHMARKS.md, "Whole uncached run against
-  commit 036df65"). `AUTOTUNE` values then keep their starting points, and the input still
+  35 s with every thread idle, in 4 runs of 18 (`git show 014bf2f:BENCHMARKS.md`, "Whole
+  uncached run against commit 036df65"). `AUTOTUNE` values then keep their starting points, and the input still
   never kept the backbone waiting (0.5 s of waits in the 47-s split, as with autotuning).
   """
   options = tf.data.Options()

@@ -17,7 +17,7 @@ def keep_autograph_out_of_keras() -> None:
   Under TF_USE_LEGACY_KERAS=1, Keras 2 is the `tf_keras` package, and TensorFlow's list of
   modules AutoGraph leaves alone (tensorflow/python/autograph/core/config.py) names `keras`
   but not `tf_keras`. So the first `fit` transpiled tf_keras's whole train step: 15 of the
-  genre head's 28 s (BENCHMARKS.md), for a graph that comes out the same, since Keras' code
+  genre head's 28 s (`git show 014bf2f:BENCHMARKS.md`), for a graph that comes out the same, since Keras' code
   is written for graph mode. Idempotent; the rule list is TensorFlow's own, read at every
   conversion."""
   rules = autograph_config.CONVERSION_RULES

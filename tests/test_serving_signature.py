@@ -23,6 +23,7 @@ from tensorflow_transform.tf_metadata import schema_utils
 
 from contract import features
 from contract import serving as serving_contract
+from models import batch_predict
 from models import data
 from models import embeddings
 from models import export
@@ -285,6 +286,13 @@ def test_the_head_on_stored_embeddings_scores_as_the_whole_model_on_the_posters(
     np.testing.assert_allclose(on_embeddings[name].numpy(), served[name].numpy(),
                                rtol=1e-5, atol=1e-5)
   assert on_embeddings['classes'].numpy().tolist() == on_posters['classes'].numpy().tolist()
+  # What the slice report scores its mistakes with.
+  from_examples = batch_predict.score_examples(model_dir, embedded,
+                                               serving_contract.EMBEDDING_SIGNATURE, batch_size=4)
+  from_posters = batch_predict.score(model_dir, posters, batch_size=4)
+  np.testing.assert_allclose(from_examples[0], from_posters[0], rtol=1e-5, atol=1e-5)
+  np.testing.assert_array_equal(from_examples[1], from_posters[1])
+  assert from_examples[2] == from_posters[2] == tuple(GENRES)
 
 
 def test_the_head_refuses_an_embedding_of_another_backbone_or_preprocessing(model_dir):

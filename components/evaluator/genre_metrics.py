@@ -2,8 +2,8 @@
 
 TFMA's built-in metrics, binarized per class id, run one combiner per genre, slice, model and
 metric, each turning every example into labels and predictions again
-(`to_label_prediction_example_weight`): most of the TestEvaluator's time (BENCHMARKS.md,
-"Continuous training"). This family computes the same values from two combiners per model
+(`to_label_prediction_example_weight`): most of the TestEvaluator's time in a profile
+(`git show 014bf2f:BENCHMARKS.md`, "Continuous training"). This family computes the same values from two combiners per model
 and slice, whatever the number of genres and metrics: one on the `scores` output (rebinned
 score histograms for AUC-PR and the PR plot, calibration buckets and totals), one on the
 `predicted` output (confusion counts at the decision threshold). Each combiner buffers the

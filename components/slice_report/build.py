@@ -4,7 +4,9 @@ Quality numbers come from the Evaluator's output (components/slice_report/evalua
 things TFMA does not have are computed here from the same split, with the project's shared
 helpers: the trivial-baseline F1 per genre (models/baselines.py: the genre prior, decided by
 the same eval-tuned rule the models use) and the most confident mistakes, which need
-per-poster scores (models/batch_predict.py: the served signature, decision rule included).
+per-poster scores (models/batch_predict.py: the model's own answers, decision rule included,
+through the signature the Evaluators scored it with: the head alone on the stored embeddings
+where they hold, components/evaluator/signatures.py).
 """
 import dataclasses
 import os
@@ -13,6 +15,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import tensorflow as tf
 
+from components.evaluator import signatures
 from contract import vocabulary as genre_vocabulary
 from models import baselines
 from models import batch_predict
@@ -54,13 +57,15 @@ def gather(evaluation_uri: str, examples_uris: Sequence[str], split: str = 'test
   result = evaluation.load_evaluation(evaluation_uri, genres)
   gate = evaluation.load_gate(gate_uri, genres) if gate_uri else None
 
-  posters = batch_predict.read_split(examples_uris, split)
+  posters = batch_predict.read_split(examples_uris, split, with_records=True)
   train = batch_predict.read_split(examples_uris, 'train', with_images=False)
   tuning = batch_predict.read_split(examples_uris, 'eval', with_images=False)
   _, trivial_predicted = baselines.genre_prior(train.labels, tuning.labels, len(posters.ids))
   trivial_f1 = metrics.f1_per_genre(posters.labels, trivial_predicted)
 
-  scores, predicted, classes = batch_predict.score(result.model_location, posters.images)
+  choose = signatures.SignatureChooser(batch_predict.split_files(examples_uris, split))
+  scores, predicted, classes = batch_predict.score_examples(
+      result.model_location, posters.records, choose(result.model_location, 'candidate'))
   if list(classes) != genres:
     raise ValueError(f'The model at {result.model_location} has genres {classes}, the '
                      f'examples at {", ".join(examples_uris)} {genres}.')
