@@ -40,7 +40,10 @@ def compiled(request, tmp_path_factory):
       data_root='gs://poster-bucket/movie-classifier',
       pipeline_root='gs://poster-bucket/pipeline-root',
       serving_model_dir='gs://poster-bucket/serving',
-      pipeline_image='poster-genres:test', min_genre_count=1)
+      pipeline_image='poster-genres:test', min_genre_count=1,
+      # No frozen backbone, so no PosterEmbedder: the oversampler reads ingest's examples,
+      # and launching it needs no Transform task before it.
+      model_name='simple_cnn')
   spec_file = kubeflow_v2_runner.compile_pipeline(
       config, str(root / ('spec' + kubeflow_v2_runner.TARGETS[request.param])), request.param)
   with open(spec_file, encoding='utf-8') as f:
