@@ -157,10 +157,8 @@ def render(results: dict) -> str:
 
 def main() -> None:
   parser = lib.parser(__doc__)
-  parser.add_argument('--data-root', default=configs.PipelineConfig().data_root,
-                      help='The shared posters, in the Kaggle layout.')
-  parser.add_argument('--work-dir', default='/tmp/continuous_training_bench',
-                      help='Emptied, then holds the drops, the runs\' outputs and logs.')
+  lib.add_data_and_work_dir(parser, '/tmp/continuous_training_bench',
+                            'the drops, the runs\' outputs and logs')
   parser.add_argument('--new-fraction', type=float, default=0.1,
                       help='Share of the posters that arrive as span 1.')
   args = parser.parse_args()

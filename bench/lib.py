@@ -58,6 +58,15 @@ def add_run_dir(arguments: argparse.ArgumentParser) -> None:
            'will do); the embeddings are cached there.')
 
 
+def add_data_and_work_dir(arguments: argparse.ArgumentParser, work_dir: str,
+                          holds: str) -> None:
+  """--data-root (the shared posters a whole-run benchmark starts from) and --work-dir."""
+  arguments.add_argument('--data-root', default=configs.PipelineConfig().data_root,
+                         help='The shared posters, in the Kaggle layout.')
+  arguments.add_argument('--work-dir', default=work_dir,
+                         help=f'Emptied, then holds {holds}.')
+
+
 def add_benchmarks(arguments: argparse.ArgumentParser, default: str = BENCHMARKS_MD) -> None:
   arguments.add_argument('--benchmarks', default=default,
                          help='Markdown file to render the results into ("" to skip).')

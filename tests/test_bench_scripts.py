@@ -120,3 +120,23 @@ def test_the_head_trains_on_the_oversampled_rows(monkeypatch):
   lib.head_scores(arrays, 0, lib.pinned(**{**knobs, 'oversample_max_copies': 4}))
   assert len(seen['train']) > 40  # The rare genre's posters were copied.
   assert seen['labels'][:, 4].sum() > labels[:, 4].sum()
+
+
+def test_the_scale_data_hold_distinct_variants_of_every_poster_with_its_labels(tmp_path):
+  import csv  # pylint: disable=g-import-not-at-top
+  import hashlib  # pylint: disable=g-import-not-at-top
+  from bench import scale  # pylint: disable=g-import-not-at-top
+  from tests import synthetic  # pylint: disable=g-import-not-at-top
+  rows = [synthetic.csv_row('tt1', ['Drama']), synthetic.csv_row('tt2', ['Comedy', 'Action']),
+          synthetic.csv_row('tt2', ['Comedy', 'Action']), synthetic.csv_row('ttgone', ['Drama'])]
+  source = synthetic.write_dataset(str(tmp_path / 'source'), rows, {
+      'tt1': synthetic.poster_bytes(seed=1), 'tt2': synthetic.poster_bytes(seed=2)})
+  assert scale.make_data_root(source, str(tmp_path / 'x3'), 3) == 8
+  with open(tmp_path / 'x3' / synthetic.LABELS_FILE, encoding='utf-8') as f:
+    written = {row[0]: row[1:] for row in list(csv.reader(f))[1:]}
+  assert sorted(written) == ['tt1', 'tt1v1', 'tt1v2', 'tt2', 'tt2v1', 'tt2v2', 'ttgone']
+  assert written['tt2v2'] == written['tt2'] and written['tt1v1'] == written['tt1']
+  images = tmp_path / 'x3' / synthetic.IMAGES_DIR
+  digests = {hashlib.sha256((images / name).read_bytes()).hexdigest()
+             for name in os.listdir(images)}
+  assert len(digests) == len(os.listdir(images)) == 6
