@@ -8,8 +8,9 @@ versions of every shared poster: the poster itself (a link to the shared file) a
 variants made from it (VARIANTS: a mirror image, a centre crop re-encoded, ...), each under
 an Id of its own (`<Id>v<i>`) with the poster's labels. The variants are distinct images
 (their own bytes and SHA-256), so every component sees k times the posters; they are near
-copies of each other, so quality at k > 1 is not a finding (a variant may share a split with
-its original or not), only cost is. Nothing is committed: the data root is made afresh.
+copies of each other, so quality at k > 1 is not a finding, only cost is; each is encoded so
+that ingest puts it in its original's split, as a poster's own copies would be. Nothing is
+committed: the data root is made afresh.
 
 `local_runner.py --data-root <root>` then runs as a user runs it, in a fresh process with
 an empty output directory, and the script records: the wall time and the peak resident
@@ -20,6 +21,7 @@ stored embeddings or on the posters), the posters per split, and the verdict. Re
 BENCHMARKS.md between the markers below.
 """
 import csv
+import hashlib
 import io
 import json
 import os
@@ -31,6 +33,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bench import lib  # pylint: disable=g-import-not-at-top
 
+from components.poster_example_gen import splits  # pylint: disable=g-import-not-at-top
 from contract import layout  # pylint: disable=g-import-not-at-top
 from pipeline import configs  # pylint: disable=g-import-not-at-top
 
@@ -60,11 +63,26 @@ def _mirrored_crop(image):
 VARIANTS = (_mirror, _crop(0.92), _mirrored_crop)
 
 
+def _encode_in_split(image, quality: int, split: str, split_buckets) -> bytes:
+  """The variant as JPEG bytes that ingest assigns to `split`, its original's split: the
+  first quality from `quality` down whose encoding hashes there. A variant in another split
+  than its original is a near copy of a training poster in `eval` or `test`: validation
+  then scores training posters, and early stopping never fires (BENCHMARKS.md)."""
+  for q in range(quality, quality - 100, -1):
+    buffer = io.BytesIO()
+    image.save(buffer, format='JPEG', quality=q)
+    encoded = buffer.getvalue()
+    if splits.assign_split(hashlib.sha256(encoded).hexdigest(), split_buckets) == split:
+      return encoded
+  raise RuntimeError(f'No JPEG quality from {quality} down puts the variant in {split!r}.')
+
+
 def make_data_root(source_root: str, target_root: str, factor: int) -> int:
   """The shared posters and `factor - 1` variants of each, in the Kaggle layout under
   `target_root`; returns the CSV rows written. Rows whose image is missing or unreadable are
   kept as they are (ingest counts and reports them, as for the shared data)."""
   from PIL import Image  # pylint: disable=g-import-not-at-top
+  split_buckets = list(configs.SPLIT_BUCKETS.items())
   if not 1 <= factor <= len(VARIANTS) + 1:
     raise ValueError(f'Factors from 1 to {len(VARIANTS) + 1}, not {factor}.')
   with open(os.path.join(source_root, layout.LABELS_FILE), encoding='utf-8-sig',
@@ -88,12 +106,13 @@ def make_data_root(source_root: str, target_root: str, factor: int) -> int:
         poster = poster.convert('RGB')
     except OSError:
       continue
+    with open(source, 'rb') as f:
+      split = splits.assign_split(hashlib.sha256(f.read()).hexdigest(), split_buckets)
     for i, variant in enumerate(VARIANTS[:factor - 1], start=1):
       image, quality = variant(poster)
-      buffer = io.BytesIO()
-      image.save(buffer, format='JPEG', quality=quality)
+      encoded = _encode_in_split(image, quality, split, split_buckets)
       with open(os.path.join(images, f'{row[0]}v{i}{layout.IMAGE_EXTENSION}'), 'wb') as f:
-        f.write(buffer.getvalue())
+        f.write(encoded)
       written.append([f'{row[0]}v{i}', *row[1:]])
   with open(os.path.join(target_root, layout.LABELS_FILE), 'w', encoding='utf-8',
             newline='') as f:

@@ -122,7 +122,7 @@ def test_the_head_trains_on_the_oversampled_rows(monkeypatch):
   assert seen['labels'][:, 4].sum() > labels[:, 4].sum()
 
 
-def test_the_scale_data_hold_distinct_variants_of_every_poster_with_its_labels(tmp_path):
+def test_the_scale_data_hold_distinct_variants_of_every_poster_with_its_labels_and_split(tmp_path):
   import csv  # pylint: disable=g-import-not-at-top
   import hashlib  # pylint: disable=g-import-not-at-top
   from bench import scale  # pylint: disable=g-import-not-at-top
@@ -140,3 +140,10 @@ def test_the_scale_data_hold_distinct_variants_of_every_poster_with_its_labels(t
   digests = {hashlib.sha256((images / name).read_bytes()).hexdigest()
              for name in os.listdir(images)}
   assert len(digests) == len(os.listdir(images)) == 6
+  from components.poster_example_gen import splits  # pylint: disable=g-import-not-at-top
+  from pipeline import configs  # pylint: disable=g-import-not-at-top
+  split_of = {name.split('.')[0]: splits.assign_split(
+      hashlib.sha256((images / name).read_bytes()).hexdigest(),
+      list(configs.SPLIT_BUCKETS.items())) for name in os.listdir(images)}
+  # A variant in another split than its original would leak a near copy into eval or test.
+  assert all(split_of[poster_id] == split_of[poster_id.split('v')[0]] for poster_id in split_of)

@@ -10,6 +10,7 @@ from tfx.components.util import examples_utils
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 
+from components import artifact_files
 from contract import vocabulary as genre_vocabulary
 from models import settings
 from models import data
@@ -55,7 +56,7 @@ class Executor(base_executor.BaseExecutor):
 
     summary = {'key': key, 'variant': variant, 'input_shape': list(image_shape),
                'span': source.span, 'splits': {}}
-    options = tf.io.TFRecordOptions(compression_type='GZIP')
+    options = artifact_files.record_options()
     for split in splits:
       files = data.matching_files(
           [os.path.join(artifact_utils.get_split_uri([source], split), '*')])

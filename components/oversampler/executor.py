@@ -6,12 +6,15 @@ posters (~600 KB each) would not be. The Trainer reads each distinct poster's em
 (or applies the Transform graph to its bytes, where it cannot trust the entry). Only the
 configured split is resampled; the other splits are copied byte for byte.
 
-Passes over the split: genre counts -> desired copies per poster -> histogram of desired
-copies -> growth-limited copies table -> repeated records, plus counts before and after.
+Two reads of the split. The plan, from each record's labels and image digest: genre counts ->
+desired copies per poster -> histogram of desired copies -> growth-limited copies table, plus
+the counts before and after. The copies: each record read again and written as many times as
+the table says, in the order read (the Trainer shuffles), so no record waits in memory.
 """
+import functools
 import json
 import os
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 from absl import logging
 import apache_beam as beam
@@ -61,15 +64,21 @@ def _labels(record: bytes) -> List[int]:
   return list(example.features.feature[features.LABELS].int64_list.value)
 
 
+def _labels_and_image(record: bytes) -> Tuple[List[int], bytes]:
+  """A record's labels and its image's SHA-256, from one parse."""
+  feature = tf.train.Example.FromString(record).features.feature
+  return (list(feature[features.LABELS].int64_list.value),
+          feature[features.IMAGE_SHA256].bytes_list.value[0])
+
+
+def _desired_copies(labels: List[int], counts, reference: float, max_copies: int) -> int:
+  return policy.desired_copies(labels, list(counts), reference, max_copies)
+
+
 def _as_genre_dict(vector, vocabulary) -> Dict[str, int]:
   if vector is None:
     return {genre: 0 for genre in vocabulary}
   return {genre: int(n) for genre, n in zip(vocabulary, vector)}
-
-
-def _image_sha256(record: bytes) -> bytes:
-  example = tf.train.Example.FromString(record)
-  return example.features.feature[features.IMAGE_SHA256].bytes_list.value[0]
 
 
 def _write_summary(_, *, path, split, vocabulary, max_copies, max_growth, before, after,
@@ -134,51 +143,60 @@ class Executor(base_beam_executor.BaseBeamExecutor):
     target_split = artifact_utils.get_split_uri([target], split)
     summary_path = os.path.join(target.uri, SUMMARY_FILE)
     with self._make_beam_pipeline() as pipeline:
-      records = (
-          [pipeline | f'ReadSplit[{i}]' >> beam.io.ReadFromTFRecord(
-              os.path.join(artifact_utils.get_split_uri([source], split), '*'))
-           for i, source in enumerate(sources)]
-          | 'Window' >> beam.Flatten())
-      labelled = records | 'ParseLabels' >> beam.Map(lambda r: (_labels(r), r))
-      before = (labelled | 'LabelsBefore' >> beam.Map(lambda lr: lr[0])
-                | 'CountBefore' >> beam.CombineGlobally(_SumVectors()))
+      # Holding the 35 KB records between stages put 7 GB in memory at 3x the shared data
+      # (BENCHMARKS.md), hence two reads; and one read of all the patterns, as a Flatten of a
+      # read per source makes the DirectRunner buffer each read whole.
+      patterns = [os.path.join(artifact_utils.get_split_uri([source], split), '*')
+                  for source in sources]
+      posters = (pipeline
+                 | 'PlanPatterns' >> beam.Create(patterns)
+                 | 'ReadForPlan' >> beam.io.ReadAllFromTFRecord()
+                 | 'Parse' >> beam.Map(_labels_and_image))
+      labels = posters | 'Labels' >> beam.Map(lambda poster: poster[0])
+      before = labels | 'CountBefore' >> beam.CombineGlobally(_SumVectors())
       reference = before | 'Reference' >> beam.Map(
           lambda counts: policy.reference_count([] if counts is None else list(counts)))
-      with_desired = labelled | 'DesiredCopies' >> beam.Map(
-          lambda lr, counts, ref: (policy.desired_copies(lr[0], list(counts), ref, max_copies),
-                                   lr),
+      desired = functools.partial(_desired_copies, max_copies=max_copies)
+      with_desired = labels | 'DesiredCopies' >> beam.Map(
+          lambda poster_labels, counts, ref: (desired(poster_labels, counts, ref), poster_labels),
           beam.pvalue.AsSingleton(before), beam.pvalue.AsSingleton(reference))
       copies_table = (
           with_desired
-          | 'Desired' >> beam.Map(lambda d_lr: d_lr[0])
+          | 'Desired' >> beam.Map(lambda d_labels: d_labels[0])
           | 'CountDesired' >> beam.combiners.Count.PerElement()
           | 'Histogram' >> beam.combiners.ToDict()
           | 'CopiesTable' >> beam.Map(policy.growth_limited_copies, max_growth))
-      repeated = with_desired | 'Repeat' >> beam.FlatMap(
-          lambda d_lr, table: [d_lr[1]] * table[d_lr[0]],
+      copies = with_desired | 'Copies' >> beam.Map(
+          lambda d_labels, table: (table[d_labels[0]], d_labels[1]),
           beam.pvalue.AsSingleton(copies_table))
-      _ = (repeated
-           | 'Records' >> beam.Map(lambda lr: lr[1])
-           | 'Shuffle' >> beam.Reshuffle()
-           | 'WriteSplit' >> beam.io.WriteToTFRecord(
-               os.path.join(target_split, _RECORD_FILE_PREFIX), file_name_suffix='.gz'))
-      after = (repeated | 'LabelsAfter' >> beam.Map(lambda lr: lr[0])
+      after = (copies | 'LabelsAfter' >> beam.Map(lambda n_labels: np.multiply(*n_labels))
                | 'CountAfter' >> beam.CombineGlobally(_SumVectors()))
-      posters = records | 'CountPosters' >> beam.combiners.Count.Globally()
+      written = (copies | 'CopiesOfPoster' >> beam.Map(lambda n_labels: n_labels[0])
+                 | 'CountWritten' >> beam.CombineGlobally(sum))
+      poster_count = posters | 'CountPosters' >> beam.combiners.Count.Globally()
       repeated_images = (
-          records
-          | 'ImageOfRecord' >> beam.Map(_image_sha256)
+          posters
+          | 'ImageOfRecord' >> beam.Map(lambda poster: poster[1])
           | 'CountPerImage' >> beam.combiners.Count.PerElement()
           | 'RepeatedImages' >> beam.Filter(lambda image_count: image_count[1] > 1)
           | 'CountRepeated' >> beam.combiners.Count.Globally())
-      written = repeated | 'CountWritten' >> beam.combiners.Count.Globally()
+      _ = (pipeline
+          | 'CopyPatterns' >> beam.Create(patterns)
+          | 'ReadForCopies' >> beam.io.ReadAllFromTFRecord()
+          | 'Repeat' >> beam.FlatMap(
+              lambda record, counts, ref, table: [record] * table[
+                  desired(_labels(record), counts, ref)],
+              beam.pvalue.AsSingleton(before), beam.pvalue.AsSingleton(reference),
+              beam.pvalue.AsSingleton(copies_table))
+          | 'WriteSplit' >> artifact_files.write_records(
+              target_split, _RECORD_FILE_PREFIX, os.path.join(self._get_tmp_dir(), 'copies')))
       _ = (pipeline
            | 'SummaryTrigger' >> beam.Create([None])
            | 'WriteSummary' >> beam.Map(
                _write_summary, path=summary_path, split=split, vocabulary=vocabulary,
                max_copies=max_copies, max_growth=max_growth,
                before=beam.pvalue.AsSingleton(before), after=beam.pvalue.AsSingleton(after),
-               posters=beam.pvalue.AsSingleton(posters),
+               posters=beam.pvalue.AsSingleton(poster_count),
                copies_table=beam.pvalue.AsSingleton(copies_table),
                written=beam.pvalue.AsSingleton(written),
                repeated_images=beam.pvalue.AsSingleton(repeated_images)))
