@@ -192,10 +192,13 @@ def render(results: dict) -> str:
     lines.append(f"| {k}x | {split_counts} | {run['wall_seconds']:.0f} s | {ratio:.2f} | "
                  f"{run['peak_rss_gb']:.2f} GB | {passes} | {scored or '-'} | "
                  f"{'yes' if run['blessed'] else 'no'} |")
-  lines += ['', 'Seconds per component, and per 1,000 examples:', '',
+  quick = [node for node in first['components']
+           if all(results['runs'][k]['components'].get(node, 0) < 0.5 for k in factors)]
+  lines += ['', 'Seconds per component, and per 1,000 examples (under half a second at every '
+            f"size: {', '.join(quick) or 'none'}):", '',
             '| component | ' + ' | '.join(f'{k}x' for k in factors) + ' |',
             '| --- |' + ' --- |' * len(factors)]
-  for node in first['components']:
+  for node in (node for node in first['components'] if node not in quick):
     cells = []
     for k in factors:
       seconds = results['runs'][k]['components'].get(node)

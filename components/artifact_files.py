@@ -79,10 +79,9 @@ def check_written(split_dir: str, what: str, records: Optional[int] = None,
   Beam's file writes can lose records without an error. With the DirectRunner's two
   multi_threading workers, PosterExampleGen wrote 5,217 different records for the 5,222 train
   examples it had counted, and the oversampler wrote as many records as it counted (6,334)
-  but of only 5,175 different posters, not 5,217 (BENCHMARKS.md, "Ingest and data
-  validation"): a count alone misses records written twice in place of others. Reading
-  the whole shared data back takes about a second; a silent loss would cost every later
-  component its inputs.
+  but of only 5,175 different posters, not 5,217 (3838116, tensorflow/tfx#7856): a count
+  alone misses records written twice in place of others. Reading the whole shared data back
+  takes about a second; a silent loss would cost every later component its inputs.
   """
   files = tf.io.gfile.glob(os.path.join(split_dir, '*.gz'))
   digests = [hashlib.sha256(record).digest() for record in
