@@ -62,7 +62,7 @@ def main() -> None:
   violation = None
   with console.QuietConsole(log_path, verbose=args.verbose) as terminal:
     from absl import logging
-    from tfx import v1 as tfx
+    from tfx.orchestration.local.local_dag_runner import LocalDagRunner
     from components import errors
     from components.data_gate import executor as data_gate
     from components.poster_example_gen import labels
@@ -71,7 +71,7 @@ def main() -> None:
     # pylint: enable=g-import-not-at-top
     logging.set_verbosity(logging.INFO)
     try:
-      tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
+      LocalDagRunner().run(pipeline.create_pipeline(config))
     except Exception as error:  # pylint: disable=broad-except
       # The data's problems, said in their own words; anything else keeps its traceback.
       violation = errors.cause(error, (data_gate.DataContractViolation,

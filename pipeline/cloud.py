@@ -8,7 +8,7 @@ from typing import Any, Dict, Type
 
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
-from tfx import v1 as tfx
+from tfx import components as tfx_components
 from tfx.dsl.components.base import base_component
 
 from contract import nodes
@@ -21,11 +21,18 @@ BACKBONE_TASKS = (nodes.EMBEDDER, nodes.TRAINER)
 EVALUATOR_TASKS = (nodes.EVALUATOR, nodes.TEST_EVALUATOR)
 
 
+def _vertex_extensions():
+  """TFX's Vertex AI extensions, imported only by a run that trains there: they import the
+  Vertex AI SDK, seconds that every other run would pay at its start."""
+  from tfx import v1 as tfx  # pylint: disable=g-import-not-at-top
+  return tfx.extensions.google_cloud_ai_platform
+
+
 def trainer_component(config: CloudConfig) -> Type[base_component.BaseComponent]:
   """The Trainer class to instantiate; both take the same arguments."""
   if config.vertex_training:
-    return tfx.extensions.google_cloud_ai_platform.Trainer
-  return tfx.components.Trainer
+    return _vertex_extensions().Trainer
+  return tfx_components.Trainer
 
 
 def vertex_training_config(config: CloudConfig) -> Dict[str, Any]:
@@ -39,7 +46,7 @@ def vertex_training_config(config: CloudConfig) -> Dict[str, Any]:
   if config.vertex_training_accelerator_type:
     machine_spec['accelerator_type'] = config.vertex_training_accelerator_type
     machine_spec['accelerator_count'] = config.vertex_training_accelerator_count
-  cloud = tfx.extensions.google_cloud_ai_platform
+  cloud = _vertex_extensions()
   return {
       cloud.ENABLE_VERTEX_KEY: True,
       cloud.VERTEX_REGION_KEY: config.gcp_region,

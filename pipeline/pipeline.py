@@ -38,7 +38,14 @@ where the window is the newest `span_window` spans (all by default): SpanWindow 
 span to the window the previous run published in `span_window_dir`, so no resolver is
 needed, on any orchestrator.
 """
-from tfx import v1 as tfx
+# TFX's modules, not `tfx.v1`: that imports its Google Cloud extensions (the Vertex AI SDK),
+# about 5 s of every run's start, which only a Vertex AI training run needs (pipeline/cloud.py).
+from tfx import components as tfx_components
+from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
+from tfx.orchestration import metadata
+from tfx.orchestration import pipeline as tfx_pipeline
+from tfx.proto import pusher_pb2
+from tfx.proto import trainer_pb2
 
 from components.data_gate.component import DataGate
 from components.embedder.component import PosterEmbedder
@@ -66,20 +73,20 @@ def poster_example_gen(config: PipelineConfig) -> PosterExampleGen:
   ).with_id(nodes.EXAMPLE_GEN)
 
 
-def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
+def create_pipeline(config: PipelineConfig) -> tfx_pipeline.Pipeline:
   """Builds the pipeline from `config`; every runner builds its pipeline here."""
   example_gen = poster_example_gen(config)
   # With spans, the new span's examples.
   examples = example_gen.outputs[nodes.EXAMPLES]
 
-  statistics_gen = tfx.components.StatisticsGen(examples=examples).with_id(
+  statistics_gen = tfx_components.StatisticsGen(examples=examples).with_id(
       nodes.STATISTICS_GEN)
 
   # The curated data contract, never re-inferred from the data it is meant to check.
-  schema_gen = tfx.components.ImportSchemaGen(schema_file=config.schema_file).with_id(
+  schema_gen = ImportSchemaGen(schema_file=config.schema_file).with_id(
       nodes.SCHEMA_GEN)
 
-  example_validator = tfx.components.ExampleValidator(
+  example_validator = tfx_components.ExampleValidator(
       statistics=statistics_gen.outputs['statistics'],
       schema=schema_gen.outputs['schema']).with_id(nodes.EXAMPLE_VALIDATOR)
 
@@ -90,7 +97,7 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
       accepted_statistics_dir=config.accepted_statistics_dir,
       allow_anomalies=config.allow_anomalies).with_id(nodes.DATA_GATE)
 
-  transform = tfx.components.Transform(
+  transform = tfx_components.Transform(
       examples=examples,
       schema=schema_gen.outputs['schema'],
       preprocessing_fn=config.preprocessing_fn,
@@ -133,8 +140,8 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
       examples=oversampler.outputs[nodes.OVERSAMPLED_EXAMPLES],
       transform_graph=transform.outputs['transform_graph'],
       schema=schema_gen.outputs['schema'],
-      train_args=tfx.proto.TrainArgs(splits=['train']),
-      eval_args=tfx.proto.EvalArgs(splits=['eval']),
+      train_args=trainer_pb2.TrainArgs(splits=['train']),
+      eval_args=trainer_pb2.EvalArgs(splits=['eval']),
       custom_config={**knobs.as_custom_config(config.trainer),
                      **cloud.vertex_training_config(config.cloud)}).with_id(nodes.TRAINER)
 
@@ -161,19 +168,19 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
       split='test',
       gate_evaluation=evaluator.outputs[nodes.EVALUATION]).with_id(nodes.SLICE_REPORT)
 
-  pusher = tfx.components.Pusher(
+  pusher = tfx_components.Pusher(
       model=trainer.outputs[nodes.MODEL],
       model_blessing=evaluator.outputs[nodes.BLESSING],
-      push_destination=tfx.proto.PushDestination(
-          filesystem=tfx.proto.PushDestination.Filesystem(
+      push_destination=pusher_pb2.PushDestination(
+          filesystem=pusher_pb2.PushDestination.Filesystem(
               base_directory=config.serving_model_dir))).with_id(nodes.PUSHER)
   # The test evaluation compares with the model served before this run's push.
   pusher.add_upstream_node(test_evaluator)
 
   metadata_config = (
-      tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path)
+      metadata.sqlite_metadata_connection_config(config.metadata_path)
       if config.metadata_path else None)
-  return tfx.dsl.Pipeline(
+  return tfx_pipeline.Pipeline(
       pipeline_name=config.pipeline_name,
       pipeline_root=config.pipeline_root,
       components=[example_gen, statistics_gen, schema_gen, example_validator, data_gate,
