@@ -175,10 +175,6 @@ def apply_rule(scores: tf.Tensor, thresholds: tf.Tensor, min_genres: int,
 
 EVAL_RECORD_FILE = 'eval_pr_auc.json'
 EMBEDDING_KEY_FILE = 'embedding_key.txt'
-# The head's own SavedModel, inside the model's directory (so that the Pusher ships it to the
-# serving directory, where TF Serving ignores assets.extra/). Its last part lets TFX's
-# Evaluator take the directory above it as a Model artifact's.
-HEAD_MODEL_PATH = ('assets.extra', 'embedding_head', 'Format-Serving')
 
 
 def eval_record(vocabulary: Sequence[str], labels: np.ndarray,
@@ -215,107 +211,6 @@ def read_embedding_key(model_dir: str) -> Optional[str]:
     return f.read().strip()
 
 
-def _track_rule(holder: tf.Module, vocabulary: Sequence[str],
-                rule: decision_rule.DecisionRule) -> None:
-  """The genre names and the decision rule's thresholds, tracked on `holder` so that they are
-  saved with it."""
-  holder.genre_names = tf.constant(list(vocabulary), dtype=tf.string)
-  holder.decision_thresholds = tf.constant(list(rule.thresholds), dtype=tf.float32)
-
-
-def _outputs(holder: tf.Module, rule: decision_rule.DecisionRule, scores: tf.Tensor,
-             decided: tf.Tensor) -> Dict[str, tf.Tensor]:
-  """The contract's outputs from scores [N, G]; no genre where `decided` [N] is False."""
-  batch = tf.shape(scores)[0]
-  predicted = apply_rule(scores, holder.decision_thresholds, rule.min_genres, rule.max_genres,
-                         rule.rank_by)
-  return {
-      SCORES: scores,
-      CLASSES: tf.tile(holder.genre_names[tf.newaxis, :], [batch, 1]),
-      PREDICTED: predicted * tf.cast(decided, tf.int32)[:, tf.newaxis],
-  }
-
-
-def _serve_embeddings(holder: tf.Module, head: tf.keras.Model,
-                      rule: decision_rule.DecisionRule, embedding_key: str):
-  """The `embedding_tf_example` signature: the head alone on PosterEmbedder's entries."""
-  holder.embedding_key = tf.constant(embedding_key)
-  embedding_spec = {
-      features.EMBEDDING: tf.io.FixedLenFeature([head.input_shape[-1]], tf.float32),
-      features.EMBEDDING_KEY: tf.io.FixedLenFeature([], tf.string)}
-
-  @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name='examples')])
-  def serve_embeddings(serialized):
-    parsed = tf.io.parse_example(serialized, embedding_spec)
-    # An embedding of another backbone or preprocessing would score silently wrong.
-    with tf.control_dependencies([tf.debugging.assert_equal(
-        parsed[features.EMBEDDING_KEY], holder.embedding_key,
-        message='An embedding made with another backbone or preprocessing than this '
-                'model\'s')]):
-      scores = head(parsed[features.EMBEDDING], training=False)
-    return _outputs(holder, rule, scores, tf.ones([tf.shape(scores)[0]], tf.bool))
-
-  return serve_embeddings
-
-
-def _transform_features(num_genres: int):
-  @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name='examples')])
-  def transform_features(serialized):
-    """The labels TFMA scores against, dense floats. Only the labels: TFMA keeps what this
-    returns in every extract, and the model reads the raw examples itself."""
-    parsed = tf.io.parse_example(serialized, {
-        features.LABELS: data.raw_parse_spec(num_genres)[features.LABELS]})
-    return {features.LABELS_XF: tf.cast(parsed[features.LABELS], tf.float32)}
-
-  return transform_features
-
-
-def _write_embedding_key(model_dir: str, embedding_key: str) -> None:
-  with tf.io.gfile.GFile(os.path.join(model_dir, 'assets', EMBEDDING_KEY_FILE), 'w') as f:
-    f.write(embedding_key + '\n')
-
-
-def head_model_dir(model_dir: str) -> str:
-  """Where a model exported to `model_dir` keeps its head as a SavedModel of its own."""
-  return os.path.join(model_dir, *HEAD_MODEL_PATH)
-
-
-def evaluated_model_dir(model_dir: str, signature: str) -> str:
-  """The SavedModel to load for `signature` of the model at `model_dir`: its head model for
-  `embedding_tf_example` where it has one (models exported before it existed have none),
-  else the model itself."""
-  head_dir = head_model_dir(model_dir)
-  if signature == EMBEDDING_SIGNATURE and tf.io.gfile.exists(
-      os.path.join(head_dir, 'saved_model.pb')):
-    return head_dir
-  return model_dir
-
-
-def exported_model_dir(evaluated_dir: str) -> str:
-  """The model whose head model is at `evaluated_dir`; `evaluated_dir` when it is no head's."""
-  suffix = '/' + '/'.join(HEAD_MODEL_PATH)
-  path = evaluated_dir.rstrip('/')
-  return path[:-len(suffix)] if path.endswith(suffix) else evaluated_dir
-
-
-def _export_head_model(head_dir: str, head: tf.keras.Model, vocabulary: Sequence[str],
-                       rule: decision_rule.DecisionRule, embedding_key: str) -> None:
-  """The head alone, with the `embedding_tf_example` and `transform_features` signatures and
-  the assets that name its genres and embeddings: what the Evaluators and the slice report
-  load. Loading the whole model (the backbone and the poster-decoding serving graph) took
-  1.7 to 2.7 s, the head alone 0.2 s, and a run loads it up to five times."""
-  module = tf.Module()
-  module.head = head
-  _track_rule(module, vocabulary, rule)
-  with tempfile.TemporaryDirectory() as vocabulary_dir:
-    module.genre_vocabulary_file = tf.saved_model.Asset(
-        genre_vocabulary.write_vocabulary(vocabulary_dir, vocabulary))
-    tf.saved_model.save(module, head_dir, signatures={
-        EMBEDDING_SIGNATURE: _serve_embeddings(module, head, rule, embedding_key),
-        TRANSFORM_SIGNATURE: _transform_features(len(vocabulary))})
-  _write_embedding_key(head_dir, embedding_key)
-
-
 def export_model(model: tf.keras.Model, tft_output: tft.TFTransformOutput,
                  vocabulary: Sequence[str], rule: decision_rule.DecisionRule,
                  export_dir: str, warmup_images: Optional[Sequence[bytes]] = None,
@@ -334,7 +229,8 @@ def export_model(model: tf.keras.Model, tft_output: tft.TFTransformOutput,
   num_genres = len(vocabulary)
   # Tracked on the model so that they are saved with it.
   model.tft_layer = tft_output.transform_features_layer()
-  _track_rule(model, vocabulary, rule)
+  model.genre_names = tf.constant(list(vocabulary), dtype=tf.string)
+  model.decision_thresholds = tf.constant(list(thresholds), dtype=tf.float32)
 
   image_shape = tft_output.transformed_feature_spec()[features.IMAGE_XF].shape
 
@@ -342,6 +238,17 @@ def export_model(model: tf.keras.Model, tft_output: tft.TFTransformOutput,
     """The Transform graph on one poster's bytes (a scalar)."""
     raw_features = {features.IMAGE: tf.reshape(poster, [1, 1])}
     return model.tft_layer(raw_features)[features.IMAGE_XF][0]
+
+  def outputs_for(scores, decided):
+    """The contract's outputs from scores [N, G]; no genre where `decided` [N] is False."""
+    batch = tf.shape(scores)[0]
+    predicted = apply_rule(scores, model.decision_thresholds, rule.min_genres,
+                           rule.max_genres, rule.rank_by)
+    return {
+        SCORES: scores,
+        CLASSES: tf.tile(model.genre_names[tf.newaxis, :], [batch, 1]),
+        PREDICTED: predicted * tf.cast(decided, tf.int32)[:, tf.newaxis],
+    }
 
   @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=IMAGE_BYTES_INPUT)])
   def serve_image_bytes(image_bytes):
@@ -352,20 +259,43 @@ def export_model(model: tf.keras.Model, tft_output: tft.TFTransformOutput,
                      lambda: tf.zeros([0, num_genres], tf.float32))
     scores = tf.scatter_nd(rows[:, tf.newaxis], scores, [batch, num_genres])
     ok = tf.equal(status, _status_code(serving_contract.OK))
-    return {**_outputs(model, rule, scores, ok),
+    return {**outputs_for(scores, ok),
             STATUS: tf.gather(tf.constant(serving_contract.STATUSES), status)}
 
   @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name='examples')])
   def serve_tf_examples(serialized):
     parsed = tf.io.parse_example(serialized, data.raw_parse_spec())
     scores = model(model.tft_layer(parsed)[features.IMAGE_XF], training=False)
-    return _outputs(model, rule, scores, tf.ones([tf.shape(scores)[0]], tf.bool))
+    return outputs_for(scores, tf.ones([tf.shape(scores)[0]], tf.bool))
 
   signatures = {SERVING_SIGNATURE: serve_image_bytes,
-                TF_EXAMPLE_SIGNATURE: serve_tf_examples,
-                TRANSFORM_SIGNATURE: _transform_features(num_genres)}
+                TF_EXAMPLE_SIGNATURE: serve_tf_examples}
   if head is not None:
-    signatures[EMBEDDING_SIGNATURE] = _serve_embeddings(model, head, rule, embedding_key)
+    model.embedding_key = tf.constant(embedding_key)
+    embedding_spec = {
+        features.EMBEDDING: tf.io.FixedLenFeature([head.input_shape[-1]], tf.float32),
+        features.EMBEDDING_KEY: tf.io.FixedLenFeature([], tf.string)}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name='examples')])
+    def serve_embeddings(serialized):
+      parsed = tf.io.parse_example(serialized, embedding_spec)
+      # An embedding of another backbone or preprocessing would score silently wrong.
+      with tf.control_dependencies([tf.debugging.assert_equal(
+          parsed[features.EMBEDDING_KEY], model.embedding_key,
+          message='An embedding made with another backbone or preprocessing than this '
+                  'model\'s')]):
+        scores = head(parsed[features.EMBEDDING], training=False)
+      return outputs_for(scores, tf.ones([tf.shape(scores)[0]], tf.bool))
+
+    signatures[EMBEDDING_SIGNATURE] = serve_embeddings
+
+  @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name='examples')])
+  def transform_features(serialized):
+    """The labels TFMA scores against, dense floats. Only the labels: TFMA keeps what this
+    returns in every extract, and the model reads the raw examples itself."""
+    parsed = tf.io.parse_example(serialized, {
+        features.LABELS: data.raw_parse_spec(num_genres)[features.LABELS]})
+    return {features.LABELS_XF: tf.cast(parsed[features.LABELS], tf.float32)}
 
   with tempfile.TemporaryDirectory() as vocabulary_dir:
     # Saving copies the file into the SavedModel's assets/.
@@ -374,10 +304,11 @@ def export_model(model: tf.keras.Model, tft_output: tft.TFTransformOutput,
     # Without Keras' per-layer traces: nothing loads this model back as Keras (TF Serving,
     # TFMA and every tool here call its signatures), and tracing every layer's call for
     # that was about 40 % of the export's time.
-    model.save(export_dir, save_format='tf', save_traces=False, signatures=signatures)
-  if head is not None:
-    _write_embedding_key(export_dir, embedding_key)
-    _export_head_model(head_model_dir(export_dir), head, vocabulary, rule, embedding_key)
+    model.save(export_dir, save_format='tf', save_traces=False,
+               signatures={**signatures, TRANSFORM_SIGNATURE: transform_features})
+  if embedding_key is not None:
+    with tf.io.gfile.GFile(os.path.join(export_dir, 'assets', EMBEDDING_KEY_FILE), 'w') as f:
+      f.write(embedding_key + '\n')
   if record is not None:
     with tf.io.gfile.GFile(os.path.join(export_dir, 'assets', EVAL_RECORD_FILE), 'w') as f:
       json.dump(record, f, indent=2)

@@ -20,7 +20,6 @@ from contract import serving
 from components.poster_example_gen import summary as ingest_summary
 from contract import vocabulary
 from models import embeddings
-from models import export
 from pipeline import pipeline
 from pipeline import run_summary
 from tests import e2e_run
@@ -271,13 +270,6 @@ def test_another_serving_directory_reevaluates_against_what_it_serves(e2e_pipeli
                            genre_evaluator.GATE_FILE)) as f:
       assert json.load(f)['signatures'] == {'candidate': serving.EMBEDDING_SIGNATURE,
                                             'served': serving.EMBEDDING_SIGNATURE}
-    # TFMA loaded the candidate's head alone, kept in the Trainer's model; the report names
-    # the model itself.
-    uri = latest[node].output_uris['evaluation'][0]
-    model_dir = os.path.join(runs['Trainer'].output_uris['model'][0], 'Format-Serving')
-    assert evaluation.read_eval_config(uri)['modelLocations']['candidate'] == (
-        export.head_model_dir(model_dir))
-    assert evaluation.model_locations(uri)[0] == model_dir
 
   # The README's notebook snippet, on a test evaluation with a baseline and on one without.
   import tensorflow_model_analysis as tfma  # pylint: disable=g-import-not-at-top

@@ -286,21 +286,6 @@ def test_the_head_on_stored_embeddings_scores_as_the_whole_model_on_the_posters(
     np.testing.assert_allclose(on_embeddings[name].numpy(), served[name].numpy(),
                                rtol=1e-5, atol=1e-5)
   assert on_embeddings['classes'].numpy().tolist() == on_posters['classes'].numpy().tolist()
-  # The head's own SavedModel, what the Evaluators and the slice report load, answers the same.
-  head_dir = export.evaluated_model_dir(model_dir, serving_contract.EMBEDDING_SIGNATURE)
-  assert head_dir == export.head_model_dir(model_dir) != model_dir
-  assert export.exported_model_dir(head_dir) == model_dir
-  assert export.read_embedding_key(head_dir) == EMBEDDING_KEY
-  head = tf.saved_model.load(head_dir)
-  alone = head.signatures[serving_contract.EMBEDDING_SIGNATURE](examples=tf.constant(embedded))
-  for name in ('scores', 'predicted', 'classes'):
-    np.testing.assert_array_equal(alone[name].numpy(), on_embeddings[name].numpy())
-  labels = head.signatures[serving_contract.TRANSFORM_SIGNATURE](examples=tf.constant(embedded))
-  np.testing.assert_array_equal(
-      labels[features.LABELS_XF].numpy(),
-      loaded.signatures[serving_contract.TRANSFORM_SIGNATURE](
-          examples=tf.constant(embedded))[features.LABELS_XF].numpy())
-  assert export.evaluated_model_dir(model_dir, serving_contract.TF_EXAMPLE_SIGNATURE) == model_dir
   # What the slice report scores its mistakes with.
   from_examples = batch_predict.score_examples(model_dir, embedded,
                                                serving_contract.EMBEDDING_SIGNATURE, batch_size=4)
@@ -313,7 +298,6 @@ def test_the_head_on_stored_embeddings_scores_as_the_whole_model_on_the_posters(
 def test_the_head_refuses_an_embedding_of_another_backbone_or_preprocessing(model_dir):
   stale = embeddings.with_embedding(_poster_example(synthetic.poster_bytes(seed=1)), 'x' * 64,
                                     np.zeros(8, np.float32))
-  for path in (model_dir, export.head_model_dir(model_dir)):
-    head = tf.saved_model.load(path).signatures[serving_contract.EMBEDDING_SIGNATURE]
-    with pytest.raises(tf.errors.InvalidArgumentError, match='another backbone'):
-      head(examples=tf.constant([stale]))
+  head = tf.saved_model.load(model_dir).signatures[serving_contract.EMBEDDING_SIGNATURE]
+  with pytest.raises(tf.errors.InvalidArgumentError, match='another backbone'):
+    head(examples=tf.constant([stale]))

@@ -102,12 +102,10 @@ def write_baseline(served: ServedModel, genres: Tuple[str, ...], model_dir: str,
   """The SavedModel TFMA evaluates as the baseline through `signature`, at `model_dir`: the
   served model itself when its vocabulary is the candidate's, else its outputs reordered
   into `genres`."""
-  # Its head alone where the signature and the model allow: a copy and a load of a few MB.
-  source = export.evaluated_model_dir(served.path, signature)
   if served.genres == genres:
-    artifact_files.copy_tree(source, model_dir)
+    artifact_files.copy_tree(served.path, model_dir)
     return
-  module = _Reordered(source, served.genres, genres, signature)
+  module = _Reordered(served.path, served.genres, genres, signature)
   tf.saved_model.save(module, model_dir, signatures={
       signature: module.serve,
       serving.TRANSFORM_SIGNATURE: module.transform_features,

@@ -28,7 +28,6 @@ from components.evaluator import signatures
 from components.evaluator.gate_config import GateConfig
 from contract import vocabulary as genre_vocabulary
 from models import data
-from models import export
 
 GATE_KEY = 'gate'
 SLICED_KEY = 'sliced'
@@ -91,8 +90,7 @@ class Executor(tfx_evaluator.Executor):
     choose = signatures.SignatureChooser(
         [pattern for split in splits for pattern in _patterns(examples, split)])
     candidate = artifact_utils.get_single_instance(input_dict[specs.MODEL_KEY])
-    candidate_dir = path_utils.serving_model_path(candidate.uri)
-    signature = choose(candidate_dir, 'candidate')
+    signature = choose(path_utils.serving_model_path(candidate.uri), 'candidate')
     baseline_signature = choose(served.path, 'served') if served is not None else None
     config = eval_config.build_eval_config(len(genres), gate=gate, judged=judged,
                                            macro_class_ids=comparable,
@@ -101,14 +99,6 @@ class Executor(tfx_evaluator.Executor):
                                            baseline_signature=baseline_signature)
 
     inputs = dict(input_dict)
-    evaluated_dir = export.evaluated_model_dir(candidate_dir, signature)
-    if evaluated_dir != candidate_dir:
-      # TFX loads a Model artifact's SavedModel from <uri>/Format-Serving: the head's model
-      # is laid out so (models/export.py), in place, so that the evaluation names a model
-      # that stays (the slice report scores through it).
-      head = standard_artifacts.Model()
-      head.uri = os.path.dirname(evaluated_dir)
-      inputs[specs.MODEL_KEY] = [head]
     if served is not None:
       # TFX loads a Model artifact's SavedModel from <uri>/Format-Serving.
       model = standard_artifacts.Model()

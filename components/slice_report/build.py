@@ -19,7 +19,6 @@ from components.evaluator import signatures
 from contract import vocabulary as genre_vocabulary
 from models import baselines
 from models import batch_predict
-from models import export
 from models import metrics
 from components.slice_report import evaluation
 from components.slice_report import mistakes
@@ -65,10 +64,8 @@ def gather(evaluation_uri: str, examples_uris: Sequence[str], split: str = 'test
   trivial_f1 = metrics.f1_per_genre(posters.labels, trivial_predicted)
 
   choose = signatures.SignatureChooser(batch_predict.split_files(examples_uris, split))
-  signature = choose(result.model_location, 'candidate')
   scores, predicted, classes = batch_predict.score_examples(
-      export.evaluated_model_dir(result.model_location, signature), posters.records,
-      signature)
+      result.model_location, posters.records, choose(result.model_location, 'candidate'))
   if list(classes) != genres:
     raise ValueError(f'The model at {result.model_location} has genres {classes}, the '
                      f'examples at {", ".join(examples_uris)} {genres}.')

@@ -20,7 +20,6 @@ from tensorflow_model_analysis.writers import eval_config_writer
 
 from components.evaluator import executor as gate_executor
 from components.evaluator import genre_metrics
-from models import export
 
 EVAL_CONFIG_FILE = 'eval_config.json'
 CANDIDATE, BASELINE = 'candidate', 'baseline'
@@ -178,9 +177,7 @@ def model_locations(uri: str) -> Tuple[str, Optional[str]]:
   candidate = locations.get(CANDIDATE, locations.get(''))
   if candidate is None:
     raise ValueError(f'No candidate model among {sorted(locations)} in {uri}.')
-  # TFMA names the SavedModel it loaded: for a model scored on the stored embeddings, the
-  # head's own, inside the model's directory.
-  return export.exported_model_dir(candidate), locations.get(BASELINE)
+  return candidate, locations.get(BASELINE)
 
 
 def load_candidate_result(uri: str) -> tfma.EvalResult:
