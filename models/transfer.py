@@ -108,7 +108,7 @@ class _EvalAUC(tf.keras.callbacks.Callback):
   """Logs `val_pr_auc`: eval macro PR-AUC of the head's scores, for early stopping.
 
   One metric and one traced function for the whole fit: a new Keras AUC each epoch was
-  traced anew each epoch, about half of the head's training time.
+  traced anew each epoch, about a third of the head's training time.
   """
 
   def __init__(self, eval_embeddings: np.ndarray, eval_labels: np.ndarray):

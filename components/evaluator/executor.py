@@ -115,9 +115,9 @@ class Executor(tfx_evaluator.Executor):
     properties[specs.EVAL_CONFIG_KEY] = eval_config.to_json(config)
     # TFMA calls each signature with the batch positionally; TensorFlow tries the signature's
     # keyword binding first and, before falling back to the positional one, formats the whole
-    # batch into the TypeError it discards. A batch of serialized posters (about 35 KB each)
-    # printed in full took 4 s of a 20 s evaluation (bench/evaluation.py); summarized, it
-    # takes nothing.
+    # batch into the TypeError it discards: a batch of serialized posters (about 35 KB each)
+    # printed in full, about 5 % of an evaluation's profile (BENCHMARKS.md, "Evaluation
+    # cost"). Summarized, it costs nothing.
     with np.printoptions(threshold=_PRINTED_ELEMENTS):
       super().Do(inputs, output_dict, properties)
 
