@@ -16,6 +16,7 @@ from kfp.client import client as kfp_client
 from kfp.pipeline_spec import pipeline_spec_pb2
 import pytest
 from tfx import v1 as tfx
+from tfx.orchestration.local import local_dag_runner
 from tfx.types import standard_artifacts
 from tfx.utils import import_utils
 import yaml
@@ -362,7 +363,7 @@ def test_one_definition_two_runners_and_a_config_change_reaches_both(
       self.ran = local_pipeline
 
   monkeypatch.setattr(pipeline, 'create_pipeline', recording_create_pipeline)
-  monkeypatch.setattr(tfx.orchestration, 'LocalDagRunner', RecordingLocalDagRunner)
+  monkeypatch.setattr(local_dag_runner, 'LocalDagRunner', RecordingLocalDagRunner)
   monkeypatch.setattr(run_summary, 'summary_lines', lambda config, components: [])
   for name, value in {'POSTER_DATA_ROOT': data_root, 'POSTER_OUTPUT_DIR': str(tmp_path),
                       'POSTER_PIPELINE_IMAGE': IMAGE, 'POSTER_EPOCHS': '7',
