@@ -22,7 +22,11 @@ from pipeline import runtime_env
 runtime_env.require_legacy_keras()
 
 import tensorflow_data_validation as tfdv  # pylint: disable=g-import-not-at-top
-from tfx import v1 as tfx  # pylint: disable=g-import-not-at-top
+# TFX's modules, not `tfx.v1` (pipeline/pipeline.py says why).
+from tfx import components as tfx_components  # pylint: disable=g-import-not-at-top
+from tfx.orchestration import metadata  # pylint: disable=g-import-not-at-top
+from tfx.orchestration import pipeline as tfx_pipeline  # pylint: disable=g-import-not-at-top
+from tfx.orchestration.local.local_dag_runner import LocalDagRunner  # pylint: disable=g-import-not-at-top
 
 from pipeline import configs  # pylint: disable=g-import-not-at-top
 from pipeline import pipeline  # pylint: disable=g-import-not-at-top
@@ -32,20 +36,19 @@ from pipeline import run_summary  # pylint: disable=g-import-not-at-top
 def infer(config: configs.PipelineConfig, work_dir: str) -> str:
   """Runs PosterExampleGen -> StatisticsGen -> SchemaGen; returns the inferred schema's path."""
   example_gen = pipeline.poster_example_gen(config)
-  statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs[nodes.EXAMPLES])
-  schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs['statistics'],
+  statistics_gen = tfx_components.StatisticsGen(examples=example_gen.outputs[nodes.EXAMPLES])
+  schema_gen = tfx_components.SchemaGen(statistics=statistics_gen.outputs['statistics'],
                                         infer_feature_shape=True)
-  metadata_path = os.path.join(work_dir, 'metadata.db')
-  tfx.orchestration.LocalDagRunner().run(tfx.dsl.Pipeline(
+  connection = metadata.sqlite_metadata_connection_config(
+      os.path.join(work_dir, 'metadata.db'))
+  LocalDagRunner().run(tfx_pipeline.Pipeline(
       pipeline_name='poster-genres-schema-candidate',
       pipeline_root=os.path.join(work_dir, 'root'),
       components=[example_gen, statistics_gen, schema_gen],
       enable_cache=False,
-      metadata_connection_config=(
-          tfx.orchestration.metadata.sqlite_metadata_connection_config(metadata_path)),
+      metadata_connection_config=connection,
       beam_pipeline_args=config.beam_pipeline_args))
-  runs = run_summary.latest_run(
-      tfx.orchestration.metadata.sqlite_metadata_connection_config(metadata_path))
+  runs = run_summary.latest_run(connection)
   schema_dir = next(uri for run in runs for uri in run.output_uris.get('schema', []))
   return os.path.join(schema_dir, 'schema.pbtxt')
 
