@@ -20,20 +20,31 @@ class ModelPreset:
   normalization: str
   epochs: int
   learning_rate: float
-  # The EfficientNet-Lite variant of a model on a frozen ImageNet backbone; None: none.
+  # The EfficientNet-Lite variant of a model on an ImageNet backbone; None: none.
   backbone: Optional[str] = None
+  # The backbone's top MBConv blocks (and head conv) trained end to end on augmented posters
+  # after the head, for that many epochs at that learning rate; 0: the backbone stays frozen.
+  fine_tuned_blocks: int = 0
+  fine_tune_epochs: int = 0
+  fine_tune_learning_rate: float = 0.0
 
 
 # EfficientNet-Lite was trained on ImageNet at 224 px (Lite0) and 260 px (Lite2) squares;
 # 288x192 and 336x224 keep about that many pixels at the posters' 3:2 shape. Their epochs and
-# learning rate are the head's (the backbone is frozen); the simple CNN is the research
-# notebook's, trained from scratch.
+# learning rate are the head's (on the frozen backbone's embeddings); the simple CNN is the
+# research notebook's, trained from scratch. `efficientnet_lite0_fine_tuned` is the opt-in
+# longer run: after the head, Lite0's last two block groups (blocks 11-15, at 1/32 of the
+# input) train with it on augmented posters at a tenth of the head's learning rate; the
+# frozen lower blocks keep every backward pass small (BENCHMARKS.md has its time and quality).
 MODEL_PRESETS = {
     'simple_cnn': ModelPreset(192, 128, 'unit', epochs=15, learning_rate=1e-3),
     'efficientnet_lite0': ModelPreset(288, 192, 'symmetric', epochs=60, learning_rate=1e-3,
                                       backbone='lite0'),
     'efficientnet_lite2': ModelPreset(336, 224, 'symmetric', epochs=60, learning_rate=1e-3,
                                       backbone='lite2'),
+    'efficientnet_lite0_fine_tuned': ModelPreset(
+        288, 192, 'symmetric', epochs=60, learning_rate=1e-3, backbone='lite0',
+        fine_tuned_blocks=5, fine_tune_epochs=6, fine_tune_learning_rate=1e-4),
 }
 MODEL_NAMES = tuple(MODEL_PRESETS)
 RESIZE_POLICIES = ('pad', 'stretch', 'crop')
@@ -47,15 +58,17 @@ class TrainerConfig:
   """The Trainer's settings (models/trainer.py); `custom_config` carries them whole."""
   model_name: str = knob(
       'efficientnet_lite0', 'Model: an ImageNet EfficientNet-Lite backbone, frozen, with a '
-      'head trained on its embeddings, or the research notebook\'s CNN from scratch.',
-      choices=MODEL_NAMES)
+      'head trained on its embeddings (efficientnet_lite0_fine_tuned then trains the '
+      'backbone\'s top with it on the posters: a longer run), or the research notebook\'s '
+      'CNN from scratch.', choices=MODEL_NAMES)
   epochs: Optional[int] = knob(None, 'Training epochs (of the head, on a frozen backbone); '
                                'none: the model\'s preset.', minimum=1)
   batch_size: int = knob(32, 'Training batch size.', minimum=1)
   learning_rate: Optional[float] = knob(None, 'Learning rate (of the head, on a frozen '
                                         'backbone); none: the model\'s preset.', minimum=0.0)
   early_stopping_patience: int = knob(3, 'Epochs without a better eval PR-AUC before '
-                                      'end-to-end training stops.', minimum=1)
+                                      'end-to-end training (or fine-tuning) stops.',
+                                      minimum=1)
   head_hidden_units: int = knob(512, 'Hidden units of the genre head; 0: a linear head '
                                 '(logistic regression per genre).', minimum=0)
   head_dropout: float = knob(0.5, 'Dropout before the head\'s output layer.', minimum=0.0)
@@ -88,8 +101,9 @@ class TrainerConfig:
 
   @property
   def frozen_backbone(self) -> bool:
-    """Whether every poster's backbone output is fixed (across runs too, with the same
-    backbone and preprocessing): what makes embeddings reusable."""
+    """Whether the model starts from a frozen backbone whose output for a poster is fixed
+    (across runs too, with the same backbone and preprocessing): what makes embeddings
+    reusable. A fine-tuned model's head trains on them before its top blocks train."""
     return self.preset.backbone is not None
 
   @property

@@ -27,6 +27,7 @@ from models import data
 from models import efficientnet_lite
 from models import embeddings
 from models import export
+from models import losses
 from models import metrics
 from models import settings
 from models import simple_cnn
@@ -111,7 +112,8 @@ def _embed_split(context: TrainingContext, backbone: tf.keras.Model, key: str,
 
 
 def train_on_frozen_backbone(context: TrainingContext, variant: str) -> Trained:
-  """An ImageNet EfficientNet-Lite, frozen; a head trained on embeddings computed once.
+  """An ImageNet EfficientNet-Lite, frozen; a head trained on embeddings computed once; for
+  a preset with `fine_tuned_blocks`, then the backbone's top with the head on the posters.
 
   Every distinct poster is embedded once, or not at all when its examples carry a stored
   embedding that can be trusted (PosterEmbedder); the oversampler's repeats become repeated
@@ -139,13 +141,32 @@ def train_on_frozen_backbone(context: TrainingContext, variant: str) -> Trained:
     json.dump({'train': dataclasses.asdict(train_reuse),
                'eval': dataclasses.asdict(eval_reuse)}, f, indent=2)
 
+  train_labels = train_index.labels[train_index.record_poster]
   head = transfer.train_head(
-      train_embeddings[train_index.record_poster], train_index.labels[train_index.record_poster],
+      train_embeddings[train_index.record_poster], train_labels,
       eval_embeddings, eval_index.labels, transfer.HeadConfig.of(config),
       log_dir=fn_args.model_run_dir)
   model = transfer.compose(backbone, head, name=f'efficientnet_{variant}_genres')
-  return Trained(model, eval_index.labels, head(eval_embeddings, training=False).numpy(),
-                 head=head, embedding_key=key)
+  preset = config.preset
+  if not preset.fine_tuned_blocks:
+    return Trained(model, eval_index.labels, head(eval_embeddings, training=False).numpy(),
+                   head=head, embedding_key=key)
+  evaluation = context.dataset(fn_args.eval_files, shuffle=False)
+  kept = transfer.fine_tune(
+      model, backbone, context.dataset(fn_args.train_files, shuffle=True), evaluation,
+      losses.make_loss(config.loss, train_labels),
+      transfer.FineTuneConfig(blocks=preset.fine_tuned_blocks,
+                              learning_rate=preset.fine_tune_learning_rate,
+                              epochs=preset.fine_tune_epochs,
+                              early_stopping_patience=config.early_stopping_patience),
+      seed=config.seed, log_dir=fn_args.model_run_dir)
+  if not kept:
+    logging.warning('Fine-tuning never beat the head alone on eval PR-AUC: the model is the '
+                    'frozen backbone and its head.')
+    return Trained(model, eval_index.labels, head(eval_embeddings, training=False).numpy(),
+                   head=head, embedding_key=key)
+  # The backbone is no longer the one the stored embeddings came from: no head signature.
+  return Trained(model, *_predict(model, evaluation))
 
 
 MODELS: Dict[str, Callable[[TrainingContext], Trained]] = {

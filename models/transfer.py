@@ -139,3 +139,85 @@ def compose(backbone: tf.keras.Model, head: tf.keras.Model, name: str) -> tf.ker
   """images -> scores: the backbone, then the head."""
   images = tf.keras.Input(shape=backbone.input_shape[1:], name='image')
   return tf.keras.Model(images, head(backbone(images)), name=name)
+
+
+# --- Fine-tuning the backbone's top ----------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class FineTuneConfig:
+  """How the composed model trains end to end on posters after its head (ModelPreset)."""
+  blocks: int  # the backbone's top MBConv blocks trained, with its head conv
+  learning_rate: float
+  epochs: int
+  early_stopping_patience: int
+  # Scale jitter of the augmentation: each poster is cropped to a random box of at least this
+  # share of its side, then resized back.
+  min_crop: float = 0.85
+
+
+def unfreeze_top(backbone: tf.keras.Model, blocks: int) -> int:
+  """Makes the backbone's last `blocks` MBConv blocks and its head conv trainable, the rest
+  frozen; returns how many weights train.
+
+  Batch norms stay frozen (Keras 2 then runs them in inference mode): a few thousand
+  posters in batches of 32 would pull ImageNet's statistics toward noise.
+  """
+  names = sorted({layer.name.split('_', 1)[0] for layer in backbone.layers
+                  if layer.name.startswith('block')}, key=lambda name: int(name[5:]))
+  if not 0 < blocks <= len(names):
+    raise ValueError(f'Cannot fine-tune {blocks} blocks of {backbone.name}: it has '
+                     f'{len(names)}.')
+  trained = tuple(f'{name}_' for name in names[-blocks:]) + ('head_',)
+  backbone.trainable = True
+  for layer in backbone.layers:
+    layer.trainable = (layer.name.startswith(trained)
+                       and not isinstance(layer, tf.keras.layers.BatchNormalization))
+  return sum(int(np.prod(w.shape)) for w in backbone.trainable_weights)
+
+
+def augmented(images: tf.data.Dataset, min_crop: float, seed: int) -> tf.data.Dataset:
+  """(images, labels) batches with each poster mirrored at random and cropped to a random
+  box of at least `min_crop` of each side, resized back to the input size: an oversampled
+  poster's copies are then different views, not the same pixels."""
+  generator = tf.random.Generator.from_seed(seed)
+
+  def augment(batch, labels):
+    size = tf.shape(batch)[0]
+    batch = tf.where(generator.uniform([size, 1, 1, 1]) < 0.5,
+                     tf.image.flip_left_right(batch), batch)
+    side = generator.uniform([size, 2], min_crop, 1.0)
+    corner = generator.uniform([size, 2]) * (1.0 - side)
+    boxes = tf.concat([corner, corner + side], axis=1)
+    crops = tf.image.crop_and_resize(batch, boxes, tf.range(size), tf.shape(batch)[1:3])
+    return crops, labels
+
+  return images.map(augment, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def fine_tune(model: tf.keras.Model, backbone: tf.keras.Model, train: tf.data.Dataset,
+              evaluation: tf.data.Dataset, loss, config: FineTuneConfig, seed: int,
+              log_dir: Optional[str] = None) -> bool:
+  """Trains `model` (`backbone` then its head) end to end on augmented posters, the
+  backbone's top `config.blocks` blocks with it; early stopping on eval macro PR-AUC.
+
+  Returns whether fine-tuning is kept: if no epoch beats the eval PR-AUC the model had
+  before, its weights go back to those.
+  """
+  unfreeze_top(backbone, config.blocks)
+  # After the trainable flags: compiling is when Keras reads them.
+  model.compile(optimizer=tf.keras.optimizers.Adam(config.learning_rate), loss=loss,
+                metrics=[training.pr_auc_metric(model.output_shape[-1])])
+  before = model.evaluate(evaluation, verbose=0, return_dict=True)[training.PR_AUC]
+  weights = model.get_weights()
+  callbacks = [training.early_stopping(config.early_stopping_patience),
+               training.ProgressBar('Fine-tuning the backbone\'s top', config.epochs)]
+  if log_dir:
+    callbacks.append(tf.keras.callbacks.TensorBoard(log_dir=log_dir, update_freq='epoch'))
+  history = model.fit(augmented(train, config.min_crop, seed), validation_data=evaluation,
+                      epochs=config.epochs, callbacks=callbacks, verbose=2)
+  best = max(history.history[f'val_{training.PR_AUC}'])
+  kept = best > before
+  if not kept:
+    model.set_weights(weights)
+  return kept

@@ -113,3 +113,63 @@ def test_head_learns_separable_embeddings():
 def test_every_model_a_setting_can_name_has_a_trainer():
   from models import trainer  # pylint: disable=g-import-not-at-top
   assert set(trainer.MODELS) == set(model_config.MODEL_NAMES)
+
+
+def _tiny_model(num_genres=3):
+  backbone = efficientnet_lite.build_backbone('lite0', input_shape=(32, 24, 3), weights=None)
+  head = transfer.build_head(efficientnet_lite.EMBEDDING_SIZE, num_genres,
+                             transfer.HeadConfig.of(model_config.TrainerConfig()))
+  return backbone, transfer.compose(backbone, head, name='test')
+
+
+def test_unfreezing_the_top_trains_its_blocks_and_head_conv_but_no_batch_norm():
+  backbone, _ = _tiny_model()
+  transfer.unfreeze_top(backbone, 5)
+  trainable = {w.name.split('/')[0] for w in backbone.trainable_weights}
+  assert trainable
+  assert all(name.startswith(('block11_', 'block12_', 'block13_', 'block14_', 'block15_',
+                              'head_')) for name in trainable), trainable
+  assert not any('_bn' in name for name in trainable)
+  assert any(name.startswith('block11_') for name in trainable)
+  assert any(name.startswith('head_') for name in trainable)
+  with pytest.raises(ValueError, match='has 16'):
+    transfer.unfreeze_top(backbone, 17)
+
+
+def test_augmented_posters_keep_their_shape_labels_and_range_and_differ():
+  images = tf.random.stateless_uniform((4, 32, 24, 3), seed=(1, 2), minval=-1, maxval=1)
+  labels = tf.constant([[1.0, 0.0]] * 4)
+  dataset = tf.data.Dataset.from_tensors((images, labels)).repeat(2)
+  first, second = [(a.numpy(), b.numpy())
+                   for a, b in transfer.augmented(dataset, min_crop=0.8, seed=0)]
+  assert first[0].shape == (4, 32, 24, 3)
+  np.testing.assert_array_equal(first[1], labels.numpy())
+  assert first[0].min() >= -1.0 - 1e-5 and first[0].max() <= 1.0 + 1e-5
+  # Each pass draws new views of the same posters.
+  assert not np.allclose(first[0], second[0])
+  assert not np.allclose(first[0], images.numpy())
+
+
+def test_fine_tuning_moves_only_the_top_and_the_head_and_keeps_the_best_weights():
+  tf.keras.utils.set_random_seed(0)
+  backbone, model = _tiny_model()
+  rng = np.random.default_rng(0)
+  images = rng.uniform(-1, 1, (48, 32, 24, 3)).astype(np.float32)
+  labels = (rng.random((48, 3)) < 0.4).astype(np.float32)
+  train = tf.data.Dataset.from_tensor_slices((images, labels)).batch(16)
+  evaluation = tf.data.Dataset.from_tensor_slices((images[:16], labels[:16])).batch(16)
+  frozen_before = {w.name: w.numpy() for w in backbone.weights
+                   if not w.name.startswith(('block11_', 'block12_', 'block13_',
+                                             'block14_', 'block15_', 'head_'))
+                   or '_bn' in w.name}
+  model_before = [w.copy() for w in model.get_weights()]
+  config = transfer.FineTuneConfig(blocks=5, learning_rate=1e-2, epochs=2,
+                                   early_stopping_patience=2)
+  kept = transfer.fine_tune(model, backbone, train, evaluation,
+                            tf.keras.losses.BinaryCrossentropy(), config, seed=0)
+  for w in backbone.weights:
+    if w.name in frozen_before:
+      np.testing.assert_array_equal(w.numpy(), frozen_before[w.name], err_msg=w.name)
+  changed = any(not np.array_equal(a, b) for a, b in zip(model_before, model.get_weights()))
+  # Kept: some weights moved; not kept: every weight is back where it started.
+  assert changed == kept
