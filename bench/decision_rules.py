@@ -1,7 +1,7 @@
 """Rare genres within 1 to 3 genres per poster: which decision rule, and which training choices?
 
     nice -n 10 .venv/bin/python bench/decision_rules.py --run-dir /tmp/bench_run \
-        [--seeds 0 1 2] [--skip-training-choices]
+        [--seeds 0 1 2] [--skip-training-choices] [--members 1 3 5 [--skip-rules]]
 
 Research for issues "Quality and speed" and 26. The head's scores feed a decision rule tuned
 on `eval` (models/thresholds.py) that gives every poster 1 to 3 genres. Several genres have
@@ -26,6 +26,10 @@ does not move; only the decisions do), all within the Trainer's bounds:
 Part 2 re-checks the training choices (the oversampler's strength, the loss), one head per
 choice and seed on the cached frozen embeddings, each judged with the reference rule and with
 the 'base_rate' one; mAP gains are paired against the same seed's default head.
+Part 3 (--members) averages the scores of several heads of one seed (each from its own
+initialisation, as the Trainer's `head_members` does), with the bce and pos_weight losses,
+each judged by the reference rule and by 'base_rate' tuned for macro-F1 alone or for macro-F1
+plus micro-F1; means over the seeds, `eval` cross-fitted over every fold assignment.
 A rule tuned and judged on the same posters wins by construction, so `eval` is cross-fitted:
 its posters fall into folds, and each fold's decisions come from the rule tuned on the other
 folds. Gains are paired on those decisions, with a bootstrap 95% interval over `eval`
@@ -57,8 +61,8 @@ from models import thresholds  # pylint: disable=g-import-not-at-top
 # 156fbaa), pinned rather than read from the live defaults.
 PINNED = dict(model_name='efficientnet_lite0', epochs=60, learning_rate=1e-3,
               head_hidden_units=512, head_dropout=0.5, head_early_stopping_patience=8,
-              loss='bce', threshold_policy='global', min_genres=1, max_genres=3,
-              oversample_max_copies=4, oversample_max_growth=3.0)
+              head_members=1, loss='bce', threshold_policy='global', min_genres=1,
+              max_genres=3, oversample_max_copies=4, oversample_max_growth=3.0)
 SETTINGS = lib.pinned(**PINNED)
 RULE = SETTINGS.trainer
 REFERENCE = 'one global threshold (d16bcaf\'s rule)'
@@ -83,6 +87,11 @@ def _parse_args() -> argparse.Namespace:
                       help='Random assignments of eval posters to folds.')
   parser.add_argument('--skip-training-choices', action='store_true',
                       help='Part 1 only (no head per training choice).')
+  parser.add_argument('--skip-rules', action='store_true',
+                      help='Parts 1 and 2 skipped (with --members: Part 3 only).')
+  parser.add_argument('--members', type=int, nargs='*', default=[],
+                      help='Part 3: the numbers of averaged heads to compare, e.g. 1 3 5 '
+                           '(the largest is trained per seed and loss); none: skip it.')
   parser.add_argument('--output', default='/tmp/decision_rules_results.json')
   return parser.parse_args()
 
@@ -240,6 +249,52 @@ def out_of_fold_scores(arrays: Dict[str, np.ndarray], folds: int, seed: int) -> 
   return scores
 
 
+# Part 3: the losses and rules each number of averaged heads is judged with.
+MEMBER_LOSSES = ('bce', 'pos_weight')
+MEMBER_RULES = {
+    REFERENCE: tuned('global'),
+    "'base_rate' for macro-F1 alone": lambda labels, scores: _rule(
+        thresholds.tune_base_rate_thresholds(
+            labels, scores, RULE.min_genres, RULE.max_genres,
+            objective=lambda l, p: metrics.macro_f1(l, p)), 'margin'),
+    "'base_rate' for macro-F1 + micro-F1": tuned('base_rate'),
+}
+
+
+def member_scores(arrays: Dict[str, np.ndarray], seed: int, loss: str,
+                  members: int) -> List[Dict[str, np.ndarray]]:
+  """`members` heads of one seed and loss, each its own initialisation."""
+  return [lib.head_scores(arrays, seed * 100 + member, training_settings({'loss': loss}))
+          for member in range(members)]
+
+
+def run_members(arrays: Dict[str, np.ndarray], args: argparse.Namespace,
+                seed: int) -> Dict[str, Dict[str, float]]:
+  """Part 3 for one seed: per loss, number of heads and rule, the cross-fitted `eval`
+  figures (mean over fold assignments) and `test`'s."""
+  labels = {split: arrays[f'{split}_labels'] for split in SPLITS}
+  assignments = fold_assignments(seed, len(labels['eval']), args)
+  results = {}
+  for loss in MEMBER_LOSSES:
+    heads = member_scores(arrays, seed, loss, max(args.members))
+    for members in args.members:
+      scores = {split: np.mean([head[split] for head in heads[:members]], axis=0)
+                for split in SPLITS}
+      for rule, tuner in MEMBER_RULES.items():
+        decisions = [cross_fitted(tuner, labels['eval'], scores['eval'], folds)
+                     for folds in assignments]
+        results[f'{loss} | {members} | {rule}'] = {
+            'eval_map': stats.mean_average_precision(labels['eval'], scores['eval']),
+            'eval_macro_f1': float(np.mean([
+                metrics.macro_f1(labels['eval'], d, stats.MIN_SUPPORT) for d in decisions])),
+            'eval_micro_f1': float(np.mean([metrics.micro_f1(labels['eval'], d)
+                                            for d in decisions])),
+            'test': point(labels['test'], scores['test'],
+                          decide(tuner, labels['eval'], scores['eval'], scores['test']))}
+    print(f'seed {seed}: {loss} heads', flush=True)
+  return results
+
+
 # --- Judging ---------------------------------------------------------------------------------
 
 
@@ -264,7 +319,7 @@ def judge(labels: np.ndarray, runs: Dict[str, tuple], reference: str, resamples:
 def point(labels: np.ndarray, scores: np.ndarray, predicted: np.ndarray) -> Dict[str, float]:
   """Headline metrics without intervals (for `test`, which chooses nothing)."""
   return {'macro_f1': metrics.macro_f1(labels, predicted, stats.MIN_SUPPORT),
-          'micro_f1': stats.micro_f1(labels, predicted),
+          'micro_f1': metrics.micro_f1(labels, predicted),
           'samples_f1': stats.samples_f1(labels, predicted),
           'map': stats.mean_average_precision(labels, scores),
           'genres_predicted': genres_predicted(labels, predicted)}
@@ -362,6 +417,20 @@ def render_markdown(results: Dict) -> str:
             f"{_gain(e, 'macro_f1', reference)} | {e['micro_f1'][0]:.3f} | "
             f"{_gain(e, 'micro_f1', reference)} | {e['genres_predicted']} | "
             f"{t['map']:.3f} | {t['macro_f1']:.3f} | {t['micro_f1']:.3f} |")
+  if results['members']:
+    lines += ['', 'Part 3, averaged heads: the mean over seeds of the cross-fitted `eval` '
+              f"(every fold assignment) and of `test`; `{results['command']}`.", '',
+              '| loss | heads | rule | eval mAP | eval macro-F1 | eval micro-F1 | test mAP | '
+              'test macro-F1 | test micro-F1 | test genres |', '| --- ' * 10 + '|']
+    per_seed = list(results['members'].values())
+    for name in per_seed[0]:
+      rows = [result[name] for result in per_seed]
+      mean = lambda key, rows=rows: np.mean([row[key] for row in rows])
+      test = lambda key, rows=rows: np.mean([row['test'][key] for row in rows])
+      lines.append(f"| {' | '.join(name.split(' | '))} | {mean('eval_map'):.3f} | "
+                   f"{mean('eval_macro_f1'):.3f} | {mean('eval_micro_f1'):.3f} | "
+                   f"{test('map'):.3f} | {test('macro_f1'):.3f} | {test('micro_f1'):.3f} | "
+                   f"{test('genres_predicted'):.1f} |")
   return '\n'.join(lines)
 
 
@@ -379,7 +448,12 @@ def main() -> None:
       BASE_RATE: tuned('base_rate')}
   rules: Dict[int, Dict] = {}
   choices: Dict[int, Dict] = {}
+  members: Dict[int, Dict] = {}
   for seed in args.seeds:
+    if args.members:
+      members[seed] = run_members(arrays, args, seed)
+      if args.skip_rules:
+        continue
     scores = lib.head_scores(arrays, seed, SETTINGS)
     rules[seed] = run_rules(arrays, scores, tuners, args, seed)
     print(json.dumps({seed: rules[seed]['eval_mean_macro_f1_gain']}), flush=True)
@@ -387,7 +461,7 @@ def main() -> None:
       choices[seed] = run_training_choices(arrays, scores, args, seed)
   results = {**lib.provenance(), 'run_dir': args.run_dir, 'eval_folds': args.eval_folds,
              'fold_assignments': args.fold_assignments, 'bootstrap_resamples': args.bootstrap,
-             'rules': rules, 'training_choices': choices}
+             'rules': rules, 'training_choices': choices, 'members': members}
   lib.report(results, render_markdown(results), args.output)
 
 

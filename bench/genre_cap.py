@@ -97,7 +97,7 @@ def main() -> None:
     for split in ('eval', 'test'):
       labels, scores = scored[split]
       predicted = rule.apply(scores)
-      cells += [stats.micro_f1(labels, predicted),
+      cells += [metrics.micro_f1(labels, predicted),
                 metrics.macro_f1(labels, predicted, min_support=stats.MIN_SUPPORT),
                 stats.samples_f1(labels, predicted)]
     rows[name] = cells + [float(predicted.sum(axis=1).mean())]

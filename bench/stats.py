@@ -23,12 +23,6 @@ MIN_SUPPORT = 5
 HEADLINE_METRICS = ('macro_f1', 'micro_f1', 'map')
 
 
-def micro_f1(labels: np.ndarray, predicted: np.ndarray) -> float:
-  true_positives = float((labels * predicted).sum())
-  denominator = float(labels.sum() + predicted.sum())
-  return 2.0 * true_positives / denominator if denominator else 0.0
-
-
 def samples_f1(labels: np.ndarray, predicted: np.ndarray) -> float:
   """Mean over posters of the F1 between a poster's true and predicted genre sets."""
   true_positives = (labels * predicted).sum(axis=1)
@@ -96,7 +90,7 @@ def evaluate(labels: np.ndarray, scores: np.ndarray, predicted: np.ndarray,
       for g, genre in enumerate(genres)]
   return Quality(
       macro_f1=float(f1[mask].mean()) if mask.any() else 0.0,
-      micro_f1=micro_f1(labels, predicted),
+      micro_f1=metrics.micro_f1(labels, predicted),
       samples_f1=samples_f1(labels, predicted),
       mean_average_precision=float(ap[mask].mean()) if mask.any() else 0.0,
       min_support=min_support, genres_averaged=int(mask.sum()), per_genre=per_genre)
@@ -106,7 +100,7 @@ def _headline_array(labels: np.ndarray, scores: np.ndarray, predicted: np.ndarra
                     min_support: int) -> np.ndarray:
   """[macro-F1, micro-F1, mAP] as `evaluate` computes them (the genre mask from `labels`)."""
   return np.array([metrics.macro_f1(labels, predicted, min_support),
-                   micro_f1(labels, predicted),
+                   metrics.micro_f1(labels, predicted),
                    mean_average_precision(labels, scores, min_support)])
 
 

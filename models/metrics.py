@@ -1,8 +1,8 @@
 """Multi-label quality metrics over 0/1 label matrices [N, G] and scores [N, G].
 
 Plain numpy, used by the Trainer (threshold tuning, its logged eval figures) and the slice
-report; the benchmarks' statistics (micro- and samples-F1, the headline table, the
-bootstrap) are bench/stats.py's, built on these, so every number in the project is computed
+report; the benchmarks' statistics (samples-F1, the headline table, the bootstrap) are
+bench/stats.py's, built on these, so every number in the project is computed
 the same way. Macro averages run over the genres with at least `min_support` positives in
 `labels` (a genre with 1 positive gives an F1 of 0 or 1 and swamps the mean).
 """
@@ -28,6 +28,13 @@ def macro_f1(labels: np.ndarray, predicted: np.ndarray, min_support: int = 1) ->
   if not mask.any():
     return 0.0
   return float(f1_per_genre(labels, predicted)[mask].mean())
+
+
+def micro_f1(labels: np.ndarray, predicted: np.ndarray) -> float:
+  """F1 of every poster-genre decision pooled: the frequent genres weigh the most."""
+  true_positives = float((labels * predicted).sum())
+  denominator = float(labels.sum() + predicted.sum())
+  return 2.0 * true_positives / denominator if denominator else 0.0
 
 
 def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:

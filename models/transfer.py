@@ -8,6 +8,7 @@ exposes the head alone, for callers that hold a poster's embedding already (mode
 """
 import dataclasses
 import functools
+import os
 from typing import Any, Iterable, Iterator, Optional
 
 import numpy as np
@@ -28,6 +29,7 @@ class HeadConfig:
   epochs: int
   early_stopping_patience: int
   loss: str
+  members: int = 1
   # Embeddings are small: a larger batch than the backbone's steadies the head's steps.
   batch_size: int = 128
 
@@ -35,7 +37,8 @@ class HeadConfig:
   def of(cls, config: TrainerConfig) -> 'HeadConfig':
     return cls(hidden_units=config.head_hidden_units, dropout=config.head_dropout,
                learning_rate=config.resolved_learning_rate, epochs=config.resolved_epochs,
-               early_stopping_patience=config.head_early_stopping_patience, loss=config.loss)
+               early_stopping_patience=config.head_early_stopping_patience, loss=config.loss,
+               members=config.head_members)
 
 
 def embed_batches(backbone: tf.keras.Model, images: Iterable[Any],
@@ -75,28 +78,47 @@ def embed(backbone: tf.keras.Model, images: tf.data.Dataset, description: str = 
   return np.concatenate(list(embed_batches(backbone, images, description, batches)))
 
 
-def build_head(embedding_size: int, num_genres: int, config: HeadConfig) -> tf.keras.Model:
+def build_head(embedding_size: int, num_genres: int, config: HeadConfig,
+               name: str = 'genre_head') -> tf.keras.Model:
   inputs = tf.keras.Input(shape=(embedding_size,), name='embedding')
   x = tf.keras.layers.Dropout(config.dropout / 2, name='head_input_dropout')(inputs)
   if config.hidden_units:
     x = tf.keras.layers.Dense(config.hidden_units, activation='relu', name='head_hidden')(x)
     x = tf.keras.layers.Dropout(config.dropout, name='head_dropout')(x)
   outputs = tf.keras.layers.Dense(num_genres, activation='sigmoid', name='scores')(x)
-  return tf.keras.Model(inputs, outputs, name='genre_head')
+  return tf.keras.Model(inputs, outputs, name=name)
 
 
 def train_head(train_embeddings: np.ndarray, train_labels: np.ndarray,
                eval_embeddings: np.ndarray, eval_labels: np.ndarray, config: HeadConfig,
                log_dir: Optional[str] = None) -> tf.keras.Model:
-  """Trains the head; early stopping on eval macro PR-AUC, best weights restored."""
+  """Trains `config.members` heads one after the other, each from its own initialisation and
+  with early stopping on eval macro PR-AUC (best weights restored); one head is returned as
+  it is, several as one model that averages their scores."""
+  if config.members == 1:
+    return _train_one_head(train_embeddings, train_labels, eval_embeddings, eval_labels,
+                           config, 'genre_head', 'Training the genre head', log_dir)
+  heads = [_train_one_head(train_embeddings, train_labels, eval_embeddings, eval_labels,
+                           config, f'genre_head_{member}',
+                           f'Training genre head {member + 1} of {config.members}',
+                           log_dir and os.path.join(log_dir, f'head_{member}'))
+           for member in range(config.members)]
+  inputs = tf.keras.Input(shape=(train_embeddings.shape[-1],), name='embedding')
+  outputs = tf.keras.layers.Average(name='scores')([head(inputs) for head in heads])
+  return tf.keras.Model(inputs, outputs, name='genre_heads')
+
+
+def _train_one_head(train_embeddings: np.ndarray, train_labels: np.ndarray,
+                    eval_embeddings: np.ndarray, eval_labels: np.ndarray, config: HeadConfig,
+                    name: str, description: str, log_dir: Optional[str]) -> tf.keras.Model:
   num_genres = train_labels.shape[1]
-  head = build_head(train_embeddings.shape[-1], num_genres, config)
+  head = build_head(train_embeddings.shape[-1], num_genres, config, name=name)
   head.compile(optimizer=tf.keras.optimizers.Adam(config.learning_rate),
                loss=losses.make_loss(config.loss, train_labels),
                metrics=[training.pr_auc_metric(num_genres)])
   callbacks = [_EvalAUC(eval_embeddings, eval_labels),
                training.early_stopping(config.early_stopping_patience),
-               training.ProgressBar('Training the genre head', config.epochs)]
+               training.ProgressBar(description, config.epochs)]
   if log_dir:
     callbacks.append(tf.keras.callbacks.TensorBoard(log_dir=log_dir, update_freq='epoch'))
   head.fit(train_embeddings, train_labels.astype(np.float32), batch_size=config.batch_size,

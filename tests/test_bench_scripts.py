@@ -18,7 +18,7 @@ SCRIPTS = sorted(name[:-3] for name in os.listdir(lib.BENCH_DIR)
 # Every knob of lib.RESULT_KNOBS, as a research script pins them.
 KNOBS = dict(model_name='efficientnet_lite0', epochs=60, learning_rate=1e-3,
              head_hidden_units=512, head_dropout=0.5, head_early_stopping_patience=8,
-             loss='bce', threshold_policy='global', min_genres=1, max_genres=3,
+             head_members=1, loss='bce', threshold_policy='global', min_genres=1, max_genres=3,
              oversample_max_copies=4, oversample_max_growth=3.0)
 
 

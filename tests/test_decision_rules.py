@@ -95,7 +95,7 @@ def test_platt_calibration_fixes_a_miscalibrated_genre():
 def test_every_candidate_keeps_the_trainers_bounds():
   labels, scores = _labels_and_scores()
   for tuner in (decision_rules.margin_slots(10.0), decision_rules.calibrated,
-                decision_rules.tuned('base_rate')):
+                decision_rules.tuned('base_rate'), *decision_rules.MEMBER_RULES.values()):
     counts = tuner(labels, scores)(scores).sum(axis=1)
     assert counts.min() >= decision_rules.RULE.min_genres
     assert counts.max() <= decision_rules.RULE.max_genres
@@ -124,3 +124,30 @@ def test_training_choices_change_only_their_knobs_of_the_pinned_settings(monkeyp
   decision_rules.run_training_choices(arrays, default, args, seed=0)
   assert [s.trainer.loss for s in seen] == [
       knobs.get('loss', 'bce') for knobs in decision_rules.TRAINING_CHOICES.values() if knobs]
+
+
+def test_averaged_heads_are_the_first_n_of_one_seeds_heads(monkeypatch):
+  labels, scores = _labels_and_scores(posters=120)
+  rng = np.random.default_rng(3)
+  heads = {}
+
+  def head_scores(arrays, seed, settings):
+    heads[(seed, settings.trainer.loss)] = {
+        split: np.clip(scores + rng.normal(0, 0.05, scores.shape), 0.01, 0.99)
+        for split in ('eval', 'test')}
+    return heads[(seed, settings.trainer.loss)]
+
+  monkeypatch.setattr(decision_rules.lib, 'head_scores', head_scores)
+  arrays = {'eval_labels': labels, 'test_labels': labels}
+  args = type('Args', (), {'eval_folds': 2, 'fold_assignments': 2, 'members': [1, 3]})()
+  results = decision_rules.run_members(arrays, args, seed=2)
+  # The largest number of heads is trained once per loss, each from its own seed.
+  assert len(heads) == 2 * 3
+  assert {seed for seed, _ in heads} == {200, 201, 202}
+  averaged = np.mean([heads[(200 + m, 'bce')]['test'] for m in range(3)], axis=0)
+  name = f"bce | 3 | {decision_rules.REFERENCE}"
+  assert results[name]['test']['map'] == pytest.approx(
+      decision_rules.stats.mean_average_precision(labels, averaged))
+  assert len(results) == 2 * 2 * len(decision_rules.MEMBER_RULES)
+  macro_only = f"bce | 1 | 'base_rate' for macro-F1 alone"
+  assert 0.0 <= results[macro_only]['eval_macro_f1'] <= 1.0

@@ -19,7 +19,7 @@ def test_f1_variants_on_a_hand_computed_case():
   assert metrics.macro_f1(labels, predicted, min_support=2) == pytest.approx((2 / 3 + 0.8) / 2)
   assert metrics.macro_f1(labels, predicted, min_support=3) == 0.0
   # Pooled: tp 3, 4 positives, 5 predictions.
-  assert stats.micro_f1(labels, predicted) == pytest.approx(6 / 9)
+  assert metrics.micro_f1(labels, predicted) == pytest.approx(6 / 9)
   # Per poster: 2/3, 2/3, 2/3.
   assert stats.samples_f1(labels, predicted) == pytest.approx(2 / 3)
 

@@ -173,3 +173,24 @@ def test_fine_tuning_moves_only_the_top_and_the_head_and_keeps_the_best_weights(
   changed = any(not np.array_equal(a, b) for a, b in zip(model_before, model.get_weights()))
   # Kept: some weights moved; not kept: every weight is back where it started.
   assert changed == kept
+
+
+def test_several_head_members_are_trained_apart_and_their_scores_averaged():
+  rng = np.random.default_rng(1)
+  labels = (rng.random((200, 3)) < 0.3).astype(np.int64)
+  embeddings = (labels * 2.0 + rng.normal(0, 0.5, labels.shape)).astype(np.float32)
+  config = dataclasses.replace(transfer.HeadConfig.of(model_config.TrainerConfig()),
+                               hidden_units=8, epochs=3, members=3)
+  tf.keras.utils.set_random_seed(0)
+  heads = transfer.train_head(embeddings[:150], labels[:150], embeddings[150:], labels[150:],
+                              config)
+  members = [layer for layer in heads.layers if isinstance(layer, tf.keras.Model)]
+  assert [m.name for m in members] == ['genre_head_0', 'genre_head_1', 'genre_head_2']
+  scores = [m(embeddings[150:], training=False).numpy() for m in members]
+  # Different initialisations: different heads.
+  assert not np.allclose(scores[0], scores[1])
+  np.testing.assert_allclose(heads(embeddings[150:], training=False).numpy(),
+                             np.mean(scores, axis=0), rtol=1e-5, atol=1e-7)
+  single = transfer.train_head(embeddings[:150], labels[:150], embeddings[150:], labels[150:],
+                               dataclasses.replace(config, members=1))
+  assert single.name == 'genre_head'
