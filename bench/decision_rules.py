@@ -256,7 +256,7 @@ MEMBER_RULES = {
     "'base_rate' for macro-F1 alone": lambda labels, scores: _rule(
         thresholds.tune_base_rate_thresholds(
             labels, scores, RULE.min_genres, RULE.max_genres,
-            objective=lambda l, p: metrics.macro_f1(l, p)), 'margin'),
+            objective=metrics.macro_f1), 'margin'),
     "'base_rate' for macro-F1 + micro-F1": tuned('base_rate'),
 }
 
@@ -427,7 +427,7 @@ def render_markdown(results: Dict) -> str:
       rows = [result[name] for result in per_seed]
       mean = lambda key, rows=rows: np.mean([row[key] for row in rows])
       test = lambda key, rows=rows: np.mean([row['test'][key] for row in rows])
-      lines.append(f"| {' | '.join(name.split(' | '))} | {mean('eval_map'):.3f} | "
+      lines.append(f"| {name} | {mean('eval_map'):.3f} | "
                    f"{mean('eval_macro_f1'):.3f} | {mean('eval_micro_f1'):.3f} | "
                    f"{test('map'):.3f} | {test('macro_f1'):.3f} | {test('micro_f1'):.3f} | "
                    f"{test('genres_predicted'):.1f} |")

@@ -173,8 +173,8 @@ def tune_base_rate_thresholds(labels: np.ndarray, scores: np.ndarray, min_genres
                               max_genres: Optional[int] = None,
                               candidates: Sequence[float] = DEFAULT_CANDIDATES,
                               tilts: Sequence[float] = BASE_RATE_TILTS,
-                              objective: Optional[Callable[[np.ndarray, np.ndarray], float]] = None
-                              ) -> List[float]:
+                              objective: Callable[[np.ndarray, np.ndarray], float] = (
+                                  macro_plus_micro_f1)) -> List[float]:
   """The 'base_rate' policy's thresholds: the level and tilt that maximize `objective`
   (labels, predicted) under the rule with slots by margin; by default macro-F1 plus micro-F1
   (bench/decision_rules.py compares it with macro-F1 alone).
@@ -183,18 +183,17 @@ def tune_base_rate_thresholds(labels: np.ndarray, scores: np.ndarray, min_genres
   that follows its base rate rather than an F1 optimum on those few (bench/decision_rules.py
   measures what the latter costs). Ties go to the smaller tilt, then to the higher level.
   """
-  objective = objective or macro_plus_micro_f1
   scores = np.asarray(scores, dtype=np.float64)
   base = logit(np.clip(scores.mean(axis=0), 1e-6, 1.0 - 1e-6))
   base -= base.mean()
-  best_thresholds, best_f1, best_tilt = None, -1.0, None
+  best_thresholds, best_value, best_tilt = None, -1.0, None
   for tilt in tilts:
     for level in candidates:
       cuts = 1.0 / (1.0 + np.exp(-(logit(np.float64(level)) + tilt * base)))
       predicted = apply_rule(scores, cuts, min_genres, max_genres, 'margin')
-      f1 = objective(labels, predicted)
-      if f1 > best_f1 or (f1 == best_f1 and tilt == best_tilt):
-        best_thresholds, best_f1, best_tilt = cuts, f1, tilt
+      value = objective(labels, predicted)
+      if value > best_value or (value == best_value and tilt == best_tilt):
+        best_thresholds, best_value, best_tilt = cuts, value, tilt
   return best_thresholds.tolist()
 
 

@@ -147,10 +147,11 @@ def train_on_frozen_backbone(context: TrainingContext, variant: str) -> Trained:
       eval_embeddings, eval_index.labels, transfer.HeadConfig.of(config),
       log_dir=fn_args.model_run_dir)
   model = transfer.compose(backbone, head, name=f'efficientnet_{variant}_genres')
+  frozen = Trained(model, eval_index.labels, head(eval_embeddings, training=False).numpy(),
+                   head=head, embedding_key=key)
   preset = config.preset
   if not preset.fine_tuned_blocks:
-    return Trained(model, eval_index.labels, head(eval_embeddings, training=False).numpy(),
-                   head=head, embedding_key=key)
+    return frozen
   evaluation = context.dataset(fn_args.eval_files, shuffle=False)
   kept = transfer.fine_tune(
       model, backbone, context.dataset(fn_args.train_files, shuffle=True), evaluation,
@@ -163,8 +164,7 @@ def train_on_frozen_backbone(context: TrainingContext, variant: str) -> Trained:
   if not kept:
     logging.warning('Fine-tuning never beat the head alone on eval PR-AUC: the model is the '
                     'frozen backbone and its head.')
-    return Trained(model, eval_index.labels, head(eval_embeddings, training=False).numpy(),
-                   head=head, embedding_key=key)
+    return frozen
   # The backbone is no longer the one the stored embeddings came from: no head signature.
   return Trained(model, *_predict(model, evaluation))
 

@@ -178,9 +178,9 @@ class FineTuneConfig:
   min_crop: float = 0.85
 
 
-def unfreeze_top(backbone: tf.keras.Model, blocks: int) -> int:
+def unfreeze_top(backbone: tf.keras.Model, blocks: int) -> None:
   """Makes the backbone's last `blocks` MBConv blocks and its head conv trainable, the rest
-  frozen; returns how many weights train.
+  frozen.
 
   Batch norms stay frozen (Keras 2 then runs them in inference mode): a few thousand
   posters in batches of 32 would pull ImageNet's statistics toward noise.
@@ -195,7 +195,6 @@ def unfreeze_top(backbone: tf.keras.Model, blocks: int) -> int:
   for layer in backbone.layers:
     layer.trainable = (layer.name.startswith(trained)
                        and not isinstance(layer, tf.keras.layers.BatchNormalization))
-  return sum(int(np.prod(w.shape)) for w in backbone.trainable_weights)
 
 
 def augmented(images: tf.data.Dataset, min_crop: float, seed: int) -> tf.data.Dataset:
