@@ -74,6 +74,20 @@ def test_without_a_served_model_no_genre_is_judged():
   assert judged[0].served_pr_auc is None and not judged[0].comparable
 
 
+def test_only_a_genre_the_level_can_decide_is_simulated(monkeypatch):
+  simulated = []
+  monkeypatch.setattr(genre_judging, 'chance_level',
+                      lambda n, *args: simulated.append(n) or 0.1)
+  # A first run: nothing served, so no genre's level can decide anything.
+  first = genre_judging.judge(('A', 'B'), (40, 35), 600, None, None, **JUDGE)
+  assert simulated == [] and all(np.isnan(j.chance_level) for j in first)
+  judged = genre_judging.judge(('A', 'B', 'C'), (40, 5, 35), 600, {'A': 0.5}, ('A', 'B'),
+                               **JUDGE)
+  assert simulated == [40]
+  assert judged[0].judged and judged[0].chance_level == 0.1
+  assert np.isnan(judged[1].chance_level) and np.isnan(judged[2].chance_level)
+
+
 def test_genres_are_compared_by_name_and_a_new_genre_is_not_judged():
   served_genres = ('Horror', 'Drama')  # another order, and no Sci-Fi
   judged = _by_genre(genre_judging.judge(
