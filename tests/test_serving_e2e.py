@@ -219,9 +219,9 @@ def test_cli_json_locally_and_through_rest_agree(pushed_model_dir, rest_url, pos
                                [g['probability'] for g in theirs['genres']], atol=1e-5)
     probabilities = [g['probability'] for g in mine['genres']]
     assert probabilities == sorted(probabilities, reverse=True)
-    # The decision rule's marks agree too. Not "the most probable genre is always predicted":
-    # the default rule (base_rate) gives the minimum slot to the largest margin over a genre's
-    # own threshold, which may be a less probable, rarer genre.
+    # The decision rule's marks agree too. The default rule (base_rate) gives the minimum slot
+    # to the largest margin over a genre's own threshold, which may be a less probable genre,
+    # so the marks are compared whole rather than checked on the most probable genre.
     assert [g['predicted'] for g in mine['genres']] == [g['predicted'] for g in theirs['genres']]
 
 
