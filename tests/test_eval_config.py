@@ -154,3 +154,17 @@ def test_every_score_metric_shares_one_resolution_and_the_model_loads_as_a_saved
                                                              and len(config.slicing_specs) > 1
                                                              ).config(), sort_keys=True)}
     assert config.model_specs[0].model_type == 'tf_generic'
+
+
+def test_the_served_model_is_measured_but_not_plotted():
+  plotted = ('GenreConfusionMatrixPlot', 'GenreCalibrationPlot')
+  for baseline, plot_models in ((None, []), (export.EMBEDDING_SIGNATURE, ['candidate'])):
+    config = eval_config.build_eval_config(5, baseline_signature=baseline)
+    for spec in config.metrics_specs:
+      names = {metric.class_name for metric in spec.metrics}
+      # Plots share no spec with a metric: the spec's models are the plots' alone.
+      assert names <= set(plotted) or not names & set(plotted)
+      assert list(spec.model_names) == (plot_models if names <= set(plotted) else [])
+  assert not any(metric.class_name in plotted
+                 for spec in eval_config.build_eval_config(5, sliced=False).metrics_specs
+                 for metric in spec.metrics)

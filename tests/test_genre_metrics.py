@@ -193,6 +193,24 @@ def test_every_slice_metric_and_plot_equals_the_builtin_config(examples, models,
                for k in overall)
 
 
+def test_with_a_served_model_only_the_candidate_gets_plots(examples, tmp_path):
+  """The Evaluators' config with a baseline: every metric of both models, as the built-ins
+  compute them, and the candidate's plots alone (nothing reads the served model's)."""
+  extracts = _extracts(examples, MODELS)
+  builtin = _evaluate(_config(_builtin_specs(range(GENRES)), MODELS), extracts,
+                      str(tmp_path / 'builtin'))
+  config = config_util.update_eval_config_with_defaults(
+      eval_config.build_eval_config(GENRES, baseline_signature=export.EMBEDDING_SIGNATURE),
+      has_baseline=True)
+  ours = _evaluate(config, extracts, str(tmp_path / 'ours'))
+  _assert_same_metrics(ours[0], builtin[0])
+  candidate_plots = {slice_key: {k: v for k, v in plots.items()
+                                 if k.model_name == evaluation.CANDIDATE}
+                     for slice_key, plots in builtin[1].items()}
+  assert all(candidate_plots.values())
+  _assert_same_plots(ours[1], candidate_plots)
+
+
 def test_folding_in_batches_changes_no_value(examples, tmp_path, monkeypatch):
   extracts = _extracts(examples, ('',))
   config = _config(_ours(), ('',))

@@ -141,6 +141,11 @@ def build_eval_config(num_genres: int, gate: Optional[GateConfig] = None,
     threshold.MergeFrom(_no_drop_beyond(gate.max_macro_pr_auc_regression))
     return threshold
   plots = ('ConfusionMatrixPlot', 'CalibrationPlot') if sliced else ()
+  # The plots of the candidate only: the slice report and the README's notebook read the
+  # candidate's, and building the served model's plot protos for every genre and slice was
+  # most of what the second model cost the TestEvaluator (BENCHMARKS.md, "Continuous
+  # training"). They share the candidate's score combiner: no pass over the posters more.
+  plot_models = [tfma.CANDIDATE_KEY] if baseline_signature is not None else []
   decisions = ('Precision', 'Recall', 'F1Score')
   # The judged genres' AUC-PR comes from their gate specs, every other genre's from one spec.
   unjudged_ids = [i for i in class_ids if i not in judged_ids]
@@ -166,8 +171,11 @@ def build_eval_config(num_genres: int, gate: Optional[GateConfig] = None,
       metrics_specs=[
           tfma.MetricsSpec(metrics=[tfma.MetricConfig(class_name='ExampleCount')],
                            output_names=[export.SCORES]),
-          tfma.MetricsSpec(metrics=scores('Calibration', *plots), output_names=[export.SCORES],
+          tfma.MetricsSpec(metrics=scores('Calibration'), output_names=[export.SCORES],
                            binarize=_classes(class_ids)),
+          *([tfma.MetricsSpec(metrics=scores(*plots), output_names=[export.SCORES],
+                              binarize=_classes(class_ids), model_names=plot_models)]
+            if plots else []),
           *([tfma.MetricsSpec(metrics=scores('AUCPrecisionRecall'),
                               output_names=[export.SCORES], binarize=_classes(unjudged_ids))]
             if unjudged_ids else []),
