@@ -58,11 +58,24 @@ def add_run_dir(arguments: argparse.ArgumentParser) -> None:
            'will do); the embeddings are cached there.')
 
 
+def local_dataset(location: str) -> str:
+  """`location` as an absolute directory, if it holds a dataset in the Kaggle layout: a
+  whole-run benchmark copies and links its posters, so a handle or a remote URI will not do."""
+  from contract import layout  # pylint: disable=g-import-not-at-top
+  root = os.path.abspath(location)
+  if not os.path.isfile(os.path.join(root, layout.LABELS_FILE)):
+    raise argparse.ArgumentTypeError(
+        f'{location!r} is not a local dataset in the Kaggle layout: {layout.LABELS_FILE} is '
+        f'missing under {root}.')
+  return root
+
+
 def add_data_and_work_dir(arguments: argparse.ArgumentParser, work_dir: str,
                           holds: str) -> None:
   """--data-root (the shared posters a whole-run benchmark starts from) and --work-dir."""
-  arguments.add_argument('--data-root', default=configs.PipelineConfig().data_root,
-                         help='The shared posters, in the Kaggle layout.')
+  arguments.add_argument('--data-root', type=local_dataset,
+                         default=configs.PipelineConfig().data_root,
+                         help='The shared posters, in the Kaggle layout: a local directory.')
   arguments.add_argument('--work-dir', default=work_dir,
                          help=f'Emptied, then holds {holds}.')
 

@@ -221,7 +221,7 @@ def main() -> None:
   results = {**lib.provenance(), 'runs': {}}
   for factor in args.factors:
     data_root = os.path.join(args.work_dir, f'data-{factor}x')
-    rows = make_data_root(os.path.abspath(args.data_root), data_root, factor)
+    rows = make_data_root(args.data_root, data_root, factor)
     print(f'{factor}x: {rows} CSV rows in {data_root}', flush=True)
     if args.data_only:
       continue

@@ -1,5 +1,7 @@
 """bench/continuous_training.py lays its drops out from any spelling of the data root."""
 import os
+import subprocess
+import sys
 
 from bench import continuous_training
 from tests import synthetic
@@ -23,3 +25,15 @@ def test_drops_from_a_relative_data_root_link_every_poster(tmp_path, monkeypatch
       assert path.exists(), f'{path} dangles'
       linked.append(name)
   assert sorted(linked) == sorted(f'{poster_id}.jpg' for poster_id in images)
+
+
+def test_a_data_root_without_the_labels_is_refused_with_the_path_it_tried(tmp_path):
+  script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'bench',
+                        'continuous_training.py')
+  done = subprocess.run([sys.executable, script, '--data-root', 'no-such-data',
+                         '--work-dir', str(tmp_path / 'work')],
+                        cwd=tmp_path, capture_output=True, text=True, check=False)
+  assert done.returncode == 2
+  assert "'no-such-data' is not a local dataset" in done.stderr
+  assert str(tmp_path / 'no-such-data') in done.stderr
+  assert 'Traceback' not in done.stderr and not (tmp_path / 'work').exists()
