@@ -142,9 +142,9 @@ def build_eval_config(num_genres: int, gate: Optional[GateConfig] = None,
     return threshold
   plots = ('ConfusionMatrixPlot', 'CalibrationPlot') if sliced else ()
   # The plots of the candidate only: the slice report and the README's notebook read the
-  # candidate's, and building the served model's plot protos for every genre and slice was
-  # most of what the second model cost the TestEvaluator (BENCHMARKS.md, "Continuous
-  # training"). They share the candidate's score combiner: no pass over the posters more.
+  # candidate's, and the served model's plot protos for every genre and slice cost the
+  # TestEvaluator about 2 of the 9 s the second model adds (BENCHMARKS.md, "Continuous
+  # training"). They share the candidate's score combiner: no extra pass over the posters.
   plot_models = [tfma.CANDIDATE_KEY] if baseline_signature is not None else []
   decisions = ('Precision', 'Recall', 'F1Score')
   # The judged genres' AUC-PR comes from their gate specs, every other genre's from one spec.
