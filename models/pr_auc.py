@@ -213,20 +213,26 @@ def confusion_counts(positives: np.ndarray, negatives: np.ndarray,
 def auc_pr_from_counts(counts: Counts) -> np.ndarray:
   """AUC-PR [...] by TFMA's default summation (AUC._metric_value, curve PR, 'interpolation':
   the careful interpolation). 0 where a column has no positives, as in TFMA."""
-  shape, num_thresholds = counts.tp.shape[:-1], counts.tp.shape[-1]
-  tp, fp = (c.reshape(-1, num_thresholds) for c in (counts.tp, counts.fp))
   # TFMA divides by TP + FN at each threshold: every positive, whatever the threshold.
-  positives = (counts.tp[..., 0] + counts.fn[..., 0]).reshape(-1)
-  dtp = tp[:, :-1] - tp[:, 1:]
+  return _auc_pr(counts.tp, counts.fp, counts.tp[..., 0] + counts.fn[..., 0])
+
+
+def _auc_pr(tp: np.ndarray, fp: np.ndarray, positives: np.ndarray) -> np.ndarray:
+  """`auc_pr_from_counts` from TP and FP [..., T] (floats, or integer counts) and the
+  positives [...] alone."""
+  shape, num_thresholds = tp.shape[:-1], tp.shape[-1]
+  tp, fp = (c.reshape(-1, num_thresholds) for c in (tp, fp))
+  positives = np.asarray(positives, dtype=np.float64).reshape(-1)
   # Only intervals that gain true positives add to the area: TFMA's increment elsewhere is 0
   # (no precision slope) or NaN (no predicted positives gained), which its nansum drops.
   # With a few hundred examples over 1,000 thresholds most intervals gain none, so the
-  # formula runs on those that do.
-  rows, cols = np.nonzero(dtp > 0)
-  dtp = dtp[rows, cols]
-  p_before = tp[rows, cols] + fp[rows, cols]
-  p_after = tp[rows, cols + 1] + fp[rows, cols + 1]
-  tp_after = tp[rows, cols + 1]
+  # formula runs on those that do, in float64 (integer counts convert exactly).
+  rows, cols = np.nonzero(tp[:, :-1] > tp[:, 1:])
+  tp_before, tp_after = (np.asarray(tp[rows, c], dtype=np.float64) for c in (cols, cols + 1))
+  fp_before, fp_after = (np.asarray(fp[rows, c], dtype=np.float64) for c in (cols, cols + 1))
+  dtp = tp_before - tp_after
+  p_before = tp_before + fp_before
+  p_after = tp_after + fp_after
   dp = p_before - p_after
   prec_slope = dtp / np.maximum(dp, 0)
   intercept = tp_after - prec_slope * p_after
@@ -236,6 +242,38 @@ def auc_pr_from_counts(counts: Counts) -> np.ndarray:
   increment = (prec_slope * (dtp + intercept * np.log(safe_p_ratio))
                / np.maximum(positives[rows], 0))
   return np.bincount(rows, weights=increment, minlength=tp.shape[0]).reshape(shape)
+
+
+def auc_pr_of_buckets(positive_buckets: np.ndarray, negative_buckets: np.ndarray,
+                      num_thresholds: int) -> np.ndarray:
+  """AUC-PR [K] per column of unweighted examples given by their threshold buckets
+  (`threshold_buckets` for `num_thresholds`): [n, K] those of the positives, [m, K] those of
+  the negatives. The numbers of `auc_pr(*histograms(labels, scores, num_thresholds))` on the
+  same examples, to the bit (counts of whole examples are exact either way), from integer
+  counts and without the weights, TN and FN that AUC-PR does not need: the push gate's
+  chance-level simulation (components/evaluator/genre_judging.py) runs it on thousands of
+  random columns per genre."""
+  ts = _threshold_tuple(num_thresholds, None)
+  width = len(_rebin_thresholds(ts))
+  # As confusion_counts: TFMA's bucket below thresholds starting at 0 or above dropped, and
+  # nothing above a threshold of 1 + epsilon.
+  offset = 1 if ts[0] >= 0 else 0
+  beyond = np.array(ts) >= 1.0 + _EPSILON
+
+  def above(buckets: np.ndarray) -> np.ndarray:
+    # [K, T]: at threshold i, the examples of each column in buckets from i (+ offset) up.
+    buckets = np.asarray(buckets)
+    columns = buckets.shape[1]
+    flat = (buckets + np.arange(columns) * width).ravel()
+    counts = np.bincount(flat, minlength=columns * width).reshape(columns, width)
+    # int32: a column holds far fewer than 2**31 examples, and half the memory to sum.
+    result = np.cumsum(counts[:, ::-1], axis=-1, dtype=np.int32)[:, ::-1]
+    result = result[:, offset:offset + len(ts)].copy()
+    result[:, beyond] = 0
+    return result
+
+  return _auc_pr(above(positive_buckets), above(negative_buckets),
+                 np.asarray(positive_buckets).shape[0] * np.ones(np.shape(positive_buckets)[1]))
 
 
 def auc_roc_from_counts(counts: Counts) -> np.ndarray:

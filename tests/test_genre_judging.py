@@ -42,6 +42,22 @@ def test_the_null_is_the_auc_pr_of_shuffled_labels():
   assert by_shuffling.mean() == pytest.approx(simulated.mean(), abs=0.01)
 
 
+def test_the_null_is_the_auc_pr_of_the_simulated_columns_histograms():
+  # The simulation's own draws, through the general path: the same numbers to the bit.
+  batch = genre_judging._DRAWS_PER_BATCH  # pylint: disable=protected-access
+  draws, positives, posters = batch + 200, 23, 645
+  rng = np.random.default_rng([genre_judging.NULL_SEED, positives, posters])
+  labels = np.zeros((posters, 1))
+  labels[:positives] = 1.0
+  expected = []
+  for width in (batch, 200):  # The simulation's batches.
+    scores = rng.random((posters, width))
+    expected.append(pr_auc.auc_pr(*pr_auc.histograms(np.broadcast_to(labels, scores.shape),
+                                                     scores, T)))
+  np.testing.assert_array_equal(genre_judging.null_auc_pr(positives, posters, T, draws=draws),
+                                np.concatenate(expected))
+
+
 def test_the_chance_level_is_reproducible():
   genre_judging.chance_level.cache_clear()
   first = genre_judging.chance_level(40, 600, 0.99, T)

@@ -182,3 +182,19 @@ def test_calibration_plot_buckets_match_tfma():
       [b.num_weighted_examples.value for b in proto.buckets])
   np.testing.assert_array_equal(pr_auc.calibration_plot_thresholds(10)[1:],
                                 [b.upper_threshold_exclusive for b in proto.buckets][:-1])
+
+
+@pytest.mark.parametrize('num_thresholds', [pr_auc.GATE_THRESHOLDS, 200])
+def test_auc_pr_of_buckets_is_the_auc_pr_of_the_histograms_to_the_bit(num_thresholds):
+  # The chance-level simulation's shortcut: posters by bucket, positives first, no weights.
+  rng = np.random.default_rng(11)
+  scores = np.concatenate([rng.random((300, 40)), np.round(rng.random((300, 40)), 2),
+                           np.zeros((5, 40)), np.ones((5, 40))])
+  rng.shuffle(scores, axis=0)
+  for positives in (1, 17, 150, len(scores)):
+    labels = np.zeros(scores.shape)
+    labels[:positives] = 1.0
+    buckets = pr_auc.threshold_buckets(scores, num_thresholds)
+    np.testing.assert_array_equal(
+        pr_auc.auc_pr_of_buckets(buckets[:positives], buckets[positives:], num_thresholds),
+        pr_auc.auc_pr(*pr_auc.histograms(labels, scores, num_thresholds)))

@@ -27,9 +27,11 @@ genre would protect nothing and refuse good models. Whether a genre is judged de
 served model and the eval split only, never on the candidate: a candidate cannot make a genre
 unjudged by losing it.
 """
+from concurrent import futures
 import dataclasses
 import functools
 import math
+import os
 from typing import Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
@@ -50,15 +52,13 @@ def null_auc_pr(positives: int, posters: int, num_thresholds: int,
   if not 0 < positives <= posters:
     raise ValueError(f'{positives} positives among {posters} posters.')
   rng = np.random.default_rng([seed, positives, posters])
-  labels = np.zeros((posters, 1), np.float64)
-  labels[:positives] = 1.0
   values = []
   for start in range(0, draws, _DRAWS_PER_BATCH):
     width = min(_DRAWS_PER_BATCH, draws - start)
-    scores = rng.random((posters, width))
-    histograms = pr_auc.histograms(np.broadcast_to(labels, scores.shape), scores,
-                                   num_thresholds)
-    values.append(pr_auc.auc_pr(*histograms))
+    # The first `positives` posters of each column are its positives.
+    buckets = pr_auc.threshold_buckets(rng.random((posters, width)), num_thresholds)
+    values.append(pr_auc.auc_pr_of_buckets(buckets[:positives], buckets[positives:],
+                                           num_thresholds))
   return np.concatenate(values)
 
 
@@ -67,6 +67,24 @@ def chance_level(positives: int, posters: int, confidence: float,
                  num_thresholds: int) -> float:
   """The AUC-PR that random scores stay at or below with probability `confidence`."""
   return float(np.quantile(null_auc_pr(positives, posters, num_thresholds), confidence))
+
+
+def chance_levels(counts: Sequence[int], posters: int, confidence: float,
+                  num_thresholds: int) -> Dict[int, float]:
+  """`chance_level` of each positive count in `counts`, simulated side by side: numpy's
+  random draws, bincounts and cumulative sums release the GIL, so the simulations of several
+  genres share the CPUs (the gating Evaluator waits for them before TFMA starts)."""
+  distinct = sorted(set(counts))
+
+  def level(n: int) -> float:
+    # Positional, as the TFMA metric calls it: lru_cache keys keyword calls apart.
+    return chance_level(n, posters, confidence, num_thresholds)
+
+  workers = min(len(distinct), os.cpu_count() or 1)
+  if workers < 2:
+    return {n: level(n) for n in distinct}
+  with futures.ThreadPoolExecutor(max_workers=workers) as pool:
+    return dict(zip(distinct, pool.map(level, distinct)))
 
 
 def tolerance(positives: int, genre_drop_scale: float) -> float:
@@ -108,15 +126,14 @@ def judge(genres: Sequence[str], eval_positives: Sequence[int], posters: int,
   if len(genres) != len(eval_positives):
     raise ValueError(f'{len(eval_positives)} positive counts for {len(genres)} genres.')
   served_known = set(served_genres or ())
-  result = []
+  # (class id, genre, positives, comparable, served AUC-PR, why not judged: None where the
+  # chance level decides).
+  rows = []
   for class_id, (genre, n) in enumerate(zip(genres, eval_positives)):
     n = int(n)
     comparable = genre in served_known
     served = (served_pr_auc or {}).get(genre) if comparable else None
-    allowed = tolerance(n, genre_drop_scale) if n > 0 else float('inf')
-    # Only where it can decide: a simulation per genre (about 0.4 s for 645 posters on 2
-    # CPUs) is most of the judging's time, and a first run, with nothing served, needs none.
-    level = float('nan')
+    reason = None
     if n < min_eval_positives:
       reason = f'fewer than {min_eval_positives} eval positives'
     elif served_genres is None:
@@ -125,9 +142,17 @@ def judge(genres: Sequence[str], eval_positives: Sequence[int], posters: int,
       reason = 'the served model does not know this genre'
     elif served is None:
       reason = 'the served model records no eval AUC-PR (exported before the record existed)'
-    else:
-      if n > 0:
-        level = chance_level(n, posters, chance_confidence, num_thresholds)
+    rows.append((class_id, genre, n, comparable, served, reason))
+  # Only where it can decide: a simulation per genre is most of the judging's time, and a
+  # first run, with nothing served, needs none.
+  levels = chance_levels([n for _, _, n, _, _, reason in rows if reason is None and n > 0],
+                         posters, chance_confidence, num_thresholds)
+  result = []
+  for class_id, genre, n, comparable, served, reason in rows:
+    allowed = tolerance(n, genre_drop_scale) if n > 0 else float('inf')
+    # NaN where an earlier reason leaves the genre unjudged.
+    level = levels.get(n, float('nan')) if reason is None else float('nan')
+    if reason is None:
       reason = (f'served AUC-PR {served:.3f} less its tolerance {allowed:.3f} is not above '
                 f'the chance level {level:.3f}: a candidate at chance would pass'
                 if served - allowed <= level else '')
