@@ -272,8 +272,9 @@ def auc_pr_of_buckets(positive_buckets: np.ndarray, negative_buckets: np.ndarray
     result[:, beyond] = 0
     return result
 
-  return _auc_pr(above(positive_buckets), above(negative_buckets),
-                 np.asarray(positive_buckets).shape[0] * np.ones(np.shape(positive_buckets)[1]))
+  positive_buckets = np.asarray(positive_buckets)
+  positives = np.full(positive_buckets.shape[1], positive_buckets.shape[0], np.float64)
+  return _auc_pr(above(positive_buckets), above(negative_buckets), positives)
 
 
 def auc_roc_from_counts(counts: Counts) -> np.ndarray:
