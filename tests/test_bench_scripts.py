@@ -147,3 +147,19 @@ def test_the_scale_data_hold_distinct_variants_of_every_poster_with_its_labels_a
       list(configs.SPLIT_BUCKETS.items())) for name in os.listdir(images)}
   # A variant in another split than its original would leak a near copy into eval or test.
   assert all(split_of[poster_id] == split_of[poster_id.split('v')[0]] for poster_id in split_of)
+
+
+def test_the_evaluation_bench_runs_the_evaluator_with_the_pipelines_beam_arguments(
+    tmp_path, monkeypatch):
+  # Without a setup file among them, TFX packs itself into a fresh temporary directory for
+  # every Beam executor it makes: seconds each, and about 50 MB left behind.
+  from tfx.utils import dependency_utils  # pylint: disable=g-import-not-at-top
+  from bench import evaluation  # pylint: disable=g-import-not-at-top
+
+  def refuse():
+    raise AssertionError('TFX built its ephemeral sdist')
+
+  monkeypatch.setattr(dependency_utils, 'build_ephemeral_package', refuse)
+  executor = evaluation.make_executor(str(tmp_path))
+  assert executor._beam_pipeline_args[:3] == (  # pylint: disable=protected-access
+      evaluation.configs.PipelineConfig().beam_pipeline_args)
