@@ -35,6 +35,10 @@ SPLIT_BUCKETS = {'train': 8, 'eval': 1, 'test': 1}
 
 BEAM_RUNNERS = ('direct', 'dataflow')
 DIRECT_RUNNING_MODES = ('in_memory', 'multi_threading', 'multi_processing')
+# Beam's DirectRunner defaults (DirectOptions; tests/test_cloud_config.py holds Beam to them):
+# in this process, one worker.
+BEAM_DEFAULT_RUNNING_MODE = 'in_memory'
+BEAM_DEFAULT_NUM_WORKERS = 1
 DATAFLOW_WORKER_SETUPS = ('image', 'setup_file')
 
 
@@ -178,14 +182,14 @@ class PipelineConfig:
                                       'grows the train split.', minimum=1.0)
   # In-process Beam: `in_memory` is much faster on a small machine than `multi_processing`,
   # where every worker process imports TensorFlow again.
-  beam_direct_running_mode: str = knob('in_memory', 'DirectRunner mode.',
+  beam_direct_running_mode: str = knob(BEAM_DEFAULT_RUNNING_MODE, 'DirectRunner mode.',
                                        choices=DIRECT_RUNNING_MODES)
-  beam_direct_num_workers: int = knob(1, 'DirectRunner workers. With 2 multi_threading '
-                                      'workers on the full data, Beam lost written records (a '
-                                      'run now stops on that) and TFMA ran out of memory '
-                                      '(BENCHMARKS.md).', minimum=1)
-  # Beam installs the package from this file: Dataflow workers, and it stops TFX from
-  # building and staging an ephemeral sdist for every Beam component locally.
+  beam_direct_num_workers: int = knob(BEAM_DEFAULT_NUM_WORKERS, 'DirectRunner workers. With '
+                                      '2 multi_threading workers on the full data, Beam lost '
+                                      'written records (a run now stops on that) and TFMA ran '
+                                      'out of memory (BENCHMARKS.md).', minimum=1)
+  # Beam installs the package from this file on Dataflow workers, and where Beam arguments are
+  # given at all (beam_pipeline_args says why not by default).
   beam_setup_file: str = os.path.join(REPO_ROOT, 'setup.py')
   # The Transform's and the Trainer's entry points, by import path: tasks run the code
   # installed in their image, the same code that built the pipeline.
@@ -253,12 +257,18 @@ class PipelineConfig:
     """Beam arguments of every Beam-based component: the DirectRunner, or Dataflow."""
     if self.cloud.beam_runner == 'dataflow':
       return [*self._dataflow_args(), *self.extra_beam_args]
-    return [
-        f'--direct_running_mode={self.beam_direct_running_mode}',
-        f'--direct_num_workers={self.beam_direct_num_workers}',
-        f'--setup_file={self.beam_setup_file}',
-        *self.extra_beam_args,
-    ]
+    # None by default: Beam's own defaults are the in-process runner the knobs default to.
+    # Given any argument, TFX packs its whole install into an sdist for every Beam executor
+    # unless a setup file is named, and Beam builds the named one for every pipeline: seconds
+    # a run, and a temporary directory left behind each time (BENCHMARKS.md, "Continuous
+    # training"). Only a non-default runner pays that, with the setup file (the cheaper).
+    args = []
+    if self.beam_direct_running_mode != BEAM_DEFAULT_RUNNING_MODE:
+      args.append(f'--direct_running_mode={self.beam_direct_running_mode}')
+    if self.beam_direct_num_workers != BEAM_DEFAULT_NUM_WORKERS:
+      args.append(f'--direct_num_workers={self.beam_direct_num_workers}')
+    args += self.extra_beam_args
+    return [*args, f'--setup_file={self.beam_setup_file}'] if args else []
 
   def _dataflow_args(self) -> List[str]:
     cloud = self.cloud

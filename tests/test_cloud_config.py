@@ -21,11 +21,32 @@ def _dataflow_config(**overrides) -> configs.PipelineConfig:
   return configs.PipelineConfig.of(**values)
 
 
-def test_local_default_is_the_in_memory_direct_runner():
+def test_local_default_is_beams_own_in_process_runner_with_no_arguments(monkeypatch):
+  # No arguments: Beam's defaults are the knobs' defaults, so nothing is packaged.
+  from apache_beam.options import pipeline_options  # pylint: disable=g-import-not-at-top
+  from tfx.utils import dependency_utils  # pylint: disable=g-import-not-at-top
+  beam_defaults = pipeline_options.PipelineOptions([]).view_as(pipeline_options.DirectOptions)
+  assert beam_defaults.direct_running_mode == configs.BEAM_DEFAULT_RUNNING_MODE
+  assert beam_defaults.direct_num_workers == configs.BEAM_DEFAULT_NUM_WORKERS
   config = configs.PipelineConfig()
-  assert config.beam_pipeline_args == [
-      '--direct_running_mode=in_memory', '--direct_num_workers=1',
-      f'--setup_file={config.beam_setup_file}']
+  assert config.beam_direct_running_mode == configs.BEAM_DEFAULT_RUNNING_MODE
+  assert config.beam_pipeline_args == []
+
+  def refuse():
+    raise AssertionError('TFX built its ephemeral sdist')
+
+  monkeypatch.setattr(dependency_utils, 'build_ephemeral_package', refuse)
+  other = configs.PipelineConfig.of(beam_direct_running_mode='multi_processing',
+                                    beam_direct_num_workers=2)
+  # Another runner is named, with the setup file that spares TFX's sdist of itself.
+  assert other.beam_pipeline_args == [
+      '--direct_running_mode=multi_processing', '--direct_num_workers=2',
+      f'--setup_file={other.beam_setup_file}']
+  assert dependency_utils.make_beam_dependency_flags(other.beam_pipeline_args) == (
+      other.beam_pipeline_args)
+  extra = configs.PipelineConfig.of(extra_beam_args=['--experiments=use_runner_v2'])
+  assert extra.beam_pipeline_args == ['--experiments=use_runner_v2',
+                                      f'--setup_file={extra.beam_setup_file}']
 
 
 def test_dataflow_runs_workers_in_the_pipeline_image_by_default():
