@@ -78,9 +78,10 @@ def _records(examples, split: str) -> int:
 
 
 def make_executor(tmp_dir: str) -> genre_evaluator.Executor:
-  """The GenreEvaluator executor with the pipeline's own Beam arguments: its runner, and the
-  setup file without which TFX builds an sdist of itself into a new temporary directory
-  (about 50 MB, and seconds) for every executor it makes."""
+  """The GenreEvaluator executor with the pipeline's own Beam arguments
+  (`PipelineConfig.beam_pipeline_args`): any other, given without a setup file, makes TFX
+  build an sdist of itself into a new temporary directory (about 50 MB, and seconds) for
+  every executor it makes."""
   return genre_evaluator.Executor(base_beam_executor.BaseBeamExecutor.Context(
       beam_pipeline_args=configs.PipelineConfig().beam_pipeline_args, tmp_dir=tmp_dir,
       unique_id='bench'))

@@ -148,12 +148,15 @@ def calibration_plot_buckets(scores: np.ndarray, num_buckets: int) -> np.ndarray
   return _calibration_plot_table(num_buckets)[calibration_buckets(scores)]
 
 
-def bucket_counts(buckets: np.ndarray, values: np.ndarray, num_buckets: int) -> np.ndarray:
-  """[K, num_buckets]: the sum of `values` [N, K] per column and bucket (`buckets` [N, K])."""
+def bucket_counts(buckets: np.ndarray, values: Optional[np.ndarray],
+                  num_buckets: int) -> np.ndarray:
+  """[K, num_buckets]: the sum of `values` [N, K] per column and bucket (`buckets` [N, K]);
+  with `values` None, the integer count of examples."""
   buckets = np.asarray(buckets)
   columns = buckets.shape[1]
   flat = (buckets + np.arange(columns) * num_buckets).ravel()
-  return np.bincount(flat, weights=np.asarray(values, dtype=np.float64).ravel(),
+  weights = None if values is None else np.asarray(values, dtype=np.float64).ravel()
+  return np.bincount(flat, weights=weights,
                      minlength=columns * num_buckets).reshape(columns, num_buckets)
 
 
@@ -184,6 +187,15 @@ def histograms(labels: np.ndarray, scores: np.ndarray, num_thresholds: Optional[
   return positives, negatives
 
 
+def _threshold_columns(ts: Tuple[float, ...]) -> Tuple[slice, np.ndarray]:
+  """(the threshold buckets' columns that are thresholds `ts`, which of `ts` nothing is
+  above): TFMA drops the bucket it added below thresholds starting at 0 or above, and the
+  fence post; nothing is above a threshold of 1 + epsilon, not even a score of 1 (which its
+  last bucket holds)."""
+  offset = 1 if ts[0] >= 0 else 0
+  return slice(offset, offset + len(ts)), np.array(ts) >= 1.0 + _EPSILON
+
+
 def confusion_counts(positives: np.ndarray, negatives: np.ndarray,
                      thresholds: Optional[Sequence[float]] = None) -> Counts:
   """TP, FP, TN, FN [..., T] at T thresholds from threshold-bucket histograms [..., B]
@@ -197,12 +209,8 @@ def confusion_counts(positives: np.ndarray, negatives: np.ndarray,
   fp = np.flip(np.cumsum(np.flip(negatives, -1), -1), -1)
   fn = np.cumsum(positives, -1) - positives
   tn = np.cumsum(negatives, -1) - negatives
-  # TFMA drops the bucket it added below thresholds starting at 0 or above, and the fence post.
-  offset = 1 if ts[0] >= 0 else 0
-  tp, fp, fn, tn = (c[..., offset:offset + len(ts)] for c in (tp, fp, fn, tn))
-  # Nothing is above a threshold of 1 + epsilon, not even a score of 1 (which its last bucket
-  # holds).
-  beyond = np.array(ts) >= 1.0 + _EPSILON
+  columns, beyond = _threshold_columns(ts)
+  tp, fp, fn, tn = (c[..., columns] for c in (tp, fp, fn, tn))
   fn = np.where(beyond, tp[..., :1], fn)
   tn = np.where(beyond, fp[..., :1], tn)
   tp = np.where(beyond, 0.0, tp)
@@ -255,20 +263,14 @@ def auc_pr_of_buckets(positive_buckets: np.ndarray, negative_buckets: np.ndarray
   random columns per genre."""
   ts = _threshold_tuple(num_thresholds, None)
   width = len(_rebin_thresholds(ts))
-  # As confusion_counts: TFMA's bucket below thresholds starting at 0 or above dropped, and
-  # nothing above a threshold of 1 + epsilon.
-  offset = 1 if ts[0] >= 0 else 0
-  beyond = np.array(ts) >= 1.0 + _EPSILON
+  columns, beyond = _threshold_columns(ts)
 
   def above(buckets: np.ndarray) -> np.ndarray:
-    # [K, T]: at threshold i, the examples of each column in buckets from i (+ offset) up.
-    buckets = np.asarray(buckets)
-    columns = buckets.shape[1]
-    flat = (buckets + np.arange(columns) * width).ravel()
-    counts = np.bincount(flat, minlength=columns * width).reshape(columns, width)
+    # [K, T]: at each threshold, the examples of each column in the buckets from its own up.
+    counts = bucket_counts(buckets, None, width)
     # int32: a column holds far fewer than 2**31 examples, and half the memory to sum.
     result = np.cumsum(counts[:, ::-1], axis=-1, dtype=np.int32)[:, ::-1]
-    result = result[:, offset:offset + len(ts)].copy()
+    result = result[:, columns].copy()
     result[:, beyond] = 0
     return result
 

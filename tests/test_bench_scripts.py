@@ -151,7 +151,7 @@ def test_the_scale_data_hold_distinct_variants_of_every_poster_with_its_labels_a
 
 def test_the_evaluation_bench_runs_the_evaluator_with_the_pipelines_beam_arguments(
     tmp_path, monkeypatch):
-  # Without a setup file among them, TFX packs itself into a fresh temporary directory for
+  # Arguments without a setup file make TFX pack itself into a fresh temporary directory for
   # every Beam executor it makes: seconds each, and about 50 MB left behind.
   from tfx.utils import dependency_utils  # pylint: disable=g-import-not-at-top
   from bench import evaluation  # pylint: disable=g-import-not-at-top
