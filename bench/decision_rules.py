@@ -23,12 +23,11 @@ does not move; only the decisions do), all within the Trainer's bounds:
     slots by calibrated probability;
   - the 'base_rate' policy of models/thresholds.py: thresholds from a level and a tilt
     toward each genre's base rate, slots by margin.
-Part 2 re-checks the training choices (the oversampler's strength, the loss), one head per
-choice and seed on the cached frozen embeddings, each judged with the reference rule and with
+Part 2 re-checks the oversampler's strength (the losses it also compared left the product
+with the `loss` knob: `git show 44f3d12:bench/decision_rules.py`), one head per choice and seed on the cached frozen embeddings, each judged with the reference rule and with
 the 'base_rate' one; mAP gains are paired against the same seed's default head.
 Part 3 (--members) averages the scores of several heads of one seed (each from its own
-initialisation, as the Trainer's `head_members` does), with the bce and pos_weight losses,
-each judged by the reference rule and by 'base_rate' tuned for macro-F1 alone or for macro-F1
+initialisation, as the Trainer's `head_members` does), each judged by the reference rule and by 'base_rate' tuned for macro-F1 alone or for macro-F1
 plus micro-F1; means over the seeds, `eval` cross-fitted over every fold assignment.
 A rule tuned and judged on the same posters wins by construction, so `eval` is cross-fitted:
 its posters fall into folds, and each fold's decisions come from the rule tuned on the other
@@ -61,7 +60,7 @@ from models import thresholds  # pylint: disable=g-import-not-at-top
 # 156fbaa), pinned rather than read from the live defaults.
 PINNED = dict(model_name='efficientnet_lite0', epochs=60, learning_rate=1e-3,
               head_hidden_units=512, head_dropout=0.5, head_early_stopping_patience=8,
-              head_members=1, loss='bce', threshold_policy='global', min_genres=1,
+              head_members=1, threshold_policy='global', min_genres=1,
               max_genres=3, oversample_max_copies=4, oversample_max_growth=3.0)
 SETTINGS = lib.pinned(**PINNED)
 RULE = SETTINGS.trainer
@@ -91,7 +90,7 @@ def _parse_args() -> argparse.Namespace:
                       help='Parts 1 and 2 skipped (with --members: Part 3 only).')
   parser.add_argument('--members', type=int, nargs='*', default=[],
                       help='Part 3: the numbers of averaged heads to compare, e.g. 1 3 5 '
-                           '(the largest is trained per seed and loss); none: skip it.')
+                           '(the largest is trained per seed); none: skip it.')
   parser.add_argument('--output', default='/tmp/decision_rules_results.json')
   return parser.parse_args()
 
@@ -224,9 +223,6 @@ TRAINING_CHOICES = {
     'no oversampler': {'oversample_max_copies': 1},
     'oversampler stronger (8 copies, growth 5)': {'oversample_max_copies': 8,
                                                   'oversample_max_growth': 5.0},
-    'loss pos_weight': {'loss': 'pos_weight'},
-    'loss asymmetric': {'loss': 'asymmetric'},
-    'no oversampler + loss pos_weight': {'oversample_max_copies': 1, 'loss': 'pos_weight'},
 }
 
 
@@ -249,8 +245,7 @@ def out_of_fold_scores(arrays: Dict[str, np.ndarray], folds: int, seed: int) -> 
   return scores
 
 
-# Part 3: the losses and rules each number of averaged heads is judged with.
-MEMBER_LOSSES = ('bce', 'pos_weight')
+# Part 3: the rules each number of averaged heads is judged with.
 MEMBER_RULES = {
     REFERENCE: tuned('global'),
     "'base_rate' for macro-F1 alone": lambda labels, scores: _rule(
@@ -261,37 +256,35 @@ MEMBER_RULES = {
 }
 
 
-def member_scores(arrays: Dict[str, np.ndarray], seed: int, loss: str,
+def member_scores(arrays: Dict[str, np.ndarray], seed: int,
                   members: int) -> List[Dict[str, np.ndarray]]:
-  """`members` heads of one seed and loss, each its own initialisation."""
-  return [lib.head_scores(arrays, seed * 100 + member, training_settings({'loss': loss}))
-          for member in range(members)]
+  """`members` heads of one seed, each its own initialisation."""
+  return [lib.head_scores(arrays, seed * 100 + member, SETTINGS) for member in range(members)]
 
 
 def run_members(arrays: Dict[str, np.ndarray], args: argparse.Namespace,
                 seed: int) -> Dict[str, Dict[str, float]]:
-  """Part 3 for one seed: per loss, number of heads and rule, the cross-fitted `eval`
+  """Part 3 for one seed: per number of heads and rule, the cross-fitted `eval`
   figures (mean over fold assignments) and `test`'s."""
   labels = {split: arrays[f'{split}_labels'] for split in SPLITS}
   assignments = fold_assignments(seed, len(labels['eval']), args)
   results = {}
-  for loss in MEMBER_LOSSES:
-    heads = member_scores(arrays, seed, loss, max(args.members))
-    for members in args.members:
-      scores = {split: np.mean([head[split] for head in heads[:members]], axis=0)
-                for split in SPLITS}
-      for rule, tuner in MEMBER_RULES.items():
-        decisions = [cross_fitted(tuner, labels['eval'], scores['eval'], folds)
-                     for folds in assignments]
-        results[f'{loss} | {members} | {rule}'] = {
-            'eval_map': stats.mean_average_precision(labels['eval'], scores['eval']),
-            'eval_macro_f1': float(np.mean([
-                metrics.macro_f1(labels['eval'], d, stats.MIN_SUPPORT) for d in decisions])),
-            'eval_micro_f1': float(np.mean([metrics.micro_f1(labels['eval'], d)
-                                            for d in decisions])),
-            'test': point(labels['test'], scores['test'],
-                          decide(tuner, labels['eval'], scores['eval'], scores['test']))}
-    print(f'seed {seed}: {loss} heads', flush=True)
+  heads = member_scores(arrays, seed, max(args.members))
+  for members in args.members:
+    scores = {split: np.mean([head[split] for head in heads[:members]], axis=0)
+              for split in SPLITS}
+    for rule, tuner in MEMBER_RULES.items():
+      decisions = [cross_fitted(tuner, labels['eval'], scores['eval'], folds)
+                   for folds in assignments]
+      results[f'{members} | {rule}'] = {
+          'eval_map': stats.mean_average_precision(labels['eval'], scores['eval']),
+          'eval_macro_f1': float(np.mean([
+              metrics.macro_f1(labels['eval'], d, stats.MIN_SUPPORT) for d in decisions])),
+          'eval_micro_f1': float(np.mean([metrics.micro_f1(labels['eval'], d)
+                                          for d in decisions])),
+          'test': point(labels['test'], scores['test'],
+                        decide(tuner, labels['eval'], scores['eval'], scores['test']))}
+  print(f'seed {seed}: heads', flush=True)
   return results
 
 
@@ -420,8 +413,8 @@ def render_markdown(results: Dict) -> str:
   if results['members']:
     lines += ['', 'Part 3, averaged heads: the mean over seeds of the cross-fitted `eval` '
               f"(every fold assignment) and of `test`; `{results['command']}`.", '',
-              '| loss | heads | rule | eval mAP | eval macro-F1 | eval micro-F1 | test mAP | '
-              'test macro-F1 | test micro-F1 | test genres |', '| --- ' * 10 + '|']
+              '| heads | rule | eval mAP | eval macro-F1 | eval micro-F1 | test mAP | '
+              'test macro-F1 | test micro-F1 | test genres |', '| --- ' * 9 + '|']
     per_seed = list(results['members'].values())
     for name in per_seed[0]:
       rows = [result[name] for result in per_seed]

@@ -50,7 +50,6 @@ MODEL_PRESETS = {
 MODEL_NAMES = tuple(MODEL_PRESETS)
 RESIZE_POLICIES = ('pad', 'stretch', 'crop')
 NORMALIZATIONS = ('unit', 'symmetric')
-LOSSES = ('bce', 'pos_weight', 'focal', 'asymmetric')
 THRESHOLD_POLICIES = ('per_genre', 'global', 'base_rate')
 
 
@@ -79,8 +78,6 @@ class TrainerConfig:
                            'averaged (steadier scores, so rare genres\' margins are less '
                            'noise: bench/decision_rules.py); each adds the head\'s training '
                            'time, not the serving cost.', minimum=1)
-  loss: str = knob('bce', 'Loss against genre imbalance (models/losses.py), on top of the '
-                   'oversampler; BENCHMARKS.md compares them.', choices=LOSSES)
   threshold_policy: str = knob('base_rate', 'Decision rule tuned on eval: base_rate, '
                                'thresholds tilted toward each genre\'s base rate, the slots '
                                'of min/max_genres going to the genres furthest above theirs '

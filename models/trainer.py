@@ -27,7 +27,6 @@ from models import data
 from models import efficientnet_lite
 from models import embeddings
 from models import export
-from models import losses
 from models import metrics
 from models import settings
 from models import simple_cnn
@@ -155,7 +154,6 @@ def train_on_frozen_backbone(context: TrainingContext, variant: str) -> Trained:
   evaluation = context.dataset(fn_args.eval_files, shuffle=False)
   kept = transfer.fine_tune(
       model, backbone, context.dataset(fn_args.train_files, shuffle=True), evaluation,
-      losses.make_loss(config.loss, train_labels),
       transfer.FineTuneConfig(blocks=preset.fine_tuned_blocks,
                               learning_rate=preset.fine_tune_learning_rate,
                               epochs=preset.fine_tune_epochs,

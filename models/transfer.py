@@ -14,7 +14,6 @@ from typing import Any, Iterable, Iterator, Optional
 import numpy as np
 import tensorflow as tf
 
-from models import losses
 from models import progress
 from models import training
 from models.settings import TrainerConfig
@@ -28,7 +27,6 @@ class HeadConfig:
   learning_rate: float
   epochs: int
   early_stopping_patience: int
-  loss: str
   members: int = 1
   # Embeddings are small: a larger batch than the backbone's steadies the head's steps.
   batch_size: int = 128
@@ -37,7 +35,7 @@ class HeadConfig:
   def of(cls, config: TrainerConfig) -> 'HeadConfig':
     return cls(hidden_units=config.head_hidden_units, dropout=config.head_dropout,
                learning_rate=config.resolved_learning_rate, epochs=config.resolved_epochs,
-               early_stopping_patience=config.head_early_stopping_patience, loss=config.loss,
+               early_stopping_patience=config.head_early_stopping_patience,
                members=config.head_members)
 
 
@@ -114,7 +112,7 @@ def _train_one_head(train_embeddings: np.ndarray, train_labels: np.ndarray,
   num_genres = train_labels.shape[1]
   head = build_head(train_embeddings.shape[-1], num_genres, config, name=name)
   head.compile(optimizer=tf.keras.optimizers.Adam(config.learning_rate),
-               loss=losses.make_loss(config.loss, train_labels),
+               loss=tf.keras.losses.BinaryCrossentropy(),
                metrics=[training.pr_auc_metric(num_genres)])
   callbacks = [_EvalAUC(eval_embeddings, eval_labels),
                training.early_stopping(config.early_stopping_patience),
@@ -217,7 +215,7 @@ def augmented(images: tf.data.Dataset, min_crop: float, seed: int) -> tf.data.Da
 
 
 def fine_tune(model: tf.keras.Model, backbone: tf.keras.Model, train: tf.data.Dataset,
-              evaluation: tf.data.Dataset, loss, config: FineTuneConfig, seed: int,
+              evaluation: tf.data.Dataset, config: FineTuneConfig, seed: int,
               log_dir: Optional[str] = None) -> bool:
   """Trains `model` (`backbone` then its head) end to end on augmented posters, the
   backbone's top `config.blocks` blocks with it; early stopping on eval macro PR-AUC.
@@ -227,7 +225,8 @@ def fine_tune(model: tf.keras.Model, backbone: tf.keras.Model, train: tf.data.Da
   """
   unfreeze_top(backbone, config.blocks)
   # After the trainable flags: compiling is when Keras reads them.
-  model.compile(optimizer=tf.keras.optimizers.Adam(config.learning_rate), loss=loss,
+  model.compile(optimizer=tf.keras.optimizers.Adam(config.learning_rate),
+                loss=tf.keras.losses.BinaryCrossentropy(),
                 metrics=[training.pr_auc_metric(model.output_shape[-1])])
   before = model.evaluate(evaluation, verbose=0, return_dict=True)[training.PR_AUC]
   weights = model.get_weights()

@@ -230,7 +230,7 @@ class PipelineConfig:
   def from_env(cls, environ: Mapping[str, str] = os.environ,
                **overrides: Any) -> 'PipelineConfig':
     """Defaults, then POSTER_* environment variables, then non-None `overrides` (any knob of
-    the tree by its field name, e.g. `loss='focal'`)."""
+    the tree by its field name, e.g. `head_members=5`)."""
     return knobs.from_env(cls, environ, overrides)
 
   @classmethod

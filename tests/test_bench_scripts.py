@@ -18,7 +18,7 @@ SCRIPTS = sorted(name[:-3] for name in os.listdir(lib.BENCH_DIR)
 # Every knob of lib.RESULT_KNOBS, as a research script pins them.
 KNOBS = dict(model_name='efficientnet_lite0', epochs=60, learning_rate=1e-3,
              head_hidden_units=512, head_dropout=0.5, head_early_stopping_patience=8,
-             head_members=1, loss='bce', threshold_policy='global', min_genres=1, max_genres=3,
+             head_members=1, threshold_policy='global', min_genres=1, max_genres=3,
              oversample_max_copies=4, oversample_max_growth=3.0)
 
 
@@ -79,10 +79,10 @@ def test_generated_by_names_command_machine_commit_and_date():
 def test_research_settings_are_pinned_whole():
   knobs = dict(KNOBS)
   settings = lib.pinned(**knobs)
-  assert settings.trainer.loss == 'bce' and settings.oversample_max_copies == 4
+  assert settings.trainer.threshold_policy == 'global' and settings.oversample_max_copies == 4
   assert lib.head_config(settings).batch_size == lib.HEAD_BATCH_SIZE
-  del knobs['loss']
-  with pytest.raises(ValueError, match='missing: loss'):
+  del knobs['threshold_policy']
+  with pytest.raises(ValueError, match='missing: threshold_policy'):
     lib.pinned(**knobs)
 
 
@@ -111,12 +111,12 @@ def test_the_head_trains_on_the_oversampled_rows(monkeypatch):
     return lambda x, training: tf.zeros((len(x), 5))
 
   monkeypatch.setattr('models.transfer.train_head', fake_train_head)
-  knobs = {**KNOBS, 'loss': 'pos_weight', 'oversample_max_copies': 1}
+  knobs = {**KNOBS, 'head_dropout': 0.25, 'oversample_max_copies': 1}
   scores = lib.head_scores(arrays, 0, lib.pinned(**knobs))
   assert set(scores) == {'eval', 'test'}
   np.testing.assert_array_equal(seen['train'], arrays['train'])
   np.testing.assert_array_equal(seen['evaluation'], arrays['eval'])
-  assert seen['config'].loss == 'pos_weight'
+  assert seen['config'].dropout == 0.25
   lib.head_scores(arrays, 0, lib.pinned(**{**knobs, 'oversample_max_copies': 4}))
   assert len(seen['train']) > 40  # The rare genre's posters were copied.
   assert seen['labels'][:, 4].sum() > labels[:, 4].sum()

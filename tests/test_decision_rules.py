@@ -111,7 +111,7 @@ def test_training_choices_change_only_their_knobs_of_the_pinned_settings(monkeyp
   stronger = decision_rules.training_settings(
       decision_rules.TRAINING_CHOICES['oversampler stronger (8 copies, growth 5)'])
   assert (stronger.oversample_max_copies, stronger.oversample_max_growth) == (8, 5.0)
-  assert stronger.trainer.loss == decision_rules.RULE.loss
+  assert stronger.trainer.head_dropout == decision_rules.RULE.head_dropout
   # What a choice's head is trained with is exactly the settings handed to bench/lib.py.
   labels, scores = _labels_and_scores(posters=120)
   seen = []
@@ -122,8 +122,9 @@ def test_training_choices_change_only_their_knobs_of_the_pinned_settings(monkeyp
   default = {split: scores for split in ('eval', 'test')}
   args = type('Args', (), {'eval_folds': 2, 'fold_assignments': 1, 'bootstrap': 5})()
   decision_rules.run_training_choices(arrays, default, args, seed=0)
-  assert [s.trainer.loss for s in seen] == [
-      knobs.get('loss', 'bce') for knobs in decision_rules.TRAINING_CHOICES.values() if knobs]
+  assert [s.oversample_max_copies for s in seen] == [
+      knobs.get('oversample_max_copies', decision_rules.SETTINGS.oversample_max_copies)
+      for knobs in decision_rules.TRAINING_CHOICES.values() if knobs]
 
 
 def test_averaged_heads_are_the_first_n_of_one_seeds_heads(monkeypatch):
@@ -132,22 +133,21 @@ def test_averaged_heads_are_the_first_n_of_one_seeds_heads(monkeypatch):
   heads = {}
 
   def head_scores(arrays, seed, settings):
-    heads[(seed, settings.trainer.loss)] = {
-        split: np.clip(scores + rng.normal(0, 0.05, scores.shape), 0.01, 0.99)
-        for split in ('eval', 'test')}
-    return heads[(seed, settings.trainer.loss)]
+    assert settings == decision_rules.SETTINGS
+    heads[seed] = {split: np.clip(scores + rng.normal(0, 0.05, scores.shape), 0.01, 0.99)
+                   for split in ('eval', 'test')}
+    return heads[seed]
 
   monkeypatch.setattr(decision_rules.lib, 'head_scores', head_scores)
   arrays = {'eval_labels': labels, 'test_labels': labels}
   args = type('Args', (), {'eval_folds': 2, 'fold_assignments': 2, 'members': [1, 3]})()
   results = decision_rules.run_members(arrays, args, seed=2)
-  # The largest number of heads is trained once per loss, each from its own seed.
-  assert len(heads) == 2 * 3
-  assert {seed for seed, _ in heads} == {200, 201, 202}
-  averaged = np.mean([heads[(200 + m, 'bce')]['test'] for m in range(3)], axis=0)
-  name = f"bce | 3 | {decision_rules.REFERENCE}"
+  # The largest number of heads is trained once, each from its own seed.
+  assert set(heads) == {200, 201, 202}
+  averaged = np.mean([heads[200 + m]['test'] for m in range(3)], axis=0)
+  name = f"3 | {decision_rules.REFERENCE}"
   assert results[name]['test']['map'] == pytest.approx(
       decision_rules.stats.mean_average_precision(labels, averaged))
-  assert len(results) == 2 * 2 * len(decision_rules.MEMBER_RULES)
-  macro_only = f"bce | 1 | 'base_rate' for macro-F1 alone"
+  assert len(results) == 2 * len(decision_rules.MEMBER_RULES)
+  macro_only = "1 | 'base_rate' for macro-F1 alone"
   assert 0.0 <= results[macro_only]['eval_macro_f1'] <= 1.0

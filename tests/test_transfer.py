@@ -165,8 +165,7 @@ def test_fine_tuning_moves_only_the_top_and_the_head_and_keeps_the_best_weights(
   model_before = [w.copy() for w in model.get_weights()]
   config = transfer.FineTuneConfig(blocks=5, learning_rate=1e-2, epochs=2,
                                    early_stopping_patience=2)
-  kept = transfer.fine_tune(model, backbone, train, evaluation,
-                            tf.keras.losses.BinaryCrossentropy(), config, seed=0)
+  kept = transfer.fine_tune(model, backbone, train, evaluation, config, seed=0)
   for w in backbone.weights:
     if w.name in frozen_before:
       np.testing.assert_array_equal(w.numpy(), frozen_before[w.name], err_msg=w.name)
