@@ -60,8 +60,8 @@ from models import thresholds  # pylint: disable=g-import-not-at-top
 # 156fbaa), pinned rather than read from the live defaults.
 PINNED = dict(model_name='efficientnet_lite0', epochs=60, learning_rate=1e-3,
               head_hidden_units=512, head_dropout=0.5, head_early_stopping_patience=8,
-              head_members=1, threshold_policy='global', min_genres=1,
-              max_genres=3, oversample_max_copies=4, oversample_max_growth=3.0)
+              head_members=1, min_genres=1, max_genres=3, oversample_max_copies=4,
+              oversample_max_growth=3.0)
 SETTINGS = lib.pinned(**PINNED)
 RULE = SETTINGS.trainer
 REFERENCE = 'one global threshold (d16bcaf\'s rule)'

@@ -39,7 +39,7 @@ from models import pr_auc  # pylint: disable=g-import-not-at-top
 # rather than read from the live defaults.
 SETTINGS = lib.pinned(
     model_name='efficientnet_lite0', epochs=60, learning_rate=1e-3, head_hidden_units=512,
-    head_dropout=0.5, head_early_stopping_patience=8, head_members=1, threshold_policy='global',
+    head_dropout=0.5, head_early_stopping_patience=8, head_members=1,
     min_genres=1, max_genres=3, oversample_max_copies=4, oversample_max_growth=3.0,
     min_macro_pr_auc=0.10, max_macro_pr_auc_regression=0.03, genre_drop_scale=0.6,
     chance_confidence=0.99, min_eval_positives=20)

@@ -253,8 +253,8 @@ def embeddings(run_dir: str, variant: str = 'lite0'
 # The knobs that move a research table's figures: a script pins every one of them (`pinned`),
 # so the command BENCHMARKS.md quotes reproduces its table whatever the live defaults become.
 RESULT_KNOBS = ('model_name', 'epochs', 'learning_rate', 'head_hidden_units', 'head_dropout',
-                'head_early_stopping_patience', 'head_members', 'threshold_policy',
-                'min_genres', 'max_genres', 'oversample_max_copies', 'oversample_max_growth')
+                'head_early_stopping_patience', 'head_members', 'min_genres', 'max_genres',
+                'oversample_max_copies', 'oversample_max_growth')
 # The head's batch on embeddings (models/transfer.py's HeadConfig, not a knob), pinned too.
 HEAD_BATCH_SIZE = 128
 

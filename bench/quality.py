@@ -33,6 +33,7 @@ from bench import stats  # pylint: disable=g-import-not-at-top
 from contract import nodes  # pylint: disable=g-import-not-at-top
 from models import baselines  # pylint: disable=g-import-not-at-top
 from models import batch_predict  # pylint: disable=g-import-not-at-top
+from models import thresholds  # pylint: disable=g-import-not-at-top
 from pipeline import configs  # pylint: disable=g-import-not-at-top
 
 # What it measures is the pipeline as configured: a run with the live defaults (and the
@@ -129,7 +130,7 @@ def _bench_model(model_name: str, label: str, args: argparse.Namespace) -> Dict[
       'data_root': args.data_root,
       'split_sizes': {'train': len(train.ids), 'eval': len(evaluation.ids),
                       'test': len(test.ids)},
-      'threshold_policy': (f'{DEFAULTS.trainer.threshold_policy} thresholds tuned on eval, '
+      'threshold_policy': (f'{thresholds.MODEL_POLICY} thresholds tuned on eval, '
                            f'{DEFAULTS.trainer.min_genres} to {DEFAULTS.trainer.max_genres} '
                            'genres per poster'),
       'blessed': os.path.exists(os.path.join(blessing_uri, 'BLESSED')),

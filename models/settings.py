@@ -50,7 +50,6 @@ MODEL_PRESETS = {
 MODEL_NAMES = tuple(MODEL_PRESETS)
 RESIZE_POLICIES = ('pad', 'stretch', 'crop')
 NORMALIZATIONS = ('unit', 'symmetric')
-THRESHOLD_POLICIES = ('per_genre', 'global', 'base_rate')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,14 +77,6 @@ class TrainerConfig:
                            'averaged (steadier scores, so rare genres\' margins are less '
                            'noise: bench/decision_rules.py); each adds the head\'s training '
                            'time, not the serving cost.', minimum=1)
-  threshold_policy: str = knob('base_rate', 'Decision rule tuned on eval: base_rate, '
-                               'thresholds tilted toward each genre\'s base rate, the slots '
-                               'of min/max_genres going to the genres furthest above theirs '
-                               '(rare genres get slots that raw scores give Drama and '
-                               'Comedy); one threshold for all genres, slots by score; or one '
-                               'per genre (noisier: several genres have under 20 eval '
-                               'positives). bench/decision_rules.py compares them.',
-                               choices=THRESHOLD_POLICIES)
   min_genres: int = knob(1, 'Genres every poster gets at least.', minimum=0)
   max_genres: Optional[int] = knob(3, 'Genres a poster gets at most (the data\'s posters '
                                    'have 1 to 3); none: no cap.', minimum=1)

@@ -30,6 +30,10 @@ DEFAULT_CANDIDATES = tuple(np.round(np.arange(0.05, 0.951, 0.025), 3))
 # genre's base rate one for one in logit space.
 BASE_RATE_TILTS = (0.0, 0.25, 0.5, 0.75, 1.0)
 RANKINGS = ('score', 'margin')
+POLICIES = ('per_genre', 'global', 'base_rate')
+# The Trainer's policy, chosen on a cross-fitted `eval` (bench/decision_rules.py); the others
+# decide the trivial baselines (models/baselines.py) and are what the benches compare it with.
+MODEL_POLICY = 'base_rate'
 # Fewer eval positives than this and a genre's own F1-optimal threshold is noise.
 MIN_POSITIVES_TO_TUNE = 8
 
@@ -210,5 +214,4 @@ def tune_rule(labels: np.ndarray, scores: np.ndarray, policy: str,
   if policy == 'base_rate':
     return DecisionRule(tune_base_rate_thresholds(labels, scores, **bounds), **bounds,
                         rank_by='margin')
-  raise ValueError(f"Unknown threshold policy {policy!r}: use 'per_genre', 'global' or "
-                   "'base_rate'.")
+  raise ValueError(f"Unknown threshold policy {policy!r}: use one of {', '.join(POLICIES)}.")

@@ -185,7 +185,7 @@ def run_fn(fn_args: FnArgs) -> None:
   trained = MODELS[config.model_name](context)
   labels, scores = trained.labels, trained.scores
 
-  rule = decision_rule.tune_rule(labels, scores, config.threshold_policy, config.min_genres,
+  rule = decision_rule.tune_rule(labels, scores, decision_rule.MODEL_POLICY, config.min_genres,
                                  config.max_genres)
   logging.info('Decision rule tuned on eval: %s; eval macro-F1 %.4f, eval mAP %.4f.', rule,
                metrics.macro_f1(labels, rule.apply(scores)),

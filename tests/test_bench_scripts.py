@@ -18,7 +18,7 @@ SCRIPTS = sorted(name[:-3] for name in os.listdir(lib.BENCH_DIR)
 # Every knob of lib.RESULT_KNOBS, as a research script pins them.
 KNOBS = dict(model_name='efficientnet_lite0', epochs=60, learning_rate=1e-3,
              head_hidden_units=512, head_dropout=0.5, head_early_stopping_patience=8,
-             head_members=1, threshold_policy='global', min_genres=1, max_genres=3,
+             head_members=1, min_genres=1, max_genres=3,
              oversample_max_copies=4, oversample_max_growth=3.0)
 
 
@@ -79,10 +79,10 @@ def test_generated_by_names_command_machine_commit_and_date():
 def test_research_settings_are_pinned_whole():
   knobs = dict(KNOBS)
   settings = lib.pinned(**knobs)
-  assert settings.trainer.threshold_policy == 'global' and settings.oversample_max_copies == 4
+  assert settings.trainer.head_members == 1 and settings.oversample_max_copies == 4
   assert lib.head_config(settings).batch_size == lib.HEAD_BATCH_SIZE
-  del knobs['threshold_policy']
-  with pytest.raises(ValueError, match='missing: threshold_policy'):
+  del knobs['head_members']
+  with pytest.raises(ValueError, match='missing: head_members'):
     lib.pinned(**knobs)
 
 

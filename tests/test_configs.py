@@ -35,7 +35,7 @@ def test_explicit_values_win_over_the_preset_even_when_zero():
 
 @pytest.mark.parametrize('overrides,message', [
     (dict(model_name='resnet'), 'model_name=.resnet. is not one of'),
-    (dict(threshold_policy='nope'), 'threshold_policy=.nope. is not one of'),
+    (dict(resize_policy='nope'), 'resize_policy=.nope. is not one of'),
     (dict(batch_size=0), 'batch_size=0 is below its minimum 1'),
     (dict(max_genres=1, min_genres=2), 'max_genres=1 is below min_genres=2'),
     (dict(genre_drop_scale=-1.0), 'genre_drop_scale'),
@@ -63,18 +63,18 @@ def test_environment_overrides_defaults_and_explicit_values_override_both():
 def test_a_bad_environment_value_names_its_variable():
   with pytest.raises(SettingError, match="POSTER_EPOCHS='four'"):
     configs.PipelineConfig.from_env({'POSTER_EPOCHS': 'four'})
-  with pytest.raises(SettingError, match='POSTER_THRESHOLD_POLICY'):
-    configs.PipelineConfig.from_env({'POSTER_THRESHOLD_POLICY': 'nope'})
+  with pytest.raises(SettingError, match='POSTER_RESIZE_POLICY'):
+    configs.PipelineConfig.from_env({'POSTER_RESIZE_POLICY': 'nope'})
 
 
 def test_every_knob_is_a_flag_parsed_to_its_type():
   parser = argparse.ArgumentParser()
   knobs.add_flags(parser, configs.PipelineConfig)
-  args = parser.parse_args(['--threshold-policy', 'global', '--epochs', '3', '--head-dropout', '0.25',
+  args = parser.parse_args(['--head-members', '5', '--epochs', '3', '--head-dropout', '0.25',
                             '--allow-anomalies', '--gcp-project', 'p'])
   config = _config(**knobs.flag_overrides(args, configs.PipelineConfig))
-  assert (config.trainer.threshold_policy, config.trainer.epochs,
-          config.trainer.head_dropout) == ('global', 3, 0.25)
+  assert (config.trainer.head_members, config.trainer.epochs,
+          config.trainer.head_dropout) == (5, 3, 0.25)
   assert config.allow_anomalies and config.cloud.gcp_project == 'p'
   args = parser.parse_args(['--allow-anomalies', '0'])
   assert not _config(**knobs.flag_overrides(args, configs.PipelineConfig)).allow_anomalies
@@ -88,7 +88,7 @@ def test_knob_names_are_unique_across_the_settings_tree():
 
 
 def test_the_trainer_settings_survive_custom_config_whole():
-  config = TrainerConfig(threshold_policy='global', max_genres=None, head_dropout=1)
+  config = TrainerConfig(head_members=5, max_genres=None, head_dropout=1)
   carried = knobs.as_custom_config(config)
   assert knobs.from_custom_config(TrainerConfig, carried) == config
   # JSON may turn 1.0 into 1; the field's type restores it.

@@ -24,7 +24,7 @@ def _run(args, **environment):
     (['--data-root', '/nonexistent'], {}, {
         'local_runner.py': "'/nonexistent' is not a dataset in the Kaggle layout",
         'kubeflow_v2_runner.py': 'is not a gs:// URI (POSTER_PIPELINE_ROOT)'}),
-    ([], {'POSTER_THRESHOLD_POLICY': 'nope'}, "threshold_policy='nope' is not one of"),
+    ([], {'POSTER_RESIZE_POLICY': 'nope'}, "resize_policy='nope' is not one of"),
     (['--epochs', 'two'], {}, '--epochs=two'),
     ([], {'POSTER_MAX_GENRES': '0'}, 'max_genres=0 is below its minimum 1 (POSTER_MAX_GENRES)'),
 ])
