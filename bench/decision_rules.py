@@ -24,11 +24,13 @@ does not move; only the decisions do), all within the Trainer's bounds:
   - the 'base_rate' policy of models/thresholds.py: thresholds from a level and a tilt
     toward each genre's base rate, slots by margin.
 Part 2 re-checks the oversampler's strength (the losses it also compared left the product
-with the `loss` knob: `git show 44f3d12:bench/decision_rules.py`), one head per choice and seed on the cached frozen embeddings, each judged with the reference rule and with
-the 'base_rate' one; mAP gains are paired against the same seed's default head.
+with the `loss` knob: `git show 44f3d12:bench/decision_rules.py`), one head per choice and
+seed on the cached frozen embeddings, each judged with the reference rule and with the
+'base_rate' one; mAP gains are paired against the same seed's default head.
 Part 3 (--members) averages the scores of several heads of one seed (each from its own
-initialisation, as the Trainer's `head_members` does), each judged by the reference rule and by 'base_rate' tuned for macro-F1 alone or for macro-F1
-plus micro-F1; means over the seeds, `eval` cross-fitted over every fold assignment.
+initialisation, as the Trainer's `head_members` does), each judged by the reference rule and
+by 'base_rate' tuned for macro-F1 alone or for macro-F1 plus micro-F1; means over the seeds,
+`eval` cross-fitted over every fold assignment.
 A rule tuned and judged on the same posters wins by construction, so `eval` is cross-fitted:
 its posters fall into folds, and each fold's decisions come from the rule tuned on the other
 folds. Gains are paired on those decisions, with a bootstrap 95% interval over `eval`
