@@ -68,8 +68,7 @@ class TrainerConfig:
   early_stopping_patience: int = knob(3, 'Epochs without a better eval PR-AUC before '
                                       'end-to-end training (or fine-tuning) stops.',
                                       minimum=1)
-  head_hidden_units: int = knob(512, 'Hidden units of the genre head; 0: a linear head '
-                                '(logistic regression per genre).', minimum=0)
+  head_hidden_units: int = knob(512, 'Hidden units of the genre head.', minimum=1)
   head_dropout: float = knob(0.5, 'Dropout before the head\'s output layer.', minimum=0.0)
   head_early_stopping_patience: int = knob(8, 'Epochs without a better eval PR-AUC before '
                                            'head training stops.', minimum=1)

@@ -22,7 +22,7 @@ from models.settings import TrainerConfig
 @dataclasses.dataclass(frozen=True)
 class HeadConfig:
   """How the genre head trains on embeddings; `of` takes it from the Trainer's settings."""
-  hidden_units: int  # 0: a linear (logistic-regression) head
+  hidden_units: int
   dropout: float
   learning_rate: float
   epochs: int
@@ -80,9 +80,8 @@ def build_head(embedding_size: int, num_genres: int, config: HeadConfig,
                name: str = 'genre_head') -> tf.keras.Model:
   inputs = tf.keras.Input(shape=(embedding_size,), name='embedding')
   x = tf.keras.layers.Dropout(config.dropout / 2, name='head_input_dropout')(inputs)
-  if config.hidden_units:
-    x = tf.keras.layers.Dense(config.hidden_units, activation='relu', name='head_hidden')(x)
-    x = tf.keras.layers.Dropout(config.dropout, name='head_dropout')(x)
+  x = tf.keras.layers.Dense(config.hidden_units, activation='relu', name='head_hidden')(x)
+  x = tf.keras.layers.Dropout(config.dropout, name='head_dropout')(x)
   outputs = tf.keras.layers.Dense(num_genres, activation='sigmoid', name='scores')(x)
   return tf.keras.Model(inputs, outputs, name=name)
 

@@ -102,7 +102,7 @@ def test_head_learns_separable_embeddings():
   labels = (rng.random((400, 3)) < 0.3).astype(np.int64)
   embeddings = labels * 3.0 + rng.normal(0, 0.3, labels.shape)
   config = dataclasses.replace(transfer.HeadConfig.of(model_config.TrainerConfig()),
-                               hidden_units=0, epochs=30, learning_rate=0.05,
+                               hidden_units=16, epochs=30, learning_rate=0.05,
                                early_stopping_patience=30)
   head = transfer.train_head(embeddings[:300], labels[:300], embeddings[300:], labels[300:],
                              config)
