@@ -20,7 +20,7 @@ import platform
 import shlex
 import subprocess
 import sys
-from typing import Any, Dict, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -32,6 +32,7 @@ if REPO_ROOT not in sys.path:
 
 from pipeline import configs  # pylint: disable=g-import-not-at-top,wrong-import-position
 from pipeline import runtime_env  # pylint: disable=g-import-not-at-top,wrong-import-position
+from models.settings import TransformConfig  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 runtime_env.require_legacy_keras()
 if os.path.dirname(os.path.abspath(getattr(sys.modules['__main__'], '__file__', None)
@@ -204,25 +205,48 @@ def examples_uri(runs: Dict[str, Any]) -> str:
   return runs[nodes.EXAMPLE_GEN].output_uris[nodes.EXAMPLES][0]
 
 
-def embedding_cache(run_dir: str, variant: str) -> str:
-  return os.path.join(run_dir, f'embeddings_{variant}.npz')
+# The preset whose preprocessing posters get at another input size: every EfficientNet-Lite
+# preset normalizes as this one does.
+LITE_PRESET = 'efficientnet_lite0'
 
 
-def embeddings(run_dir: str, variant: str = 'lite0'
+def embedding_cache(run_dir: str, variant: str,
+                    image_size: Optional[Tuple[int, int]] = None) -> str:
+  size = f'_{image_size[0]}x{image_size[1]}' if image_size else ''
+  return os.path.join(run_dir, f'embeddings_{variant}{size}.npz')
+
+
+class _Preprocessing:
+  """What `models.data.make_dataset` reads of a TFTransformOutput, the Transform's own
+  preprocessing (models/preprocessing.py) at another input size: posters embedded as the
+  pipeline would embed them had its preset that size."""
+
+  def __init__(self, config):
+    self._config = config
+
+  def transform_features_layer(self):
+    from models import preprocessing  # pylint: disable=g-import-not-at-top
+    return lambda inputs: preprocessing.preprocess(inputs, self._config)
+
+
+def embeddings(run_dir: str, variant: str = 'lite0',
+               image_size: Optional[Tuple[int, int]] = None
                ) -> Tuple[Dict[str, np.ndarray], Tuple[str, ...]]:
   """({'<split>': [N, D], '<split>_labels': [N, G]} of every distinct poster, the genres) of
   the run in `run_dir`: the frozen ImageNet backbone's embeddings, computed once (a few
-  minutes on 2 CPUs) and cached as embeddings_<variant>.npz beside the store.
+  minutes on 2 CPUs) and cached as embeddings_<variant>.npz beside the store. With
+  `image_size` (height, width), the posters go through the Transform's preprocessing at that
+  size instead of the run's Transform graph (the default resize policy, the Lite presets'
+  normalization), cached as embeddings_<variant>_<height>x<width>.npz.
 
   Caches written before mirror views were removed (f8f81e3) also hold '<split>_mirrored'
   arrays; they are left out, the rest is the same."""
-  from contract import features  # pylint: disable=g-import-not-at-top
   from contract import nodes  # pylint: disable=g-import-not-at-top
   from contract import vocabulary  # pylint: disable=g-import-not-at-top
   runs = latest_runs(os.path.join(run_dir, 'metadata.db'))
   uri = examples_uri(runs)
   genres = vocabulary.read_vocabulary(uri)
-  cache = embedding_cache(run_dir, variant)
+  cache = embedding_cache(run_dir, variant, image_size)
   if os.path.exists(cache):
     with np.load(cache) as arrays:
       return {name: arrays[name] for name in arrays.files
@@ -233,14 +257,19 @@ def embeddings(run_dir: str, variant: str = 'lite0'
   from models import efficientnet_lite
   from models import transfer
   # pylint: enable=g-import-not-at-top
-  tft_output = tft.TFTransformOutput(runs[nodes.TRANSFORM].output_uris['transform_graph'][0])
-  image_shape = tuple(tft_output.transformed_feature_spec()[features.IMAGE_XF].shape)
+  if image_size:
+    transform = _Preprocessing(TransformConfig(
+        image_height=image_size[0], image_width=image_size[1]).for_model(LITE_PRESET))
+    image_shape = (*image_size, 3)
+  else:
+    transform = tft.TFTransformOutput(runs[nodes.TRANSFORM].output_uris['transform_graph'][0])
+    image_shape = data.image_shape(transform)
   backbone = efficientnet_lite.build_backbone(variant, input_shape=image_shape)
   arrays = {}
   for split in SPLITS:
     files = [os.path.join(uri, f'Split-{split}', '*')]
     index = data.poster_index(files, len(genres))
-    posters = data.make_dataset(files, tft_output, len(genres), 64, shuffle=False,
+    posters = data.make_dataset(files, transform, len(genres), 64, shuffle=False,
                                 keep=index.first_record)
     arrays[split] = transfer.embed(backbone, posters, description=f'Embedding {split}')
     arrays[f'{split}_labels'] = index.labels

@@ -98,6 +98,45 @@ def test_cached_embeddings_leave_out_the_mirror_views_of_older_caches(tmp_path, 
   np.testing.assert_array_equal(loaded['train'], arrays['train'])
 
 
+def test_embeddings_at_another_input_size_go_through_the_transforms_preprocessing(
+    tmp_path, monkeypatch):
+  from contract import features  # pylint: disable=g-import-not-at-top
+  from models import efficientnet_lite  # pylint: disable=g-import-not-at-top
+  from tests import synthetic  # pylint: disable=g-import-not-at-top
+  examples = tmp_path / 'examples'
+  labels = {'train': [[1, 0], [0, 1]], 'eval': [[1, 1]], 'test': [[0, 1]]}
+  for split, rows in labels.items():
+    os.makedirs(examples / f'Split-{split}')
+    with tf.io.TFRecordWriter(str(examples / f'Split-{split}' / 'data.gz'),
+                              options='GZIP') as writer:
+      for number, row in enumerate(rows):
+        writer.write(tf.train.Example(features=tf.train.Features(feature={
+            features.ID: tf.train.Feature(bytes_list=tf.train.BytesList(
+                value=[f'{split}{number}'.encode()])),
+            features.IMAGE: tf.train.Feature(bytes_list=tf.train.BytesList(
+                value=[synthetic.poster_bytes(seed=number)])),
+            features.LABELS: tf.train.Feature(int64_list=tf.train.Int64List(value=row)),
+        })).SerializeToString())
+  monkeypatch.setattr(lib, 'latest_runs', lambda path: {})
+  monkeypatch.setattr(lib, 'examples_uri', lambda runs: str(examples))
+  monkeypatch.setattr('contract.vocabulary.read_vocabulary', lambda uri: ('a', 'b'))
+  built = []
+  build_backbone = efficientnet_lite.build_backbone
+
+  def untrained_backbone(variant, input_shape, **unused):
+    built.append((variant, tuple(input_shape)))
+    return build_backbone(variant, input_shape=input_shape, weights=None)
+
+  monkeypatch.setattr(efficientnet_lite, 'build_backbone', untrained_backbone)
+  arrays, genres = lib.embeddings(str(tmp_path), 'lite1', (48, 32))
+  assert built == [('lite1', (48, 32, 3))] and genres == ('a', 'b')
+  assert os.path.exists(lib.embedding_cache(str(tmp_path), 'lite1', (48, 32)))
+  assert not os.path.exists(lib.embedding_cache(str(tmp_path), 'lite1'))
+  for split, rows in labels.items():
+    assert arrays[split].shape == (len(rows), efficientnet_lite.EMBEDDING_SIZE)
+    np.testing.assert_array_equal(arrays[f'{split}_labels'], rows)
+
+
 def test_the_head_trains_on_the_oversampled_rows(monkeypatch):
   rng = np.random.default_rng(4)
   labels = (rng.random((40, 5)) < [0.6, 0.3, 0.2, 0.1, 0.05]).astype(np.int64)
