@@ -35,7 +35,6 @@ from bench import lib  # pylint: disable=g-import-not-at-top
 
 from bench import decision_rules  # pylint: disable=g-import-not-at-top
 from bench import stats  # pylint: disable=g-import-not-at-top
-from models import metrics  # pylint: disable=g-import-not-at-top
 
 # The Trainer's default head and rule bounds when the table in BENCHMARKS.md was made.
 PINNED = dict(decision_rules.PINNED, head_members=3)
@@ -101,24 +100,14 @@ def costs(candidates: List[Tuple[str, Tuple[int, int]]]) -> Dict[str, List[float
 
 
 def quality(arrays: Dict[str, np.ndarray], seed: int) -> Dict[str, object]:
-  """One seed's default head: its `eval` scores and first cross-fitted decisions (for the
-  paired intervals), and the cross-fitted `eval` and `test` figures."""
+  """One seed's default head under 'base_rate': the cross-fitted `eval` and the `test`
+  figures, and (under 'judged') its `eval` scores and first cross-fitted decisions."""
   scores = lib.head_scores(arrays, seed, SETTINGS)
   labels = {split: arrays[f'{split}_labels'] for split in decision_rules.SPLITS}
-  tuner = decision_rules.tuned('base_rate')
-  rng = np.random.default_rng(seed)
-  decisions = [decision_rules.cross_fitted(tuner, labels['eval'], scores['eval'],
-                                           rng.integers(0, EVAL_FOLDS, len(labels['eval'])))
-               for _ in range(FOLD_ASSIGNMENTS)]
-  return {'judged': (scores['eval'], decisions[0]),
-          'eval_map': stats.mean_average_precision(labels['eval'], scores['eval']),
-          'eval_macro_f1': float(np.mean([metrics.macro_f1(labels['eval'], d,
-                                                           stats.MIN_SUPPORT)
-                                          for d in decisions])),
-          'eval_micro_f1': float(np.mean([metrics.micro_f1(labels['eval'], d)
-                                          for d in decisions])),
-          'test': decision_rules.point(labels['test'], scores['test'], decision_rules.decide(
-              tuner, labels['eval'], scores['eval'], scores['test']))}
+  figures, decisions = decision_rules.cross_fitted_figures(
+      decision_rules.tuned('base_rate'), labels, scores, decision_rules.fold_assignments(
+          seed, len(labels['eval']), EVAL_FOLDS, FOLD_ASSIGNMENTS))
+  return {**figures, 'judged': (scores['eval'], decisions)}
 
 
 def render_markdown(results: Dict) -> str:

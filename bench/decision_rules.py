@@ -45,7 +45,7 @@ import argparse
 import json
 import os
 import sys
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Tuple
 
 import numpy as np
 
@@ -269,23 +269,16 @@ def run_members(arrays: Dict[str, np.ndarray], args: argparse.Namespace,
   """Part 3 for one seed: per number of heads and rule, the cross-fitted `eval`
   figures (mean over fold assignments) and `test`'s."""
   labels = {split: arrays[f'{split}_labels'] for split in SPLITS}
-  assignments = fold_assignments(seed, len(labels['eval']), args)
+  assignments = fold_assignments(seed, len(labels['eval']), args.eval_folds,
+                                 args.fold_assignments)
   results = {}
   heads = member_scores(arrays, seed, max(args.members))
   for members in args.members:
     scores = {split: np.mean([head[split] for head in heads[:members]], axis=0)
               for split in SPLITS}
     for rule, tuner in MEMBER_RULES.items():
-      decisions = [cross_fitted(tuner, labels['eval'], scores['eval'], folds)
-                   for folds in assignments]
-      results[f'{members} | {rule}'] = {
-          'eval_map': stats.mean_average_precision(labels['eval'], scores['eval']),
-          'eval_macro_f1': float(np.mean([
-              metrics.macro_f1(labels['eval'], d, stats.MIN_SUPPORT) for d in decisions])),
-          'eval_micro_f1': float(np.mean([metrics.micro_f1(labels['eval'], d)
-                                          for d in decisions])),
-          'test': point(labels['test'], scores['test'],
-                        decide(tuner, labels['eval'], scores['eval'], scores['test']))}
+      results[f'{members} | {rule}'], _ = cross_fitted_figures(tuner, labels, scores,
+                                                               assignments)
   print(f'seed {seed}: heads', flush=True)
   return results
 
@@ -320,9 +313,28 @@ def point(labels: np.ndarray, scores: np.ndarray, predicted: np.ndarray) -> Dict
           'genres_predicted': genres_predicted(labels, predicted)}
 
 
-def fold_assignments(seed: int, posters: int, args: argparse.Namespace) -> List[np.ndarray]:
+def fold_assignments(seed: int, posters: int, folds: int, count: int) -> List[np.ndarray]:
+  """`count` assignments of `posters` to `folds` folds, drawn from `seed`."""
   rng = np.random.default_rng(seed)
-  return [rng.integers(0, args.eval_folds, posters) for _ in range(args.fold_assignments)]
+  return [rng.integers(0, folds, posters) for _ in range(count)]
+
+
+def cross_fitted_figures(tuner: Tuner, labels: Dict[str, np.ndarray],
+                         scores: Dict[str, np.ndarray], assignments: List[np.ndarray]
+                         ) -> Tuple[Dict[str, object], np.ndarray]:
+  """A rule's figures on scores {'eval', 'test'}: on `eval` cross-fitted, means over the fold
+  `assignments`; on `test` tuned on the whole of `eval`, as the Trainer would. Also the first
+  assignment's `eval` decisions, for paired intervals."""
+  decisions = [cross_fitted(tuner, labels['eval'], scores['eval'], folds)
+               for folds in assignments]
+  return {'eval_map': stats.mean_average_precision(labels['eval'], scores['eval']),
+          'eval_macro_f1': float(np.mean([metrics.macro_f1(labels['eval'], d, stats.MIN_SUPPORT)
+                                          for d in decisions])),
+          'eval_micro_f1': float(np.mean([metrics.micro_f1(labels['eval'], d)
+                                          for d in decisions])),
+          'test': point(labels['test'], scores['test'],
+                        decide(tuner, labels['eval'], scores['eval'], scores['test']))
+          }, decisions[0]
 
 
 def run_rules(arrays: Dict[str, np.ndarray], scores: Dict[str, np.ndarray],
@@ -333,7 +345,8 @@ def run_rules(arrays: Dict[str, np.ndarray], scores: Dict[str, np.ndarray],
       arrays['train_labels'], out_of_fold_scores(arrays, args.train_folds, seed))}
   eval_decisions = [{name: cross_fitted(tuner, labels['eval'], scores['eval'], folds)
                      for name, tuner in tuners.items()}
-                    for folds in fold_assignments(seed, len(labels['eval']), args)]
+                    for folds in fold_assignments(seed, len(labels['eval']), args.eval_folds,
+                                                  args.fold_assignments)]
   mean_gain = {name: float(np.mean([
       metrics.macro_f1(labels['eval'], d[name], stats.MIN_SUPPORT)
       - metrics.macro_f1(labels['eval'], d[REFERENCE], stats.MIN_SUPPORT)
@@ -352,7 +365,7 @@ def run_training_choices(arrays: Dict[str, np.ndarray], default: Dict[str, np.nd
   """Part 2 for one seed: every training choice's head under the reference and base-rate
   rules, paired against the default head under the reference rule."""
   labels = {split: arrays[f'{split}_labels'] for split in SPLITS}
-  folds = fold_assignments(seed, len(labels['eval']), args)[0]
+  folds = fold_assignments(seed, len(labels['eval']), args.eval_folds, 1)[0]
   rules = {REFERENCE: tuned('global'), BASE_RATE: tuned('base_rate')}
   runs, test = {}, {}
   for choice, knobs in TRAINING_CHOICES.items():
