@@ -7,18 +7,17 @@ and 2, each at an input size whose backbone pass costs about what Lite0's at 288
 Research for issue 26, whose default must keep its serving cost per poster within 1.1x of
 d16bcaf's (Lite0 at 288x192): a larger Lite at a smaller input is the one way to a stronger
 backbone inside that bar. Per candidate (the first is the reference, the default):
-  - cost: the backbone's pass over one batch of 32 of the run's `eval` posters at that size,
-    in rounds that take the candidates in turn, so a drift of the machine's speed hits each
-    alike; the median ms per poster and its ratio to the reference. The backbone is nearly
-    all of a poster's serving cost; decoding and resizing cost the same for every candidate,
-    so the whole model's ratio is nearer 1;
+  - cost: the backbone's pass over a batch of 32 inputs of that size, in rounds that take
+    the candidates in turn, so a drift of the machine's speed hits each alike; the median ms
+    per poster and its ratio to the reference. Decoding and resizing a poster, the same for
+    every candidate, come on top: a whole served poster's ratio is nearer 1;
   - quality: every distinct poster of the run embedded at that size through the Transform's
     preprocessing (bench/lib.py caches the embeddings beside the run), then the Trainer's
     default head (three heads averaged; settings pinned, PINNED) per seed, and its decision
     rule ('base_rate') tuned on a cross-fitted `eval` as bench/decision_rules.py does: mAP,
     macro-F1 and micro-F1, means over the seeds (and over 5 fold assignments); the eval mAP
-    paired against the reference's, seed by seed, with a bootstrap 95 % interval over
-    `eval` posters. `test` beside, never chosen on.
+    and macro-F1 paired against the reference's, seed by seed, with bootstrap 95 % intervals
+    over `eval` posters. `test` beside, never chosen on.
 Writes the table to stdout and the results as JSON (--output); BENCHMARKS.md quotes it.
 """
 import argparse
