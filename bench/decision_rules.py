@@ -337,6 +337,20 @@ def cross_fitted_figures(tuner: Tuner, labels: Dict[str, np.ndarray],
           }, decisions[0]
 
 
+# The columns of `figure_cells`, for a table's header.
+FIGURE_COLUMNS = ('eval mAP', 'eval macro-F1', 'eval micro-F1', 'test mAP', 'test macro-F1',
+                  'test micro-F1')
+
+
+def figure_cells(seeds: List[Dict[str, object]]) -> str:
+  """Markdown cells (FIGURE_COLUMNS) of `cross_fitted_figures` results: means over seeds."""
+  def mean(metric: str, split: str = '') -> float:
+    return float(np.mean([(seed[split] if split else seed)[metric] for seed in seeds]))
+  return ' | '.join(f'{value:.3f}' for value in (
+      mean('eval_map'), mean('eval_macro_f1'), mean('eval_micro_f1'), mean('map', 'test'),
+      mean('macro_f1', 'test'), mean('micro_f1', 'test')))
+
+
 def run_rules(arrays: Dict[str, np.ndarray], scores: Dict[str, np.ndarray],
               tuners: Dict[str, Tuner], args: argparse.Namespace, seed: int) -> Dict[str, Dict]:
   """Part 1 for one seed's default head."""
@@ -428,17 +442,13 @@ def render_markdown(results: Dict) -> str:
   if results['members']:
     lines += ['', 'Part 3, averaged heads: the mean over seeds of the cross-fitted `eval` '
               f"(every fold assignment) and of `test`; `{results['command']}`.", '',
-              '| heads | rule | eval mAP | eval macro-F1 | eval micro-F1 | test mAP | '
-              'test macro-F1 | test micro-F1 | test genres |', '| --- ' * 9 + '|']
+              f"| heads | rule | {' | '.join(FIGURE_COLUMNS)} | test genres |",
+              '| --- ' * 9 + '|']
     per_seed = list(results['members'].values())
     for name in per_seed[0]:
       rows = [result[name] for result in per_seed]
-      mean = lambda key, rows=rows: np.mean([row[key] for row in rows])
-      test = lambda key, rows=rows: np.mean([row['test'][key] for row in rows])
-      lines.append(f"| {name} | {mean('eval_map'):.3f} | "
-                   f"{mean('eval_macro_f1'):.3f} | {mean('eval_micro_f1'):.3f} | "
-                   f"{test('map'):.3f} | {test('macro_f1'):.3f} | {test('micro_f1'):.3f} | "
-                   f"{test('genres_predicted'):.1f} |")
+      genres = np.mean([row['test']['genres_predicted'] for row in rows])
+      lines.append(f'| {name} | {figure_cells(rows)} | {genres:.1f} |')
   return '\n'.join(lines)
 
 
