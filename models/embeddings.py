@@ -33,7 +33,8 @@ from models import data
 from models import transfer
 
 # Bump when what an entry means changes (its features, or how embeddings are computed).
-FORMAT_VERSION = 1
+# 2: the top features followed by the pooled block features (models/efficientnet_lite.py).
+FORMAT_VERSION = 2
 SUMMARY_FILE = 'embedding_summary.json'
 
 # Why an entry was not reused.

@@ -74,8 +74,10 @@ class TrainerConfig:
                                            'head training stops.', minimum=1)
   head_members: int = knob(3, 'Heads trained from different initialisations, their scores '
                            'averaged (steadier scores, so rare genres\' margins are less '
-                           'noise: bench/decision_rules.py); each adds the head\'s training '
-                           'time, not the serving cost.', minimum=1)
+                           'noise: bench/decision_rules.py); on a frozen backbone each is a '
+                           'pair, one head on the top features and one with the pooled '
+                           'block features. Each adds training time, not serving cost.',
+                           minimum=1)
   min_genres: int = knob(1, 'Genres every poster gets at least.', minimum=0)
   max_genres: Optional[int] = knob(3, 'Genres a poster gets at most (the data\'s posters '
                                    'have 1 to 3); none: no cap.', minimum=1)

@@ -14,7 +14,13 @@ threshold tuned without the cap is tuned for decisions the model never makes), b
     a genre's base rate being its mean score on the tuning posters: two numbers for every
     genre, the level and the tilt toward each genre's own base rate, that maximize macro-F1
     plus micro-F1 (macro-F1 alone bought rare genres' slots with about twice as much
-    micro-F1: bench/decision_rules.py); slots by margin. Tilt 0 is the global rule.
+    micro-F1: bench/decision_rules.py); slots by margin. Tilt 0 is the global rule;
+  - 'margin': per-genre thresholds for slots by margin, each genre's F1 optimum given the
+    other genres' thresholds (exact, in rounds), shrunk toward the global threshold with
+    MARGIN_SHRINKAGE pseudo-positives, then taken MARGIN_PULL of the way from 'base_rate''s
+    thresholds toward them in logit space. A genre's own optimum needs many positives: the
+    Trainer tunes this policy on `eval` together with out-of-fold scores of the train
+    posters (models/transfer.py), about eight times eval's positives.
 Plain numpy: the exported SavedModel implements the same rule in TensorFlow
 (models/export.py) and a test checks they agree.
 """
@@ -30,10 +36,20 @@ DEFAULT_CANDIDATES = tuple(np.round(np.arange(0.05, 0.951, 0.025), 3))
 # genre's base rate one for one in logit space.
 BASE_RATE_TILTS = (0.0, 0.25, 0.5, 0.75, 1.0)
 RANKINGS = ('score', 'margin')
-POLICIES = ('per_genre', 'global', 'base_rate')
+POLICIES = ('per_genre', 'global', 'base_rate', 'margin')
 # The Trainer's policy, chosen on a cross-fitted `eval` (bench/decision_rules.py); the others
 # decide the trivial baselines (models/baselines.py) and are what the benches compare it with.
-MODEL_POLICY = 'base_rate'
+MODEL_POLICY = 'margin'
+# The 'margin' policy's shrinkage of each genre's own threshold toward the global one (in
+# pseudo-positives), and how far its thresholds go from 'base_rate''s toward the per-genre
+# ones. The pull was chosen on a cross-fitted `eval` among 0.25, 0.5, 0.75 and 1: the
+# largest macro-F1 whose micro-F1 is not below the previous default's (three heads,
+# 'base_rate') beyond its paired interval; each step further buys macro-F1 with micro-F1
+# (BENCHMARKS.md "Rare genres in the answers").
+MARGIN_SHRINKAGE = 30.0
+MARGIN_PULL = 0.25
+# Rounds of the 'margin' policy's turns: each genre's optimum moves the others' entry bars.
+MARGIN_ROUNDS = 3
 # Fewer eval positives than this and a genre's own F1-optimal threshold is noise.
 MIN_POSITIVES_TO_TUNE = 8
 
@@ -201,10 +217,66 @@ def tune_base_rate_thresholds(labels: np.ndarray, scores: np.ndarray, min_genres
   return best_thresholds.tolist()
 
 
+def shrink(own: np.ndarray, shared: float, positives: np.ndarray, k: float) -> np.ndarray:
+  """(n own + k shared) / (n + k) per genre with n positives: the fewer, the nearer shared."""
+  return (positives * np.asarray(own) + k * shared) / (positives + k)
+
+
+def entry_bar(others: np.ndarray, min_genres: int, max_genres: Optional[int]) -> np.ndarray:
+  """[N]: the margin a genre needs to be predicted, given the other genres' margins [N, G-1]
+  under the rule's bounds: it must clear its threshold (margin 0) or be among the top
+  `min_genres`, and be among the top `max_genres` (ties aside)."""
+  ordered = -np.sort(-others, axis=1)
+  floor = ordered[:, min_genres - 1] if min_genres else np.inf
+  cap = ordered[:, max_genres - 1] if max_genres else -np.inf
+  return np.maximum(np.minimum(0.0, floor), cap)
+
+
+def clipped_logit(p: np.ndarray) -> np.ndarray:
+  """logit(p), finite: a saturated score would make it infinite."""
+  return logit(np.clip(np.asarray(p, np.float64), 1e-6, 1.0 - 1e-6))
+
+
+def margin_thresholds(labels: np.ndarray, scores: np.ndarray, k: float, min_genres: int = 0,
+                      max_genres: Optional[int] = None,
+                      rounds: int = MARGIN_ROUNDS) -> np.ndarray:
+  """Per-genre thresholds for slots by margin, each its genre's F1 optimum given the others'.
+
+  With the other genres' margins fixed, a genre is predicted exactly where its logit minus
+  `entry_bar` reaches its own logit threshold, so each genre's optimum is exact; the genres
+  take turns for `rounds` rounds, starting from the global threshold (where margins rank as
+  scores do). Each is shrunk toward the global threshold's logit with k pseudo-positives;
+  genres with too few positives to tune on keep the global one.
+  """
+  z = clipped_logit(scores)
+  positives = labels.sum(axis=0)
+  shared = float(clipped_logit(tune_global_threshold(
+      labels, scores, min_genres=min_genres, max_genres=max_genres)))
+  cuts = np.full(scores.shape[1], shared)
+  for _ in range(rounds):
+    for genre in np.flatnonzero(positives >= MIN_POSITIVES_TO_TUNE):
+      others = np.delete(z - cuts[np.newaxis, :], genre, axis=1)
+      own = best_f1_threshold(labels[:, genre],
+                              z[:, genre] - entry_bar(others, min_genres, max_genres))
+      cuts[genre] = shrink(own, shared, positives[genre], k)
+  return 1.0 / (1.0 + np.exp(-cuts))
+
+
+def tune_margin_thresholds(labels: np.ndarray, scores: np.ndarray, min_genres: int = 0,
+                           max_genres: Optional[int] = None,
+                           shrinkage: float = MARGIN_SHRINKAGE,
+                           pull: float = MARGIN_PULL) -> List[float]:
+  """The 'margin' policy's thresholds: 'base_rate''s, taken `pull` of the way toward
+  `margin_thresholds` in logit space (0: 'base_rate''s; 1: the per-genre ones)."""
+  base = clipped_logit(tune_base_rate_thresholds(labels, scores, min_genres, max_genres))
+  own = clipped_logit(margin_thresholds(labels, scores, shrinkage, min_genres, max_genres))
+  return (1.0 / (1.0 + np.exp(-(base + pull * (own - base))))).tolist()
+
+
 def tune_rule(labels: np.ndarray, scores: np.ndarray, policy: str,
               min_genres: int = 1, max_genres: Optional[int] = None) -> DecisionRule:
-  """The decision rule for `policy` ('per_genre', 'global' or 'base_rate'), tuned on these
-  (eval) data with the rule's minimum and maximum number of genres in place."""
+  """The decision rule for `policy` (one of POLICIES), tuned on these data with the rule's
+  minimum and maximum number of genres in place."""
   bounds = dict(min_genres=min_genres, max_genres=max_genres)
   if policy == 'per_genre':
     return DecisionRule(tune_per_genre_thresholds(labels, scores, **bounds), **bounds)
@@ -213,5 +285,8 @@ def tune_rule(labels: np.ndarray, scores: np.ndarray, policy: str,
                         **bounds)
   if policy == 'base_rate':
     return DecisionRule(tune_base_rate_thresholds(labels, scores, **bounds), **bounds,
+                        rank_by='margin')
+  if policy == 'margin':
+    return DecisionRule(tune_margin_thresholds(labels, scores, **bounds), **bounds,
                         rank_by='margin')
   raise ValueError(f"Unknown threshold policy {policy!r}: use one of {', '.join(POLICIES)}.")

@@ -6,7 +6,9 @@ with the data (contract/vocabulary.py), never from the pipeline's definition.
 
 Training data are the raw oversampled examples; the Transform graph is applied on the fly
 (models/data.py). Early stopping watches PR-AUC on `eval`; the decision rule is tuned on
-`eval` too (never on `test`) and stored in the exported SavedModel (models/export.py).
+`eval` too (never on `test`), with out-of-fold scores of the train posters beside it where
+the model is a head on a frozen backbone, and stored in the exported SavedModel
+(models/export.py).
 """
 import dataclasses
 import functools
@@ -53,15 +55,30 @@ class TrainingContext:
                              self.config.batch_size, shuffle=shuffle, keep=keep)
 
 
+# Folds of the train posters for their out-of-fold scores: each fold's member trains on
+# four fifths of them, near enough to the model's own heads for its scores to stand in.
+OUT_OF_FOLD_FOLDS = 5
+
+
 @dataclasses.dataclass(frozen=True)
 class Trained:
   """A trained model (images -> scores) and its eval labels and scores [N, G]; on a frozen
-  backbone also the head alone (embedding -> scores) and the key of the embeddings it reads."""
+  backbone also the head alone (embedding -> scores), the key of the embeddings it reads,
+  and the train posters' labels and out-of-fold scores [P, G]."""
   model: tf.keras.Model
   labels: np.ndarray
   scores: np.ndarray
   head: Optional[tf.keras.Model] = None
   embedding_key: Optional[str] = None
+  out_of_fold: Optional[Tuple[np.ndarray, np.ndarray]] = None
+
+  def tuning_data(self) -> Tuple[np.ndarray, np.ndarray]:
+    """The labels and scores the decision rule is tuned on: eval's, with the train posters'
+    out-of-fold ones before them where there are some."""
+    if self.out_of_fold is None:
+      return self.labels, self.scores
+    return (np.concatenate([self.out_of_fold[0], self.labels]),
+            np.concatenate([self.out_of_fold[1], self.scores]))
 
 
 def _predict(model: tf.keras.Model, dataset: tf.data.Dataset) -> Tuple[np.ndarray, np.ndarray]:
@@ -140,17 +157,24 @@ def train_on_frozen_backbone(context: TrainingContext, variant: str) -> Trained:
     json.dump({'train': dataclasses.asdict(train_reuse),
                'eval': dataclasses.asdict(eval_reuse)}, f, indent=2)
 
-  train_labels = train_index.labels[train_index.record_poster]
+  rows = train_index.record_poster
+  head_config = transfer.HeadConfig.of(config)
   head = transfer.train_head(
-      train_embeddings[train_index.record_poster], train_labels,
-      eval_embeddings, eval_index.labels, transfer.HeadConfig.of(config),
-      log_dir=fn_args.model_run_dir)
+      train_embeddings[rows], train_index.labels[rows],
+      eval_embeddings, eval_index.labels, head_config, log_dir=fn_args.model_run_dir)
   model = transfer.compose(backbone, head, name=f'efficientnet_{variant}_genres')
   frozen = Trained(model, eval_index.labels, head(eval_embeddings, training=False).numpy(),
                    head=head, embedding_key=key)
   preset = config.preset
   if not preset.fine_tuned_blocks:
-    return frozen
+    logging.info('Out-of-fold scores of the %d train posters, %d folds.',
+                 train_index.num_posters, OUT_OF_FOLD_FOLDS)
+    out_of_fold = transfer.out_of_fold_scores(
+        train_embeddings, train_index.labels, rows, eval_embeddings, eval_index.labels,
+        head_config, OUT_OF_FOLD_FOLDS, config.seed)
+    return dataclasses.replace(frozen, out_of_fold=(train_index.labels, out_of_fold))
+  # A fine-tuned preset's rule is tuned on eval alone: out-of-fold heads would score with
+  # the frozen backbone, not the one it serves with.
   evaluation = context.dataset(fn_args.eval_files, shuffle=False)
   kept = transfer.fine_tune(
       model, backbone, context.dataset(fn_args.train_files, shuffle=True), evaluation,
@@ -185,9 +209,10 @@ def run_fn(fn_args: FnArgs) -> None:
   trained = MODELS[config.model_name](context)
   labels, scores = trained.labels, trained.scores
 
-  rule = decision_rule.tune_rule(labels, scores, decision_rule.MODEL_POLICY, config.min_genres,
-                                 config.max_genres)
-  logging.info('Decision rule tuned on eval: %s; eval macro-F1 %.4f, eval mAP %.4f.', rule,
+  rule = decision_rule.tune_rule(*trained.tuning_data(), decision_rule.MODEL_POLICY,
+                                 config.min_genres, config.max_genres)
+  logging.info('Decision rule tuned on eval%s: %s; eval macro-F1 %.4f, eval mAP %.4f.',
+               '' if trained.out_of_fold is None else ' and out-of-fold train scores', rule,
                metrics.macro_f1(labels, rule.apply(scores)),
                float(metrics.average_precision_per_genre(labels, scores).mean()))
   export.export_model(

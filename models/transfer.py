@@ -5,15 +5,22 @@ frozen its output never changes: so every distinct poster is embedded once (not 
 epoch, and not once per oversampled copy), and the head trains for many cheap epochs on the
 embeddings in memory. The exported model is the backbone and the head composed; it also
 exposes the head alone, for callers that hold a poster's embedding already (models/export.py).
+
+An embedding is the backbone's top features, then its pooled block features
+(models/efficientnet_lite.py). Each member of the head is a pair: one head on the top
+features alone, one on them with the block features standardized (their scale is far from
+the top features'); the pair's two views disagree more than two heads on one view, which
+makes the average steadier (bench/decision_rules.py).
 """
 import dataclasses
 import functools
 import os
-from typing import Any, Iterable, Iterator, Optional
+from typing import Any, Iterable, Iterator, Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
 
+from models import efficientnet_lite
 from models import progress
 from models import training
 from models.settings import TrainerConfig
@@ -28,6 +35,10 @@ class HeadConfig:
   epochs: int
   early_stopping_patience: int
   members: int = 1
+  # How many leading columns of an embedding are the backbone's top features, the rest its
+  # pooled block features: each member is then a pair of heads (the module docstring).
+  # None: every member is one head on all the columns.
+  top_features: Optional[int] = None
   # Embeddings are small: a larger batch than the backbone's steadies the head's steps.
   batch_size: int = 128
 
@@ -36,7 +47,9 @@ class HeadConfig:
     return cls(hidden_units=config.head_hidden_units, dropout=config.head_dropout,
                learning_rate=config.resolved_learning_rate, epochs=config.resolved_epochs,
                early_stopping_patience=config.head_early_stopping_patience,
-               members=config.head_members)
+               members=config.head_members,
+               top_features=(efficientnet_lite.TOP_FEATURES if config.frozen_backbone
+                             else None))
 
 
 def embed_batches(backbone: tf.keras.Model, images: Iterable[Any],
@@ -77,9 +90,24 @@ def embed(backbone: tf.keras.Model, images: tf.data.Dataset, description: str = 
 
 
 def build_head(embedding_size: int, num_genres: int, config: HeadConfig,
-               name: str = 'genre_head') -> tf.keras.Model:
+               name: str = 'genre_head',
+               block_moments: Optional[Tuple[np.ndarray, np.ndarray]] = None) -> tf.keras.Model:
+  """A head on embeddings [N, embedding_size]. With `config.top_features`: on the top
+  features alone, or with `block_moments` (mean, variance of the block features on the
+  training rows) on all of them, the block features standardized."""
   inputs = tf.keras.Input(shape=(embedding_size,), name='embedding')
-  x = tf.keras.layers.Dropout(config.dropout / 2, name='head_input_dropout')(inputs)
+  x = inputs
+  top = config.top_features
+  if top is not None:
+    if embedding_size <= top:
+      raise ValueError(f'An embedding of {embedding_size} features has no pooled block '
+                       f'features after its {top} top features.')
+    x = inputs[:, :top]
+    if block_moments is not None:
+      blocks = tf.keras.layers.Normalization(mean=block_moments[0], variance=block_moments[1],
+                                             name='block_standardized')(inputs[:, top:])
+      x = tf.keras.layers.Concatenate(name='features')([x, blocks])
+  x = tf.keras.layers.Dropout(config.dropout / 2, name='head_input_dropout')(x)
   x = tf.keras.layers.Dense(config.hidden_units, activation='relu', name='head_hidden')(x)
   x = tf.keras.layers.Dropout(config.dropout, name='head_dropout')(x)
   outputs = tf.keras.layers.Dense(num_genres, activation='sigmoid', name='scores')(x)
@@ -89,17 +117,24 @@ def build_head(embedding_size: int, num_genres: int, config: HeadConfig,
 def train_head(train_embeddings: np.ndarray, train_labels: np.ndarray,
                eval_embeddings: np.ndarray, eval_labels: np.ndarray, config: HeadConfig,
                log_dir: Optional[str] = None) -> tf.keras.Model:
-  """Trains `config.members` heads one after the other, each from its own initialisation and
-  with early stopping on eval macro PR-AUC (best weights restored); one head is returned as
-  it is, several as one model that averages their scores."""
-  if config.members == 1:
+  """Trains `config.members` members (each one head, or with `config.top_features` a pair)
+  one head after the other, each from its own initialisation and with early stopping on
+  eval macro PR-AUC (best weights restored); one head is returned as it is, several as one
+  model that averages their scores."""
+  views = [None]
+  if config.top_features is not None:
+    blocks = train_embeddings[:, config.top_features:]
+    views.append((blocks.mean(axis=0), blocks.var(axis=0)))
+  specs = [(f'genre_head_{member}' + (f'_{view}' if len(views) > 1 else ''), moments)
+           for member in range(config.members) for view, moments in enumerate(views)]
+  if len(specs) == 1:
     return _train_one_head(train_embeddings, train_labels, eval_embeddings, eval_labels,
-                           config, 'genre_head', 'Training the genre head', log_dir)
+                           config, 'genre_head', None, 'Training the genre head', log_dir)
   heads = [_train_one_head(train_embeddings, train_labels, eval_embeddings, eval_labels,
-                           config, f'genre_head_{member}',
-                           f'Training genre head {member + 1} of {config.members}',
-                           log_dir and os.path.join(log_dir, f'head_{member}'))
-           for member in range(config.members)]
+                           config, name, moments,
+                           f'Training genre head {index + 1} of {len(specs)}',
+                           log_dir and os.path.join(log_dir, name))
+           for index, (name, moments) in enumerate(specs)]
   inputs = tf.keras.Input(shape=(train_embeddings.shape[-1],), name='embedding')
   outputs = tf.keras.layers.Average(name='scores')([head(inputs) for head in heads])
   return tf.keras.Model(inputs, outputs, name='genre_heads')
@@ -107,9 +142,11 @@ def train_head(train_embeddings: np.ndarray, train_labels: np.ndarray,
 
 def _train_one_head(train_embeddings: np.ndarray, train_labels: np.ndarray,
                     eval_embeddings: np.ndarray, eval_labels: np.ndarray, config: HeadConfig,
-                    name: str, description: str, log_dir: Optional[str]) -> tf.keras.Model:
+                    name: str, block_moments, description: str,
+                    log_dir: Optional[str]) -> tf.keras.Model:
   num_genres = train_labels.shape[1]
-  head = build_head(train_embeddings.shape[-1], num_genres, config, name=name)
+  head = build_head(train_embeddings.shape[-1], num_genres, config, name=name,
+                    block_moments=block_moments)
   head.compile(optimizer=tf.keras.optimizers.Adam(config.learning_rate),
                loss=tf.keras.losses.BinaryCrossentropy(),
                metrics=[training.pr_auc_metric(num_genres)])
@@ -121,6 +158,24 @@ def _train_one_head(train_embeddings: np.ndarray, train_labels: np.ndarray,
   head.fit(train_embeddings, train_labels.astype(np.float32), batch_size=config.batch_size,
            epochs=config.epochs, shuffle=True, callbacks=callbacks, verbose=2)
   return head
+
+
+def out_of_fold_scores(embeddings: np.ndarray, labels: np.ndarray, rows: np.ndarray,
+                       eval_embeddings: np.ndarray, eval_labels: np.ndarray,
+                       config: HeadConfig, folds: int, seed: int) -> np.ndarray:
+  """Every train poster's scores [P, G] from one member trained without it: the posters
+  ([P, D] `embeddings`, [P, G] `labels`) fall into `folds` folds at random, and each fold is
+  scored by a member trained on the training `rows` (poster indices, the oversampler's
+  copies repeated) of the other folds: scores of posters no head has seen, to tune the
+  decision rule on beside `eval` (models/thresholds.py)."""
+  fold = np.random.default_rng(seed).integers(0, folds, len(labels))
+  single = dataclasses.replace(config, members=1)
+  scores = np.zeros(labels.shape, np.float32)
+  for held_out in range(folds):
+    kept = rows[fold[rows] != held_out]
+    member = train_head(embeddings[kept], labels[kept], eval_embeddings, eval_labels, single)
+    scores[fold == held_out] = member(embeddings[fold == held_out], training=False).numpy()
+  return scores
 
 
 class _EvalAUC(tf.keras.callbacks.Callback):

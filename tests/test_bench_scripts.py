@@ -86,9 +86,9 @@ def test_research_settings_are_pinned_whole():
     lib.pinned(**knobs)
 
 
-def test_cached_embeddings_leave_out_the_mirror_views_of_older_caches(tmp_path, monkeypatch):
-  arrays = {'train': np.zeros((3, 2)), 'train_mirrored': np.ones((3, 2)),
-            'train_labels': np.zeros((3, 5))}
+def test_cached_embeddings_are_read_and_an_older_formats_cache_is_not(tmp_path, monkeypatch):
+  from models import embeddings as stored  # pylint: disable=g-import-not-at-top
+  arrays = {'train': np.zeros((3, 2)), 'train_labels': np.zeros((3, 5))}
   np.savez(lib.embedding_cache(str(tmp_path), 'lite0'), **arrays)
   monkeypatch.setattr(lib, 'latest_runs', lambda path: {})
   monkeypatch.setattr(lib, 'examples_uri', lambda runs: 'examples')
@@ -96,6 +96,8 @@ def test_cached_embeddings_leave_out_the_mirror_views_of_older_caches(tmp_path, 
   loaded, genres = lib.embeddings(str(tmp_path), 'lite0')
   assert set(loaded) == {'train', 'train_labels'} and genres == ('a',) * 5
   np.testing.assert_array_equal(loaded['train'], arrays['train'])
+  monkeypatch.setattr(stored, 'FORMAT_VERSION', stored.FORMAT_VERSION + 1)
+  assert not os.path.exists(lib.embedding_cache(str(tmp_path), 'lite0'))
 
 
 def test_embeddings_at_another_input_size_go_through_the_transforms_preprocessing(
@@ -133,7 +135,7 @@ def test_embeddings_at_another_input_size_go_through_the_transforms_preprocessin
   assert os.path.exists(lib.embedding_cache(str(tmp_path), 'lite1', (48, 32)))
   assert not os.path.exists(lib.embedding_cache(str(tmp_path), 'lite1'))
   for split, rows in labels.items():
-    assert arrays[split].shape == (len(rows), efficientnet_lite.EMBEDDING_SIZE)
+    assert arrays[split].shape == (len(rows), efficientnet_lite.TOP_FEATURES + 112 + 40)
     np.testing.assert_array_equal(arrays[f'{split}_labels'], rows)
 
 

@@ -14,18 +14,11 @@ def _labels_and_scores(seed: int = 0, posters: int = 300):
   return labels, scores
 
 
-def test_shrinkage_spans_the_own_and_the_shared_value():
-  own, positives = np.array([0.2, 0.5, 0.8]), np.array([0, 10, 1e9])
-  np.testing.assert_allclose(decision_rules.shrink(own, 0.4, positives + 1, 0.0), own)
-  np.testing.assert_allclose(decision_rules.shrink(own, 0.4, positives, 10.0),
-                             [0.4, 0.45, 0.8], atol=1e-6)
-
-
 def test_shrunk_rule_decides_by_the_shrunk_per_genre_thresholds():
   labels, scores = _labels_and_scores()
   own = thresholds.tune_per_genre_thresholds(labels, scores, min_genres=1, max_genres=3)
-  cuts = decision_rules.shrink(own, decision_rules.global_threshold(labels, scores),
-                               labels.sum(axis=0), 10.0)
+  cuts = thresholds.shrink(own, decision_rules.global_threshold(labels, scores),
+                           labels.sum(axis=0), 10.0)
   np.testing.assert_array_equal(decision_rules.shrunk(10.0)(labels, scores)(scores),
                                 thresholds.apply_rule(scores, cuts, 1, 3))
 
@@ -53,29 +46,6 @@ def test_out_of_fold_scores_join_the_tuning_posters():
   np.testing.assert_array_equal(joined(scores), alone(scores))
 
 
-def test_entry_bar_is_the_margin_that_gets_a_genre_predicted():
-  # Others' margins: a poster where 3 others clear their thresholds, one where none does.
-  others = np.array([[2.0, 1.0, 0.5, -1.0], [-0.5, -1.0, -2.0, -3.0]])
-  # Top 3 needs to beat 0.5; with none above threshold the floor of 1 genre needs -0.5.
-  np.testing.assert_allclose(decision_rules.entry_bar(others), [0.5, -0.5])
-
-
-def test_margin_thresholds_are_each_genres_best_given_the_others():
-  labels, scores = _labels_and_scores()
-  cuts = decision_rules.margin_thresholds(labels, scores, k=0.0, rounds=4)
-
-  def f1(trial):
-    return metrics.f1_per_genre(labels, thresholds.apply_rule(scores, trial, 1, 3, 'margin'))
-
-  best = f1(cuts)
-  # The last genre to move is at its exact optimum (brute force over its cuts).
-  genre = max(g for g in range(5) if labels[:, g].sum() >= thresholds.MIN_POSITIVES_TO_TUNE)
-  for candidate in np.unique(scores[:, genre]):
-    trial = cuts.copy()
-    trial[genre] = candidate
-    assert f1(trial)[genre] <= best[genre] + 1e-12
-
-
 def test_platt_calibration_fixes_a_miscalibrated_genre():
   rng = np.random.default_rng(2)
   labels = (rng.random((4000, 2)) < 0.2).astype(np.int64)
@@ -94,7 +64,8 @@ def test_platt_calibration_fixes_a_miscalibrated_genre():
 
 def test_every_candidate_keeps_the_trainers_bounds():
   labels, scores = _labels_and_scores()
-  for tuner in (decision_rules.margin_slots(10.0), decision_rules.calibrated,
+  for tuner in (decision_rules.margin_slots(10.0), decision_rules.margin_pulled(0.5),
+                decision_rules.calibrated,
                 decision_rules.tuned('base_rate'), *decision_rules.MEMBER_RULES.values()):
     counts = tuner(labels, scores)(scores).sum(axis=1)
     assert counts.min() >= decision_rules.RULE.min_genres
@@ -140,14 +111,30 @@ def test_averaged_heads_are_the_first_n_of_one_seeds_heads(monkeypatch):
 
   monkeypatch.setattr(decision_rules.lib, 'head_scores', head_scores)
   arrays = {'eval_labels': labels, 'test_labels': labels}
-  args = type('Args', (), {'eval_folds': 2, 'fold_assignments': 2, 'members': [1, 3]})()
+  train_labels, train_scores = _labels_and_scores(seed=4, posters=200)
+  arrays.update(train_labels=train_labels)
+  out_of_fold = []
+  monkeypatch.setattr(decision_rules, 'out_of_fold_scores',
+                      lambda arrays, folds, seed: out_of_fold.append(seed) or train_scores)
+  args = type('Args', (), {'eval_folds': 2, 'fold_assignments': 2, 'members': [1, 3],
+                           'pulls': [0.5], 'train_folds': 3})()
   results = decision_rules.run_members(arrays, args, seed=2)
+  assert out_of_fold == [2]
   # The largest number of heads is trained once, each from its own seed.
   assert set(heads) == {200, 201, 202}
   averaged = np.mean([heads[200 + m]['test'] for m in range(3)], axis=0)
+  averaged_eval = np.mean([heads[200 + m]['eval'] for m in range(3)], axis=0)
   name = f"3 | {decision_rules.REFERENCE}"
   assert results[name]['test']['map'] == pytest.approx(
       decision_rules.stats.mean_average_precision(labels, averaged))
-  assert len(results) == 2 * len(decision_rules.MEMBER_RULES)
+  assert len(results) == 2 * (len(decision_rules.MEMBER_RULES) + 1)
+  # The 'margin' policy is tuned on eval with the out-of-fold train scores before it.
+  pulled = results["3 | 'margin', pull 0.5, on eval + out-of-fold train scores"]
+  tuned = thresholds.tune_margin_thresholds(
+      np.concatenate([train_labels, labels]), np.concatenate([train_scores, averaged_eval]),
+      1, 3, pull=0.5)
+  assert pulled['test']['macro_f1'] == pytest.approx(decision_rules.metrics.macro_f1(
+      labels, thresholds.apply_rule(averaged, tuned, 1, 3, 'margin'),
+      decision_rules.stats.MIN_SUPPORT))
   macro_only = "1 | 'base_rate' for macro-F1 alone"
   assert 0.0 <= results[macro_only]['eval_macro_f1'] <= 1.0

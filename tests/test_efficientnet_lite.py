@@ -57,11 +57,22 @@ def test_conversion_is_cached_and_the_cache_is_reused(weights_cache, monkeypatch
   assert cached['stem_conv'][0].shape == (3, 3, 3, 32)
 
 
-def test_backbone_embeds_any_poster_shape_into_1280_features():
-  backbone = efficientnet_lite.build_backbone('lite0', input_shape=(96, 64, 3), weights=None)
-  assert backbone.output_shape == (None, efficientnet_lite.EMBEDDING_SIZE)
+@pytest.mark.parametrize('variant, blocks', [('lite0', (112, 40)), ('lite2', (120, 48))])
+def test_backbone_embeds_any_poster_shape_into_the_top_and_the_pooled_block_features(
+    variant, blocks):
+  backbone = efficientnet_lite.build_backbone(variant, input_shape=(96, 64, 3), weights=None)
+  assert backbone.output_shape == (None, efficientnet_lite.TOP_FEATURES + sum(blocks))
   # Lite drops squeeze-and-excitation, whose gating is a Multiply.
   assert not any(isinstance(layer, tf.keras.layers.Multiply) for layer in backbone.layers)
+  images = tf.random.stateless_uniform((2, 96, 64, 3), seed=(1, 2), minval=-1, maxval=1)
+  # The block features are the last blocks of the 1/16 and 1/8 groups, averaged.
+  last = {'lite0': ('block10_add', 'block4_add'), 'lite2': ('block14_add', 'block6_add')}
+  pooled = tf.keras.Model(backbone.input, [
+      backbone.get_layer('avg_pool').output,
+      *[tf.reduce_mean(backbone.get_layer(name).output, axis=[1, 2]) for name in last[variant]]])
+  np.testing.assert_allclose(backbone(images, training=False).numpy(),
+                             np.concatenate([p.numpy() for p in pooled(images, training=False)],
+                                            axis=1), rtol=1e-5, atol=1e-6)
 
 
 def test_round_filters_matches_the_reference_channel_counts():

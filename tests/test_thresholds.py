@@ -16,6 +16,13 @@ def _separable(seed=0, n=400, genres=4):
   return labels, scores
 
 
+def _noisy(seed: int = 0, posters: int = 300):
+  rng = np.random.default_rng(seed)
+  labels = (rng.uniform(size=(posters, 5)) < [0.5, 0.3, 0.2, 0.1, 0.05]).astype(np.int64)
+  scores = 1 / (1 + np.exp(-(2 * labels - 1 + rng.normal(0, 1.2, labels.shape))))
+  return labels, scores
+
+
 def test_tuned_global_threshold_separates_well_ranked_scores():
   labels, scores = _separable()
   threshold = thresholds.tune_global_threshold(labels, scores)
@@ -182,3 +189,53 @@ def test_a_genre_the_rule_always_gives_can_be_left_to_the_rule():
   above = thresholds.best_f1_threshold(
       np.array([1, 0, 0]), scores[:, 0], forced_on=np.array([True, False, False]))
   assert above > 0.85
+
+
+def test_shrinkage_spans_the_own_and_the_shared_value():
+  own, positives = np.array([0.2, 0.5, 0.8]), np.array([0, 10, 1e9])
+  np.testing.assert_allclose(thresholds.shrink(own, 0.4, positives + 1, 0.0), own)
+  np.testing.assert_allclose(thresholds.shrink(own, 0.4, positives, 10.0),
+                             [0.4, 0.45, 0.8], atol=1e-6)
+
+
+def test_entry_bar_is_the_margin_that_gets_a_genre_predicted():
+  # Others' margins: a poster where 3 others clear their thresholds, one where none does.
+  others = np.array([[2.0, 1.0, 0.5, -1.0], [-0.5, -1.0, -2.0, -3.0]])
+  # Top 3 needs to beat 0.5; with none above threshold the floor of 1 genre needs -0.5.
+  np.testing.assert_allclose(thresholds.entry_bar(others, 1, 3), [0.5, -0.5])
+
+
+def test_margin_thresholds_are_each_genres_best_given_the_others():
+  labels, scores = _noisy()
+  cuts = thresholds.margin_thresholds(labels, scores, 0.0, 1, 3, rounds=4)
+
+  def f1(trial):
+    return metrics.f1_per_genre(labels, thresholds.apply_rule(scores, trial, 1, 3, 'margin'))
+
+  best = f1(cuts)
+  # The last genre to move is at its exact optimum (brute force over its cuts).
+  genre = max(g for g in range(5) if labels[:, g].sum() >= thresholds.MIN_POSITIVES_TO_TUNE)
+  for candidate in np.unique(scores[:, genre]):
+    trial = cuts.copy()
+    trial[genre] = candidate
+    assert f1(trial)[genre] <= best[genre] + 1e-12
+
+
+def test_margin_policy_goes_its_pull_of_the_way_from_base_rate_to_the_per_genre_thresholds():
+  labels, scores = _noisy()
+  base = thresholds.tune_base_rate_thresholds(labels, scores, 1, 3)
+  own = thresholds.margin_thresholds(labels, scores, thresholds.MARGIN_SHRINKAGE, 1, 3)
+  np.testing.assert_allclose(thresholds.tune_margin_thresholds(labels, scores, 1, 3, pull=0.0),
+                             base, rtol=1e-9)
+  np.testing.assert_allclose(thresholds.tune_margin_thresholds(labels, scores, 1, 3, pull=1.0),
+                             own, rtol=1e-9)
+  half = thresholds.logit(np.array(thresholds.tune_margin_thresholds(labels, scores, 1, 3,
+                                                                     pull=0.5)))
+  np.testing.assert_allclose(half, (thresholds.logit(np.array(base))
+                                    + thresholds.logit(own)) / 2, rtol=1e-9)
+  rule = thresholds.tune_rule(labels, scores, 'margin', 1, 3)
+  assert rule.rank_by == 'margin' and (rule.min_genres, rule.max_genres) == (1, 3)
+  np.testing.assert_allclose(rule.thresholds, thresholds.tune_margin_thresholds(
+      labels, scores, 1, 3))
+  counts = rule.apply(scores).sum(axis=1)
+  assert counts.min() >= 1 and counts.max() <= 3

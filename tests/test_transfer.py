@@ -88,7 +88,7 @@ def test_embed_pads_the_last_batch_and_returns_every_poster_once():
 
 def test_composed_model_is_the_head_on_the_backbone():
   backbone = efficientnet_lite.build_backbone('lite0', input_shape=(32, 24, 3), weights=None)
-  head = transfer.build_head(efficientnet_lite.EMBEDDING_SIZE, 4,
+  head = transfer.build_head(backbone.output_shape[-1], 4,
                              transfer.HeadConfig.of(model_config.TrainerConfig()))
   model = transfer.compose(backbone, head, name='test')
   images = tf.random.stateless_uniform((2, 32, 24, 3), seed=(3, 4), minval=-1, maxval=1)
@@ -103,7 +103,7 @@ def test_head_learns_separable_embeddings():
   embeddings = labels * 3.0 + rng.normal(0, 0.3, labels.shape)
   config = dataclasses.replace(transfer.HeadConfig.of(model_config.TrainerConfig()),
                                hidden_units=16, epochs=30, learning_rate=0.05,
-                               early_stopping_patience=30)
+                               early_stopping_patience=30, top_features=None)
   head = transfer.train_head(embeddings[:300], labels[:300], embeddings[300:], labels[300:],
                              config)
   scores = head(embeddings[300:], training=False).numpy()
@@ -117,7 +117,7 @@ def test_every_model_a_setting_can_name_has_a_trainer():
 
 def _tiny_model(num_genres=3):
   backbone = efficientnet_lite.build_backbone('lite0', input_shape=(32, 24, 3), weights=None)
-  head = transfer.build_head(efficientnet_lite.EMBEDDING_SIZE, num_genres,
+  head = transfer.build_head(backbone.output_shape[-1], num_genres,
                              transfer.HeadConfig.of(model_config.TrainerConfig()))
   return backbone, transfer.compose(backbone, head, name='test')
 
@@ -179,7 +179,7 @@ def test_several_head_members_are_trained_apart_and_their_scores_averaged():
   labels = (rng.random((200, 3)) < 0.3).astype(np.int64)
   embeddings = (labels * 2.0 + rng.normal(0, 0.5, labels.shape)).astype(np.float32)
   config = dataclasses.replace(transfer.HeadConfig.of(model_config.TrainerConfig()),
-                               hidden_units=8, epochs=3, members=3)
+                               hidden_units=8, epochs=3, members=3, top_features=None)
   tf.keras.utils.set_random_seed(0)
   heads = transfer.train_head(embeddings[:150], labels[:150], embeddings[150:], labels[150:],
                               config)
@@ -193,3 +193,61 @@ def test_several_head_members_are_trained_apart_and_their_scores_averaged():
   single = transfer.train_head(embeddings[:150], labels[:150], embeddings[150:], labels[150:],
                                dataclasses.replace(config, members=1))
   assert single.name == 'genre_head'
+
+
+def test_on_a_frozen_backbone_each_member_is_a_head_on_the_top_features_and_one_with_the_blocks():
+  config = transfer.HeadConfig.of(model_config.TrainerConfig())
+  assert config.top_features == efficientnet_lite.TOP_FEATURES
+  assert transfer.HeadConfig.of(model_config.TrainerConfig(model_name='simple_cnn')
+                                ).top_features is None
+  rng = np.random.default_rng(2)
+  labels = (rng.random((120, 3)) < 0.3).astype(np.int64)
+  top = (labels * 2.0 + rng.normal(0, 0.5, labels.shape)).astype(np.float32)
+  blocks = rng.normal(50.0, 10.0, (120, 2)).astype(np.float32)
+  embeddings = np.concatenate([top, blocks], axis=1)
+  config = dataclasses.replace(config, hidden_units=8, epochs=2, members=2, top_features=3)
+  heads = transfer.train_head(embeddings[:90], labels[:90], embeddings[90:], labels[90:],
+                              config)
+  members = [layer for layer in heads.layers if isinstance(layer, tf.keras.Model)]
+  assert [m.name for m in members] == ['genre_head_0_0', 'genre_head_0_1', 'genre_head_1_0',
+                                       'genre_head_1_1']
+  moved = embeddings[90:].copy()
+  moved[:, 3:] += 100.0
+  for member in members:
+    with_blocks = member.name.endswith('_1')
+    changed = not np.allclose(member(embeddings[90:], training=False).numpy(),
+                              member(moved, training=False).numpy())
+    assert changed == with_blocks, member.name
+    if with_blocks:
+      # The block features are standardized by their moments on the training rows.
+      standardized = member.get_layer('block_standardized')
+      np.testing.assert_allclose(standardized(embeddings[:90, 3:]).numpy().mean(axis=0), 0,
+                                 atol=1e-4)
+  with pytest.raises(ValueError, match='no pooled block features'):
+    transfer.build_head(3, 3, config)
+
+
+def test_out_of_fold_scores_come_from_members_that_never_saw_the_poster(monkeypatch):
+  posters = 40
+  embeddings = np.arange(posters, dtype=np.float32)[:, np.newaxis]
+  labels = np.zeros((posters, 2), np.int64)
+  rows = np.repeat(np.arange(posters), 2)  # Every poster twice, as oversampled copies.
+  trained_on = []
+
+  def fake_train_head(train, train_labels, evaluation, eval_labels, config):
+    assert config.members == 1
+    trained_on.append(set(train[:, 0].astype(int)))
+    member = len(trained_on)
+    return lambda x, training: tf.fill((len(x), 2), float(member))
+
+  monkeypatch.setattr(transfer, 'train_head', fake_train_head)
+  config = transfer.HeadConfig.of(model_config.TrainerConfig())
+  scores = transfer.out_of_fold_scores(embeddings, labels, rows, embeddings[:5], labels[:5],
+                                       config, folds=4, seed=0)
+  assert len(trained_on) == 4
+  for poster in range(posters):
+    member = int(scores[poster, 0])
+    assert poster not in trained_on[member - 1]
+    # Every other fold's posters trained it.
+    assert len(trained_on[member - 1]) == posters - sum(
+        int(scores[other, 0]) == member for other in range(posters))
