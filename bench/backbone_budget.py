@@ -13,8 +13,9 @@ backbone inside that bar. Per candidate (the first is the reference, the default
     every candidate, come on top: a whole served poster's ratio is nearer 1;
   - quality: every distinct poster of the run embedded at that size through the Transform's
     preprocessing (bench/lib.py caches the embeddings beside the run), then the Trainer's
-    default head (three heads averaged; settings pinned, PINNED) per seed, and its decision
-    rule ('base_rate') tuned on a cross-fitted `eval` as bench/decision_rules.py does: mAP,
+    default head (three members averaged, each a pair since e7f3264; settings pinned, PINNED)
+    per seed, and the decision rule 'base_rate' (the default's until e7f3264, which needs no
+    out-of-fold heads) tuned on a cross-fitted `eval` as bench/decision_rules.py does: mAP,
     macro-F1 and micro-F1, means over the seeds (and over 5 fold assignments); the eval mAP
     and macro-F1 paired against the reference's, seed by seed, with bootstrap 95 % intervals
     over `eval` posters. `test` beside, never chosen on.

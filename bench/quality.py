@@ -130,8 +130,9 @@ def _bench_model(model_name: str, label: str, args: argparse.Namespace) -> Dict[
       'data_root': args.data_root,
       'split_sizes': {'train': len(train.ids), 'eval': len(evaluation.ids),
                       'test': len(test.ids)},
-      'threshold_policy': (f"'{thresholds.MODEL_POLICY}' thresholds tuned on eval (with "
-                           'out-of-fold train scores on a frozen backbone), '
+      'threshold_policy': (f"'{thresholds.MODEL_POLICY}' thresholds tuned on eval with "
+                           "out-of-fold train scores (a fine-tuned model: "
+                           f"'{thresholds.EVAL_ONLY_POLICY}' on eval), "
                            f'{DEFAULTS.trainer.min_genres} to {DEFAULTS.trainer.max_genres} '
                            'genres per poster'),
       'blessed': os.path.exists(os.path.join(blessing_uri, 'BLESSED')),

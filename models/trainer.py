@@ -166,29 +166,27 @@ def train_on_frozen_backbone(context: TrainingContext, variant: str) -> Trained:
   frozen = Trained(model, eval_index.labels, head(eval_embeddings, training=False).numpy(),
                    head=head, embedding_key=key)
   preset = config.preset
-  if not preset.fine_tuned_blocks:
-    logging.info('Out-of-fold scores of the %d train posters, %d folds.',
-                 train_index.num_posters, OUT_OF_FOLD_FOLDS)
-    out_of_fold = transfer.out_of_fold_scores(
-        train_embeddings, train_index.labels, rows, eval_embeddings, eval_index.labels,
-        head_config, OUT_OF_FOLD_FOLDS, config.seed)
-    return dataclasses.replace(frozen, out_of_fold=(train_index.labels, out_of_fold))
-  # A fine-tuned preset's rule is tuned on eval alone: out-of-fold heads would score with
-  # the frozen backbone, not the one it serves with.
-  evaluation = context.dataset(fn_args.eval_files, shuffle=False)
-  kept = transfer.fine_tune(
-      model, backbone, context.dataset(fn_args.train_files, shuffle=True), evaluation,
-      transfer.FineTuneConfig(blocks=preset.fine_tuned_blocks,
-                              learning_rate=preset.fine_tune_learning_rate,
-                              epochs=preset.fine_tune_epochs,
-                              early_stopping_patience=config.early_stopping_patience),
-      seed=config.seed, log_dir=fn_args.model_run_dir)
-  if not kept:
+  if preset.fine_tuned_blocks:
+    evaluation = context.dataset(fn_args.eval_files, shuffle=False)
+    kept = transfer.fine_tune(
+        model, backbone, context.dataset(fn_args.train_files, shuffle=True), evaluation,
+        transfer.FineTuneConfig(blocks=preset.fine_tuned_blocks,
+                                learning_rate=preset.fine_tune_learning_rate,
+                                epochs=preset.fine_tune_epochs,
+                                early_stopping_patience=config.early_stopping_patience),
+        seed=config.seed, log_dir=fn_args.model_run_dir)
+    if kept:
+      # The backbone is no longer the one the stored embeddings came from: no head signature,
+      # and no out-of-fold scores (their heads would score with the frozen backbone).
+      return Trained(model, *_predict(model, evaluation))
     logging.warning('Fine-tuning never beat the head alone on eval PR-AUC: the model is the '
                     'frozen backbone and its head.')
-    return frozen
-  # The backbone is no longer the one the stored embeddings came from: no head signature.
-  return Trained(model, *_predict(model, evaluation))
+  logging.info('Out-of-fold scores of the %d train posters, %d folds.',
+               train_index.num_posters, OUT_OF_FOLD_FOLDS)
+  out_of_fold = transfer.out_of_fold_scores(
+      train_embeddings, train_index.labels, rows, eval_embeddings, eval_index.labels,
+      head_config, OUT_OF_FOLD_FOLDS, config.seed)
+  return dataclasses.replace(frozen, out_of_fold=(train_index.labels, out_of_fold))
 
 
 MODELS: Dict[str, Callable[[TrainingContext], Trained]] = {
@@ -209,10 +207,14 @@ def run_fn(fn_args: FnArgs) -> None:
   trained = MODELS[config.model_name](context)
   labels, scores = trained.labels, trained.scores
 
-  rule = decision_rule.tune_rule(*trained.tuning_data(), decision_rule.MODEL_POLICY,
-                                 config.min_genres, config.max_genres)
-  logging.info('Decision rule tuned on eval%s: %s; eval macro-F1 %.4f, eval mAP %.4f.',
-               '' if trained.out_of_fold is None else ' and out-of-fold train scores', rule,
+  if trained.out_of_fold is None:
+    policy, tuned_on = decision_rule.EVAL_ONLY_POLICY, 'eval'
+  else:
+    policy, tuned_on = decision_rule.MODEL_POLICY, 'eval and out-of-fold train scores'
+  rule = decision_rule.tune_rule(*trained.tuning_data(), policy, config.min_genres,
+                                 config.max_genres)
+  logging.info('Decision rule %r tuned on %s: %s; eval macro-F1 %.4f, eval mAP %.4f.',
+               policy, tuned_on, rule,
                metrics.macro_f1(labels, rule.apply(scores)),
                float(metrics.average_precision_per_genre(labels, scores).mean()))
   export.export_model(

@@ -9,8 +9,9 @@ exposes the head alone, for callers that hold a poster's embedding already (mode
 An embedding is the backbone's top features, then its pooled block features
 (models/efficientnet_lite.py). Each member of the head is a pair: one head on the top
 features alone, one on them with the block features standardized (their scale is far from
-the top features'); the pair's two views disagree more than two heads on one view, which
-makes the average steadier (bench/decision_rules.py).
+the top features'). Heads on the block features alone rank better but name rare genres no
+better than heads on the top features; the pairs' average does both (BENCHMARKS.md, "Rare
+genres in the answers" and "What did not help").
 """
 import dataclasses
 import functools
@@ -116,7 +117,8 @@ def build_head(embedding_size: int, num_genres: int, config: HeadConfig,
 
 def train_head(train_embeddings: np.ndarray, train_labels: np.ndarray,
                eval_embeddings: np.ndarray, eval_labels: np.ndarray, config: HeadConfig,
-               log_dir: Optional[str] = None) -> tf.keras.Model:
+               log_dir: Optional[str] = None, description: str = 'genre head'
+               ) -> tf.keras.Model:
   """Trains `config.members` members (each one head, or with `config.top_features` a pair)
   one head after the other, each from its own initialisation and with early stopping on
   eval macro PR-AUC (best weights restored); one head is returned as it is, several as one
@@ -129,10 +131,10 @@ def train_head(train_embeddings: np.ndarray, train_labels: np.ndarray,
            for member in range(config.members) for view, moments in enumerate(views)]
   if len(specs) == 1:
     return _train_one_head(train_embeddings, train_labels, eval_embeddings, eval_labels,
-                           config, 'genre_head', None, 'Training the genre head', log_dir)
+                           config, 'genre_head', None, f'Training the {description}', log_dir)
   heads = [_train_one_head(train_embeddings, train_labels, eval_embeddings, eval_labels,
                            config, name, moments,
-                           f'Training genre head {index + 1} of {len(specs)}',
+                           f'Training {description} {index + 1} of {len(specs)}',
                            log_dir and os.path.join(log_dir, name))
            for index, (name, moments) in enumerate(specs)]
   inputs = tf.keras.Input(shape=(train_embeddings.shape[-1],), name='embedding')
@@ -142,8 +144,8 @@ def train_head(train_embeddings: np.ndarray, train_labels: np.ndarray,
 
 def _train_one_head(train_embeddings: np.ndarray, train_labels: np.ndarray,
                     eval_embeddings: np.ndarray, eval_labels: np.ndarray, config: HeadConfig,
-                    name: str, block_moments, description: str,
-                    log_dir: Optional[str]) -> tf.keras.Model:
+                    name: str, block_moments: Optional[Tuple[np.ndarray, np.ndarray]],
+                    description: str, log_dir: Optional[str]) -> tf.keras.Model:
   num_genres = train_labels.shape[1]
   head = build_head(train_embeddings.shape[-1], num_genres, config, name=name,
                     block_moments=block_moments)
@@ -173,7 +175,8 @@ def out_of_fold_scores(embeddings: np.ndarray, labels: np.ndarray, rows: np.ndar
   scores = np.zeros(labels.shape, np.float32)
   for held_out in range(folds):
     kept = rows[fold[rows] != held_out]
-    member = train_head(embeddings[kept], labels[kept], eval_embeddings, eval_labels, single)
+    member = train_head(embeddings[kept], labels[kept], eval_embeddings, eval_labels, single,
+                        description=f'fold {held_out + 1} of {folds}\'s out-of-fold head')
     scores[fold == held_out] = member(embeddings[fold == held_out], training=False).numpy()
   return scores
 

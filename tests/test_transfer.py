@@ -234,8 +234,8 @@ def test_out_of_fold_scores_come_from_members_that_never_saw_the_poster(monkeypa
   rows = np.repeat(np.arange(posters), 2)  # Every poster twice, as oversampled copies.
   trained_on = []
 
-  def fake_train_head(train, train_labels, evaluation, eval_labels, config):
-    assert config.members == 1
+  def fake_train_head(train, train_labels, evaluation, eval_labels, config, description):
+    assert config.members == 1 and 'out-of-fold' in description
     trained_on.append(set(train[:, 0].astype(int)))
     member = len(trained_on)
     return lambda x, training: tf.fill((len(x), 2), float(member))
@@ -251,3 +251,15 @@ def test_out_of_fold_scores_come_from_members_that_never_saw_the_poster(monkeypa
     # Every other fold's posters trained it.
     assert len(trained_on[member - 1]) == posters - sum(
         int(scores[other, 0]) == member for other in range(posters))
+
+
+def test_the_rule_is_tuned_on_eval_with_the_out_of_fold_train_scores_before_it():
+  from models import trainer  # pylint: disable=g-import-not-at-top
+  labels, scores = np.eye(2, dtype=np.int64), np.full((2, 2), 0.5)
+  alone = trainer.Trained(model=None, labels=labels, scores=scores)
+  np.testing.assert_array_equal(alone.tuning_data()[1], scores)
+  train_labels, train_scores = np.ones((3, 2), np.int64), np.full((3, 2), 0.9)
+  pooled_labels, pooled_scores = dataclasses.replace(
+      alone, out_of_fold=(train_labels, train_scores)).tuning_data()
+  np.testing.assert_array_equal(pooled_labels, np.concatenate([train_labels, labels]))
+  np.testing.assert_array_equal(pooled_scores, np.concatenate([train_scores, scores]))
