@@ -280,6 +280,8 @@ def embeddings(run_dir: str, variant: str = 'lite0',
 
 # The knobs that move a research table's figures: a script pins every one of them (`pinned`),
 # so the command BENCHMARKS.md quotes reproduces its table whatever the live defaults become.
+# What the code itself changes is not a knob: a table made before e7f3264 (heads on the top
+# features alone, models/transfer.py) is reproduced at the commit it names.
 RESULT_KNOBS = ('model_name', 'epochs', 'learning_rate', 'head_hidden_units', 'head_dropout',
                 'head_early_stopping_patience', 'head_members', 'min_genres', 'max_genres',
                 'oversample_max_copies', 'oversample_max_growth')
