@@ -249,7 +249,7 @@ def embeddings(run_dir: str, variant: str = 'lite0',
   cache = embedding_cache(run_dir, variant, image_size)
   if os.path.exists(cache):
     with np.load(cache) as arrays:
-      return {name: arrays[name] for name in arrays.files}, genres
+      return dict(arrays), genres
   # pylint: disable=g-import-not-at-top
   import tensorflow_transform as tft
   from models import data

@@ -84,6 +84,11 @@ def logit(p: np.ndarray) -> np.ndarray:
     return np.log(p) - np.log1p(-p)
 
 
+def clipped_logit(p: np.ndarray) -> np.ndarray:
+  """logit(p), finite: a saturated score would make it infinite."""
+  return logit(np.clip(np.asarray(p, np.float64), 1e-6, 1.0 - 1e-6))
+
+
 def slot_evidence(scores: np.ndarray, thresholds: np.ndarray, rank_by: str) -> np.ndarray:
   """What a poster's genres are ranked by for its minimum and maximum of genres [N, G]."""
   if rank_by == 'score':
@@ -208,7 +213,7 @@ def tune_base_rate_thresholds(labels: np.ndarray, scores: np.ndarray, min_genres
   measures what the latter costs). Ties go to the smaller tilt, then to the higher level.
   """
   scores = np.asarray(scores, dtype=np.float64)
-  base = logit(np.clip(scores.mean(axis=0), 1e-6, 1.0 - 1e-6))
+  base = clipped_logit(scores.mean(axis=0))
   base -= base.mean()
   best_thresholds, best_value, best_tilt = None, -1.0, None
   for tilt in tilts:
@@ -234,11 +239,6 @@ def entry_bar(others: np.ndarray, min_genres: int, max_genres: Optional[int]) ->
   floor = ordered[:, min_genres - 1] if min_genres else np.inf
   cap = ordered[:, max_genres - 1] if max_genres else -np.inf
   return np.maximum(np.minimum(0.0, floor), cap)
-
-
-def clipped_logit(p: np.ndarray) -> np.ndarray:
-  """logit(p), finite: a saturated score would make it infinite."""
-  return logit(np.clip(np.asarray(p, np.float64), 1e-6, 1.0 - 1e-6))
 
 
 def margin_thresholds(labels: np.ndarray, scores: np.ndarray, k: float, min_genres: int = 0,
